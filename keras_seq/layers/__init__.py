@@ -1,0 +1,24 @@
+"""keras_seq layers: positional encodings, masks, attention, Transformer blocks."""
+
+from keras_seq.layers.bahdanau_attention import BahdanauAttention
+from keras_seq.layers.masks import causal_mask, padding_mask
+from keras_seq.layers.multi_head_attention import MultiHeadAttention
+from keras_seq.layers.position_embedding import PositionEmbedding
+from keras_seq.layers.scaled_dot_product_attention import ScaledDotProductAttention
+from keras_seq.layers.sinusoidal_position_encoding import SinusoidalPositionEncoding
+from keras_seq.layers.token_and_position_embedding import TokenAndPositionEmbedding
+from keras_seq.layers.transformer_decoder_block import TransformerDecoderBlock
+from keras_seq.layers.transformer_encoder_block import TransformerEncoderBlock
+
+__all__ = [
+    "BahdanauAttention",
+    "MultiHeadAttention",
+    "PositionEmbedding",
+    "ScaledDotProductAttention",
+    "SinusoidalPositionEncoding",
+    "TokenAndPositionEmbedding",
+    "TransformerDecoderBlock",
+    "TransformerEncoderBlock",
+    "causal_mask",
+    "padding_mask",
+]

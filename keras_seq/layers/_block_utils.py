@@ -1,0 +1,131 @@
+"""Shared construction and validation for the Transformer blocks."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+
+def validate_block_args(num_heads, intermediate_dim, dropout, layer_norm_epsilon):
+    errors = []
+    for name, value in (("num_heads", num_heads), ("intermediate_dim", intermediate_dim)):
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            errors.append(f"`{name}` must be a positive integer; received {value!r}.")
+    if not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
+        errors.append(f"`dropout` must be a float in [0, 1); received {dropout!r}.")
+    if not isinstance(layer_norm_epsilon, (int, float)) or layer_norm_epsilon <= 0:
+        errors.append(
+            f"`layer_norm_epsilon` must be a positive float; received {layer_norm_epsilon!r}."
+        )
+    if errors:
+        raise ValueError(" ".join(errors))
+
+
+def head_dim(width, num_heads, name):
+    if width is None:
+        raise ValueError(f"The last dimension of `{name}` must be known.")
+    if width % num_heads:
+        raise ValueError(
+            f"The width of `{name}` ({width}) must be divisible by `num_heads` "
+            f"({num_heads})."
+        )
+    return width // num_heads
+
+
+def clone_initializer(initializer):
+    return initializer.__class__.from_config(initializer.get_config())
+
+
+def key_padding_mask(padding_mask, name):
+    """`[B, Tk]` padding mask -> `[B, 1, Tk]` attention mask (None passes)."""
+    if padding_mask is None:
+        return None
+    padding_mask = ops.convert_to_tensor(padding_mask)
+    if len(padding_mask.shape) != 2:
+        raise ValueError(
+            f"`{name}` must have rank 2 [batch, time]; received shape "
+            f"{tuple(padding_mask.shape)}."
+        )
+    return ops.expand_dims(ops.cast(padding_mask, "bool"), 1)
+
+
+def implicit_mask(inputs, mask=None):
+    """The Keras mask of `inputs`: the populated `mask` argument, else the
+    mask Keras attached to the tensor (when other tensor arguments stopped
+    Keras from populating `mask`)."""
+    if mask is not None:
+        return mask
+    return getattr(inputs, "_keras_mask", None)
+
+
+def check_attention_mask(attention_mask, name):
+    if attention_mask is not None and len(attention_mask.shape) != 3:
+        raise ValueError(
+            f"`{name}` must have rank 3 [batch, query_time, key_time]; received "
+            f"shape {tuple(attention_mask.shape)}."
+        )
+    return attention_mask
+
+
+class FeedForwardMixin:
+    """Builds the position-wise feed-forward sublayers shared by both blocks."""
+
+    def _build_feedforward(self, inputs_shape):
+        width = inputs_shape[-1]
+        self._feedforward_intermediate_dense = keras.layers.Dense(
+            self.intermediate_dim,
+            activation=self.activation,
+            kernel_initializer=clone_initializer(self.kernel_initializer),
+            bias_initializer=clone_initializer(self.bias_initializer),
+            dtype=self.dtype_policy,
+            name="feedforward_intermediate_dense",
+        )
+        self._feedforward_intermediate_dense.build(inputs_shape)
+        self._feedforward_output_dense = keras.layers.Dense(
+            width,
+            kernel_initializer=clone_initializer(self.kernel_initializer),
+            bias_initializer=clone_initializer(self.bias_initializer),
+            dtype=self.dtype_policy,
+            name="feedforward_output_dense",
+        )
+        self._feedforward_output_dense.build(
+            tuple(inputs_shape[:-1]) + (self.intermediate_dim,)
+        )
+        self._feedforward_dropout = keras.layers.Dropout(
+            self.dropout, dtype=self.dtype_policy, name="feedforward_dropout"
+        )
+
+    def _layer_norm(self, inputs_shape, name):
+        norm = keras.layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name=name
+        )
+        norm.build(inputs_shape)
+        return norm
+
+    def _residual(self, x, sublayer, norm, training):
+        """x + sublayer(x) with pre- or post-normalisation; returns extras too."""
+        residual = x
+        if self.norm_first:
+            x = norm(x)
+        x, *extras = sublayer(x)
+        x = x + residual
+        if not self.norm_first:
+            x = norm(x)
+        return (x, *extras)
+
+    def _feedforward(self, x, training):
+        x = self._feedforward_intermediate_dense(x)
+        x = self._feedforward_output_dense(x)
+        return (self._feedforward_dropout(x, training=training),)
+
+    def _common_config(self):
+        return {
+            "num_heads": self.num_heads,
+            "intermediate_dim": self.intermediate_dim,
+            "dropout": self.dropout,
+            "activation": keras.activations.serialize(self.activation),
+            "norm_first": self.norm_first,
+            "layer_norm_epsilon": self.layer_norm_epsilon,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+        }

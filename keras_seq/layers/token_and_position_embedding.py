@@ -1,0 +1,134 @@
+"""Token embedding plus sinusoidal or learned position information."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import ops
+
+from keras_seq.layers.position_embedding import PositionEmbedding
+from keras_seq.layers.sinusoidal_position_encoding import SinusoidalPositionEncoding
+
+_POSITIONS = ("sinusoidal", "learned")
+
+
+@keras.saving.register_keras_serializable(package="keras_seq")
+class TokenAndPositionEmbedding(keras.layers.Layer):
+    """Embeds token ids and adds their positions.
+
+    With `position="sinusoidal"` the token embeddings are multiplied by
+    sqrt(D) before the fixed encoding is added (as in the Transformer paper,
+    so the two have comparable scale); with `position="learned"` a
+    `PositionEmbedding` is added unscaled. With `mask_zero=True` the output
+    carries a Keras mask, True where the id is not 0 (padding).
+
+    Args:
+        vocabulary_size: int, number of token ids.
+        sequence_length: int, the largest number of positions (the size of
+            the learned table; an upper bound documented for sinusoidal).
+        embedding_dim: int, the model width D.
+        position: `"sinusoidal"` or `"learned"`. Defaults to `"sinusoidal"`.
+        mask_zero: bool, whether id 0 is padding. Defaults to `True`.
+        embeddings_initializer: initializer of the token table.
+            Defaults to `"uniform"`.
+
+    Call arguments:
+        inputs: integer tensor `[B, T]`.
+        start_index: int or scalar tensor, position of the first token.
+
+    Returns:
+        Tensor `[B, T, D]`.
+
+    Example:
+    >>> import numpy as np
+    >>> from keras_seq.layers import TokenAndPositionEmbedding
+    >>> layer = TokenAndPositionEmbedding(100, 16, 8)
+    >>> tuple(layer(np.array([[5, 3, 0]])).shape)
+    (1, 3, 8)
+    """
+
+    def __init__(
+        self,
+        vocabulary_size,
+        sequence_length,
+        embedding_dim,
+        position="sinusoidal",
+        mask_zero=True,
+        embeddings_initializer="uniform",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        errors = []
+        for name, value in (
+            ("vocabulary_size", vocabulary_size),
+            ("sequence_length", sequence_length),
+            ("embedding_dim", embedding_dim),
+        ):
+            if not isinstance(value, int) or value <= 0:
+                errors.append(f"`{name}` must be a positive integer; received {value!r}.")
+        if position not in _POSITIONS:
+            errors.append(f"`position` must be one of {_POSITIONS}; received {position!r}.")
+        if errors:
+            raise ValueError(" ".join(errors))
+        self.vocabulary_size = vocabulary_size
+        self.sequence_length = sequence_length
+        self.embedding_dim = embedding_dim
+        self.position = position
+        self.mask_zero = mask_zero
+        self.embeddings_initializer = keras.initializers.get(embeddings_initializer)
+        self.token_embedding = keras.layers.Embedding(
+            vocabulary_size,
+            embedding_dim,
+            embeddings_initializer=self.embeddings_initializer,
+            dtype=self.dtype_policy,
+            name="token_embedding",
+        )
+        if position == "learned":
+            self.position_embedding = PositionEmbedding(
+                sequence_length, dtype=self.dtype_policy, name="position_embedding"
+            )
+        else:
+            self.position_embedding = SinusoidalPositionEncoding(
+                dtype=self.dtype_policy, name="position_embedding"
+            )
+        self.supports_masking = mask_zero
+
+    def build(self, inputs_shape):
+        self.token_embedding.build(inputs_shape)
+        self.position_embedding.build(tuple(inputs_shape) + (self.embedding_dim,))
+
+    def call(self, inputs, start_index=0):
+        if len(inputs.shape) != 2:
+            raise ValueError(
+                "`inputs` must be integer ids of rank 2 [batch, time]; received "
+                f"shape {tuple(inputs.shape)}."
+            )
+        x = self.token_embedding(inputs)
+        if self.position == "sinusoidal":
+            x = x * ops.cast(math.sqrt(self.embedding_dim), x.dtype)
+        return x + self.position_embedding(x, start_index=start_index)
+
+    def compute_mask(self, inputs, mask=None):
+        if not self.mask_zero:
+            return None
+        return ops.not_equal(inputs, 0)
+
+    def compute_output_shape(self, inputs_shape):
+        return tuple(inputs_shape) + (self.embedding_dim,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "vocabulary_size": self.vocabulary_size,
+                "sequence_length": self.sequence_length,
+                "embedding_dim": self.embedding_dim,
+                "position": self.position,
+                "mask_zero": self.mask_zero,
+                "embeddings_initializer": keras.initializers.serialize(
+                    self.embeddings_initializer
+                ),
+            }
+        )
+        return config

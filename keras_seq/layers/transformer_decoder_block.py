@@ -1,0 +1,241 @@
+"""The Transformer decoder block: causal self-attention, cross-attention, FFN."""
+
+from __future__ import annotations
+
+import keras
+
+from keras_seq.layers._block_utils import (
+    FeedForwardMixin,
+    clone_initializer,
+    head_dim,
+    implicit_mask,
+    key_padding_mask,
+    validate_block_args,
+)
+from keras_seq.layers.multi_head_attention import MultiHeadAttention
+
+
+@keras.saving.register_keras_serializable(package="keras_seq")
+class TransformerDecoderBlock(FeedForwardMixin, keras.layers.Layer):
+    """One decoder layer: masked self-attention, cross-attention, FFN.
+
+    Sublayers are wrapped as in `TransformerEncoderBlock` (post-norm by
+    default, pre-norm with `norm_first=True`) and built in keras-hub's order,
+    so with copied weights it computes exactly what
+    `keras_hub.layers.TransformerDecoder` computes. Unlike keras-hub's it can
+    return its attention weights, for inspection and TensorBoard heatmaps.
+    With `cross_attention=False` it is a decoder-only (GPT-style) block.
+
+    Masks: `decoder_padding_mask` `[B, T]` (or the implicit Keras mask of
+    `inputs`) masks self-attention keys, combined with the causal mask when
+    `use_causal_mask=True`; `encoder_padding_mask` `[B, S]` (or the implicit
+    mask of `encoder_outputs`) masks cross-attention keys.
+
+    Incremental decoding: pass the self-attention `cache`
+    `[B, 2, max_length, H, D / H]` (zeros to start) and `cache_update_index`
+    (the position of the first of this call's tokens); the block writes this
+    call's keys and values there, attends causally over the cache, and
+    returns the updated cache. Decoding step by step equals one full causal
+    pass.
+
+    Args:
+        num_heads: int, heads in both attentions; must divide D.
+        intermediate_dim: int, hidden width of the feed-forward network.
+        dropout: float in `[0, 1)`.
+        activation: FFN activation. Defaults to `"relu"`.
+        norm_first: bool, pre-norm instead of post-norm.
+        cross_attention: bool, whether to attend to `encoder_outputs`.
+            Defaults to `True`.
+        layer_norm_epsilon: float. Defaults to `1e-5`.
+        kernel_initializer, bias_initializer: for all projections.
+
+    Call arguments:
+        inputs: decoder sequence `[B, T, D]`.
+        encoder_outputs: `[B, S, De]`; required iff `cross_attention`.
+        decoder_padding_mask, encoder_padding_mask: optional boolean masks.
+        use_causal_mask: bool. Defaults to `True`.
+        cache, cache_update_index: see above.
+        training: bool.
+        return_attention_scores: bool.
+
+    Returns:
+        `outputs` `[B, T, D]`, followed (only when requested, in this order)
+        by a dict of scores `{"self_attention": [B, H, T, T'],
+        "cross_attention": [B, H, T, S]}` and the updated cache.
+
+    Example:
+    >>> import numpy as np
+    >>> from keras_seq.layers import TransformerDecoderBlock
+    >>> block = TransformerDecoderBlock(num_heads=2, intermediate_dim=32)
+    >>> y = np.random.rand(2, 5, 16).astype("float32")
+    >>> x = np.random.rand(2, 7, 16).astype("float32")
+    >>> tuple(block(y, x).shape)
+    (2, 5, 16)
+    """
+
+    def __init__(
+        self,
+        num_heads,
+        intermediate_dim,
+        dropout=0.0,
+        activation="relu",
+        norm_first=False,
+        cross_attention=True,
+        layer_norm_epsilon=1e-5,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        validate_block_args(num_heads, intermediate_dim, dropout, layer_norm_epsilon)
+        self.num_heads = num_heads
+        self.intermediate_dim = intermediate_dim
+        self.dropout = float(dropout)
+        self.activation = keras.activations.get(activation)
+        self.norm_first = bool(norm_first)
+        self.cross_attention = bool(cross_attention)
+        self.layer_norm_epsilon = float(layer_norm_epsilon)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.supports_masking = True
+
+    def _attention(self, key_dim, name):
+        return MultiHeadAttention(
+            num_heads=self.num_heads,
+            key_dim=key_dim,
+            dropout=self.dropout,
+            kernel_initializer=clone_initializer(self.kernel_initializer),
+            bias_initializer=clone_initializer(self.bias_initializer),
+            dtype=self.dtype_policy,
+            name=name,
+        )
+
+    def build(self, inputs_shape, encoder_outputs_shape=None):
+        if len(inputs_shape) != 3:
+            raise ValueError(
+                "`inputs` must have rank 3 [batch, time, features]; received "
+                f"shape {tuple(inputs_shape)}."
+            )
+        key_dim = head_dim(inputs_shape[-1], self.num_heads, "inputs")
+        self._self_attention_layer = self._attention(key_dim, "self_attention")
+        self._self_attention_layer.build(inputs_shape, inputs_shape)
+        self._self_attention_layer_norm = self._layer_norm(
+            inputs_shape, "self_attention_layer_norm"
+        )
+        self._self_attention_dropout = keras.layers.Dropout(
+            self.dropout, dtype=self.dtype_policy, name="self_attention_dropout"
+        )
+        if self.cross_attention:
+            if encoder_outputs_shape is None:
+                encoder_outputs_shape = inputs_shape
+            if len(encoder_outputs_shape) != 3:
+                raise ValueError(
+                    "`encoder_outputs` must have rank 3 [batch, time, features]; "
+                    f"received shape {tuple(encoder_outputs_shape)}."
+                )
+            self._cross_attention_layer = self._attention(key_dim, "cross_attention")
+            self._cross_attention_layer.build(inputs_shape, encoder_outputs_shape)
+            self._cross_attention_layer_norm = self._layer_norm(
+                inputs_shape, "cross_attention_layer_norm"
+            )
+            self._cross_attention_dropout = keras.layers.Dropout(
+                self.dropout, dtype=self.dtype_policy, name="cross_attention_dropout"
+            )
+        self._build_feedforward(inputs_shape)
+        self._feedforward_layer_norm = self._layer_norm(
+            inputs_shape, "feedforward_layer_norm"
+        )
+
+    def call(
+        self,
+        inputs,
+        encoder_outputs=None,
+        decoder_padding_mask=None,
+        encoder_padding_mask=None,
+        use_causal_mask=True,
+        cache=None,
+        cache_update_index=None,
+        training=None,
+        return_attention_scores=False,
+        mask=None,
+        inputs_mask=None,
+        encoder_outputs_mask=None,
+    ):
+        if self.cross_attention and encoder_outputs is None:
+            raise ValueError(
+                "This block was built with `cross_attention=True`, so "
+                "`encoder_outputs` is required."
+            )
+        if not self.cross_attention and encoder_outputs is not None:
+            raise ValueError(
+                "This block has `cross_attention=False` and takes no "
+                "`encoder_outputs`."
+            )
+        if decoder_padding_mask is None:
+            decoder_padding_mask = implicit_mask(inputs, mask if mask is not None else inputs_mask)
+        if encoder_padding_mask is None and encoder_outputs is not None:
+            encoder_padding_mask = implicit_mask(encoder_outputs, encoder_outputs_mask)
+        self_mask = key_padding_mask(decoder_padding_mask, "decoder_padding_mask")
+        if cache is not None:
+            self_mask = None  # The padding mask describes this step, not the cache.
+        cross_mask = key_padding_mask(encoder_padding_mask, "encoder_padding_mask")
+        scores = {}
+        updated = {}
+
+        def self_attend(x):
+            result = self._self_attention_layer(
+                x,
+                x,
+                attention_mask=self_mask,
+                use_causal_mask=use_causal_mask,
+                return_attention_scores=return_attention_scores,
+                training=training,
+                cache=cache,
+                cache_update_index=cache_update_index,
+            )
+            result = result if isinstance(result, tuple) else (result,)
+            x = result[0]
+            if return_attention_scores:
+                scores["self_attention"] = result[1]
+            if cache is not None:
+                updated["cache"] = result[-1]
+            return (self._self_attention_dropout(x, training=training),)
+
+        def cross_attend(x):
+            result = self._cross_attention_layer(
+                x,
+                encoder_outputs,
+                attention_mask=cross_mask,
+                return_attention_scores=return_attention_scores,
+                training=training,
+            )
+            if return_attention_scores:
+                x, scores["cross_attention"] = result
+            else:
+                x = result
+            return (self._cross_attention_dropout(x, training=training),)
+
+        (x,) = self._residual(inputs, self_attend, self._self_attention_layer_norm, training)
+        if self.cross_attention:
+            (x,) = self._residual(x, cross_attend, self._cross_attention_layer_norm, training)
+        (x,) = self._residual(
+            x,
+            lambda y: self._feedforward(y, training),
+            self._feedforward_layer_norm,
+            training,
+        )
+        results = [x]
+        if return_attention_scores:
+            results.append(scores)
+        if cache is not None:
+            results.append(updated["cache"])
+        return results[0] if len(results) == 1 else tuple(results)
+
+    def compute_output_shape(self, inputs_shape, *args, **kwargs):
+        return inputs_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(self._common_config())
+        config["cross_attention"] = self.cross_attention
+        return config

@@ -1,0 +1,160 @@
+"""The Transformer encoder block: self-attention and a feed-forward network."""
+
+from __future__ import annotations
+
+import keras
+
+from keras_seq.layers._block_utils import (
+    FeedForwardMixin,
+    check_attention_mask,
+    clone_initializer,
+    head_dim,
+    implicit_mask,
+    key_padding_mask,
+    validate_block_args,
+)
+from keras_seq.layers.multi_head_attention import MultiHeadAttention
+from keras_seq.ops.attention import merge_masks
+
+
+@keras.saving.register_keras_serializable(package="keras_seq")
+class TransformerEncoderBlock(FeedForwardMixin, keras.layers.Layer):
+    """One encoder layer: multi-head self-attention, then a position-wise FFN.
+
+    Each sublayer is wrapped as LayerNorm(x + Dropout(Sublayer(x))) (post-norm,
+    the paper's form) or x + Dropout(Sublayer(LayerNorm(x))) with
+    `norm_first=True` (pre-norm, as in GPT-2 and most modern stacks). Heads
+    have width D / num_heads. With copied weights it computes exactly what
+    `keras_hub.layers.TransformerEncoder` computes (its `normalize_first` is
+    our `norm_first`), and it can also return the attention weights.
+
+    Masks: `padding_mask` `[B, T]` (or the implicit Keras mask of `inputs`)
+    masks keys; `attention_mask` `[B, T, T]` is merged with it by `&`.
+
+    Args:
+        num_heads: int, number of attention heads; must divide D.
+        intermediate_dim: int, hidden width of the feed-forward network.
+        dropout: float in `[0, 1)`, used on attention weights and residuals.
+        activation: FFN activation. Defaults to `"relu"`.
+        norm_first: bool, pre-norm instead of post-norm. Defaults to `False`.
+        layer_norm_epsilon: float. Defaults to `1e-5`.
+        kernel_initializer, bias_initializer: for all projections.
+
+    Call arguments:
+        inputs: `[B, T, D]`.
+        padding_mask: optional boolean `[B, T]`, True at real tokens.
+        attention_mask: optional boolean `[B, T, T]`.
+        training: bool.
+        return_attention_scores: bool; if True returns `(outputs, scores)`
+            with scores `[B, H, T, T]`.
+
+    Example:
+    >>> import numpy as np
+    >>> from keras_seq.layers import TransformerEncoderBlock
+    >>> block = TransformerEncoderBlock(num_heads=2, intermediate_dim=32)
+    >>> tuple(block(np.random.rand(2, 6, 16).astype("float32")).shape)
+    (2, 6, 16)
+    """
+
+    def __init__(
+        self,
+        num_heads,
+        intermediate_dim,
+        dropout=0.0,
+        activation="relu",
+        norm_first=False,
+        layer_norm_epsilon=1e-5,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        validate_block_args(num_heads, intermediate_dim, dropout, layer_norm_epsilon)
+        self.num_heads = num_heads
+        self.intermediate_dim = intermediate_dim
+        self.dropout = float(dropout)
+        self.activation = keras.activations.get(activation)
+        self.norm_first = bool(norm_first)
+        self.layer_norm_epsilon = float(layer_norm_epsilon)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.supports_masking = True
+
+    def build(self, inputs_shape):
+        if len(inputs_shape) != 3:
+            raise ValueError(
+                "`inputs` must have rank 3 [batch, time, features]; received "
+                f"shape {tuple(inputs_shape)}."
+            )
+        key_dim = head_dim(inputs_shape[-1], self.num_heads, "inputs")
+        self._self_attention_layer = MultiHeadAttention(
+            num_heads=self.num_heads,
+            key_dim=key_dim,
+            dropout=self.dropout,
+            kernel_initializer=clone_initializer(self.kernel_initializer),
+            bias_initializer=clone_initializer(self.bias_initializer),
+            dtype=self.dtype_policy,
+            name="self_attention_layer",
+        )
+        self._self_attention_layer.build(inputs_shape, inputs_shape)
+        self._self_attention_layer_norm = self._layer_norm(
+            inputs_shape, "self_attention_layer_norm"
+        )
+        self._self_attention_dropout = keras.layers.Dropout(
+            self.dropout, dtype=self.dtype_policy, name="self_attention_dropout"
+        )
+        self._feedforward_layer_norm = self._layer_norm(
+            inputs_shape, "feedforward_layer_norm"
+        )
+        self._build_feedforward(inputs_shape)
+
+    def call(
+        self,
+        inputs,
+        padding_mask=None,
+        attention_mask=None,
+        training=None,
+        return_attention_scores=False,
+        mask=None,
+    ):
+        if padding_mask is None:
+            padding_mask = implicit_mask(inputs, mask)
+        mask = merge_masks(
+            key_padding_mask(padding_mask, "padding_mask"),
+            check_attention_mask(attention_mask, "attention_mask"),
+        )
+
+        def attend(x):
+            result = self._self_attention_layer(
+                x,
+                x,
+                attention_mask=mask,
+                return_attention_scores=return_attention_scores,
+                training=training,
+            )
+            if return_attention_scores:
+                x, scores = result
+            else:
+                x, scores = result, None
+            return self._self_attention_dropout(x, training=training), scores
+
+        x, scores = self._residual(
+            inputs, attend, self._self_attention_layer_norm, training
+        )
+        (x,) = self._residual(
+            x,
+            lambda y: self._feedforward(y, training),
+            self._feedforward_layer_norm,
+            training,
+        )
+        if return_attention_scores:
+            return x, scores
+        return x
+
+    def compute_output_shape(self, inputs_shape, *args, **kwargs):
+        return inputs_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(self._common_config())
+        return config
