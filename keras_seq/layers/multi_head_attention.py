@@ -20,6 +20,12 @@ def _positive_int(name, value, allow_none=False):
     return None
 
 
+def _without_mask(tensor):
+    if getattr(tensor, "_keras_mask", None) is None:
+        return tensor
+    return ops.copy(tensor)
+
+
 @keras.saving.register_keras_serializable(package="keras_seq")
 class MultiHeadAttention(keras.layers.Layer):
     """Multi-head scaled dot-product attention with a key/value cache.
@@ -314,6 +320,9 @@ class MultiHeadAttention(keras.layers.Layer):
         if key is None:
             key = value
             key_mask = None
+        # The projections do not support masking; hand them mask-free views so
+        # Keras neither warns nor strips the mask off the caller's tensors.
+        query, value, key = (_without_mask(t) for t in (query, value, key))
         projected_query = self.query_dense(query)
         offset = 0
         if cache is not None:

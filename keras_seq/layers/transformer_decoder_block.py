@@ -231,9 +231,6 @@ class TransformerDecoderBlock(FeedForwardMixin, keras.layers.Layer):
             results.append(updated["cache"])
         return results[0] if len(results) == 1 else tuple(results)
 
-    def compute_output_shape(self, inputs_shape, *args, **kwargs):
-        return inputs_shape
-
     def get_config(self):
         config = super().get_config()
         config.update(self._common_config())

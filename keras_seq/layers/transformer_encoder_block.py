@@ -151,9 +151,6 @@ class TransformerEncoderBlock(FeedForwardMixin, keras.layers.Layer):
             return x, scores
         return x
 
-    def compute_output_shape(self, inputs_shape, *args, **kwargs):
-        return inputs_shape
-
     def get_config(self):
         config = super().get_config()
         config.update(self._common_config())

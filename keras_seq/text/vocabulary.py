@@ -48,15 +48,17 @@ class Vocabulary:
 
     >>> from keras_seq.text import Vocabulary
     >>> vocab = Vocabulary.build(["hello", "world"])
+    >>> vocab.tokens[4:]
+    ['l', 'o', 'd', 'e', 'h', 'r', 'w']
     >>> len(vocab)
     11
     >>> ids = vocab.encode("hold", max_length=6, add_sos=True, add_eos=True)
     >>> ids.tolist()
-    [2, 6, 7, 5, 10, 3]
+    [2, 8, 5, 4, 6, 3]
     >>> vocab.decode(ids)
     'hold'
     >>> vocab.encode(["he", "low"], add_eos=True).tolist()
-    [[9, 4, 3, 0], [5, 7, 8, 3]]
+    [[8, 7, 3, 0], [4, 5, 10, 3]]
     >>> vocab.decode(vocab.encode("hex"))
     'he<unk>'
     """
