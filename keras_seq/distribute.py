@@ -1,0 +1,104 @@
+"""Choosing a `tf.distribute` strategy by name."""
+
+from __future__ import annotations
+
+import json
+import os
+
+STRATEGIES = ("auto", "default", "cpu", "mirrored", "multi_worker", "tpu")
+
+
+def _configure_logical_cpus(count):
+    import tensorflow as tf
+
+    cpus = tf.config.list_physical_devices("CPU")
+    try:
+        tf.config.set_logical_device_configuration(
+            cpus[0], [tf.config.LogicalDeviceConfiguration() for _ in range(count)]
+        )
+    except RuntimeError as error:
+        existing = len(tf.config.list_logical_devices("CPU"))
+        if existing >= count:
+            return
+        raise ValueError(
+            f"`num_cpu_devices={count}` must be set before TensorFlow initialises "
+            f"its devices (it already runs with {existing}); call get_strategy first."
+        ) from error
+
+
+def get_strategy(name="auto", num_cpu_devices=None):
+    """Returns a `tf.distribute.Strategy` by name.
+
+    - `"auto"`: a TPU when `TPU_NAME` (or Colab's `COLAB_TPU_ADDR`) is set;
+      multi-worker when `TF_CONFIG` names more than one worker; mirrored over
+      all GPUs when there are several; otherwise the default strategy (one
+      GPU, or the CPU).
+    - `"default"`: TensorFlow's default (no-op) strategy.
+    - `"cpu"`: `OneDeviceStrategy("/cpu:0")`.
+    - `"mirrored"`: `MirroredStrategy` over all GPUs; on a machine without
+      GPUs, over the CPU split into `num_cpu_devices` logical devices (for
+      testing data-parallel code on a laptop or CI).
+    - `"multi_worker"`: `MultiWorkerMirroredStrategy` (reads `TF_CONFIG`).
+    - `"tpu"`: `TPUStrategy` on the TPU named by `TPU_NAME` (or local).
+
+    Args:
+        name: one of `STRATEGIES`. Defaults to `"auto"`.
+        num_cpu_devices: optional int >= 1; split the CPU into this many
+            logical devices (must be called before TensorFlow initialises).
+
+    Raises:
+        ValueError: unknown `name`, bad `num_cpu_devices`, or devices
+            already initialised.
+
+    Example:
+    >>> from keras_seq.distribute import get_strategy
+    >>> strategy = get_strategy("cpu")
+    >>> strategy.num_replicas_in_sync
+    1
+    """
+    import tensorflow as tf
+
+    if name not in STRATEGIES:
+        raise ValueError(f"`name` must be one of {STRATEGIES}; received {name!r}.")
+    if num_cpu_devices is not None:
+        if isinstance(num_cpu_devices, bool) or not isinstance(num_cpu_devices, int) or num_cpu_devices < 1:
+            raise ValueError(
+                f"`num_cpu_devices` must be a positive integer; received {num_cpu_devices!r}."
+            )
+        _configure_logical_cpus(num_cpu_devices)
+    if name == "auto":
+        name = _auto_name()
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "cpu":
+        return tf.distribute.OneDeviceStrategy("/cpu:0")
+    if name == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        if gpus:
+            return tf.distribute.MirroredStrategy()
+        cpus = [d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(
+            devices=cpus, cross_device_ops=tf.distribute.ReductionToOneDevice()
+        )
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=os.environ.get("TPU_NAME", ""))
+    tf.config.experimental_connect_to_cluster(resolver)
+    tf.tpu.experimental.initialize_tpu_system(resolver)
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def _auto_name():
+    import tensorflow as tf
+
+    if os.environ.get("TPU_NAME") or os.environ.get("COLAB_TPU_ADDR"):
+        return "tpu"
+    try:
+        cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
+    except json.JSONDecodeError as error:
+        raise ValueError(f"TF_CONFIG is not valid JSON: {error}") from error
+    if len(cluster.get("worker", [])) > 1:
+        return "multi_worker"
+    if len(tf.config.list_logical_devices("GPU")) > 1:
+        return "mirrored"
+    return "default"

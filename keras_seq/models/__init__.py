@@ -1,0 +1,5 @@
+"""keras_seq models: complete architectures built from keras_seq layers."""
+
+from keras_seq.models.attention_seq2seq import AttentionSeq2Seq
+
+__all__ = ["AttentionSeq2Seq"]
