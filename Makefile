@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(PY) -m applications.dates_nmt train --size default --logdir runs/dates_nmt --output dates_nmt.keras
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 --durations=15
+	$(PY) -m pytest -n 2 --durations=15 --nbmake
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check keras_seq applications tests benchmarks

@@ -183,6 +183,7 @@ def train(
         validation_data=dataset(0, validation, False),
         epochs=epochs,
         callbacks=callbacks,
+        shuffle=False,  # the dataset shuffles itself, seeded
         verbose=verbose,
     )
     train_seconds = time.perf_counter() - started
