@@ -68,7 +68,29 @@ def check_attention_mask(attention_mask, name):
 
 
 class FeedForwardMixin:
-    """Builds the position-wise feed-forward sublayers shared by both blocks."""
+    """Arguments and feed-forward/normalisation sublayers shared by both blocks."""
+
+    def _init_block(
+        self,
+        num_heads,
+        intermediate_dim,
+        dropout,
+        activation,
+        norm_first,
+        layer_norm_epsilon,
+        kernel_initializer,
+        bias_initializer,
+    ):
+        validate_block_args(num_heads, intermediate_dim, dropout, layer_norm_epsilon)
+        self.num_heads = num_heads
+        self.intermediate_dim = intermediate_dim
+        self.dropout = float(dropout)
+        self.activation = keras.activations.get(activation)
+        self.norm_first = bool(norm_first)
+        self.layer_norm_epsilon = float(layer_norm_epsilon)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.supports_masking = True
 
     def _build_feedforward(self, inputs_shape):
         width = inputs_shape[-1]

@@ -10,7 +10,6 @@ from keras_seq.layers._block_utils import (
     head_dim,
     implicit_mask,
     key_padding_mask,
-    validate_block_args,
 )
 from keras_seq.layers.multi_head_attention import MultiHeadAttention
 
@@ -87,17 +86,17 @@ class TransformerDecoderBlock(FeedForwardMixin, keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        validate_block_args(num_heads, intermediate_dim, dropout, layer_norm_epsilon)
-        self.num_heads = num_heads
-        self.intermediate_dim = intermediate_dim
-        self.dropout = float(dropout)
-        self.activation = keras.activations.get(activation)
-        self.norm_first = bool(norm_first)
+        self._init_block(
+            num_heads,
+            intermediate_dim,
+            dropout,
+            activation,
+            norm_first,
+            layer_norm_epsilon,
+            kernel_initializer,
+            bias_initializer,
+        )
         self.cross_attention = bool(cross_attention)
-        self.layer_norm_epsilon = float(layer_norm_epsilon)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
-        self.supports_masking = True
 
     def _attention(self, key_dim, name):
         return MultiHeadAttention(

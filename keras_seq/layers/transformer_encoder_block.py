@@ -11,7 +11,6 @@ from keras_seq.layers._block_utils import (
     head_dim,
     implicit_mask,
     key_padding_mask,
-    validate_block_args,
 )
 from keras_seq.layers.multi_head_attention import MultiHeadAttention
 from keras_seq.ops.attention import merge_masks
@@ -69,16 +68,16 @@ class TransformerEncoderBlock(FeedForwardMixin, keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        validate_block_args(num_heads, intermediate_dim, dropout, layer_norm_epsilon)
-        self.num_heads = num_heads
-        self.intermediate_dim = intermediate_dim
-        self.dropout = float(dropout)
-        self.activation = keras.activations.get(activation)
-        self.norm_first = bool(norm_first)
-        self.layer_norm_epsilon = float(layer_norm_epsilon)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
-        self.supports_masking = True
+        self._init_block(
+            num_heads,
+            intermediate_dim,
+            dropout,
+            activation,
+            norm_first,
+            layer_norm_epsilon,
+            kernel_initializer,
+            bias_initializer,
+        )
 
     def build(self, inputs_shape):
         if len(inputs_shape) != 3:
