@@ -394,6 +394,21 @@ class MultiHeadAttention(keras.layers.Layer):
             results.append(cache)
         return results[0] if len(results) == 1 else tuple(results)
 
+    def compute_cache(self, value, key=None):
+        """Projects `key`/`value` once into a read-only cache `[B, 2, S, H, key_dim]`.
+
+        Use it for cross-attention during decoding: pass the result as
+        `cache` with `cache_update_index=None` at every step instead of
+        re-projecting the encoder outputs.
+        """
+        if self.value_dim != self.key_dim:
+            raise ValueError(
+                "A `cache` needs `value_dim == key_dim`; this layer has "
+                f"key_dim={self.key_dim}, value_dim={self.value_dim}."
+            )
+        key = value if key is None else key
+        return ops.stack((self.key_dense(key), self.value_dense(value)), axis=1)
+
     def _check_cache(self, cache):
         shape = tuple(cache.shape)
         if len(shape) != 5 or shape[1] != 2 or shape[3:] != (

@@ -54,6 +54,9 @@ class TransformerDecoderBlock(FeedForwardMixin, keras.layers.Layer):
         decoder_padding_mask, encoder_padding_mask: optional boolean masks.
         use_causal_mask: bool. Defaults to `True`.
         cache, cache_update_index: see above.
+        cross_attention_cache: optional read-only `[B, 2, S, H, D / H]` from
+            `compute_cross_attention_cache(encoder_outputs)`; saves
+            re-projecting the encoder outputs at every decoding step.
         training: bool.
         return_attention_scores: bool.
 
@@ -154,6 +157,7 @@ class TransformerDecoderBlock(FeedForwardMixin, keras.layers.Layer):
         use_causal_mask=True,
         cache=None,
         cache_update_index=None,
+        cross_attention_cache=None,
         training=None,
         return_attention_scores=False,
         mask=None,
@@ -207,11 +211,12 @@ class TransformerDecoderBlock(FeedForwardMixin, keras.layers.Layer):
                 attention_mask=cross_mask,
                 return_attention_scores=return_attention_scores,
                 training=training,
+                cache=cross_attention_cache,
             )
+            result = result if isinstance(result, tuple) else (result,)
+            x = result[0]
             if return_attention_scores:
-                x, scores["cross_attention"] = result
-            else:
-                x = result
+                scores["cross_attention"] = result[1]
             return (self._cross_attention_dropout(x, training=training),)
 
         (x,) = self._residual(inputs, self_attend, self._self_attention_layer_norm, training)
@@ -229,6 +234,15 @@ class TransformerDecoderBlock(FeedForwardMixin, keras.layers.Layer):
         if cache is not None:
             results.append(updated["cache"])
         return results[0] if len(results) == 1 else tuple(results)
+
+    def compute_cross_attention_cache(self, encoder_outputs):
+        """The cross-attention keys/values of `encoder_outputs`, computed once.
+
+        Pass the result as `cross_attention_cache` at every decoding step.
+        """
+        if not self.cross_attention:
+            raise ValueError("This block has `cross_attention=False`.")
+        return self._cross_attention_layer.compute_cache(encoder_outputs)
 
     def get_config(self):
         config = super().get_config()

@@ -6,7 +6,9 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_seq.decoding.greedy import greedy_search
 from keras_seq.layers.bahdanau_attention import BahdanauAttention
+from keras_seq.models._generation import compiled
 from keras_seq.text.vocabulary import Vocabulary
 
 
@@ -224,31 +226,40 @@ class AttentionSeq2Seq(keras.Model):
 
     def step_fn(self, tokens, state):
         """One decoder step for `keras_seq.decoding`: `(tokens [B, t], state)`
-        -> `(logits [B, V], state)`; state is `{"h", "c", "annotations",
-        "source_mask"}`, so searches can repeat and reorder it."""
+        -> `(logits [B, V], state)`.
+
+        The state (from `initial_state`) holds the LSTM state `h`, `c`, the
+        encoder `annotations` and `source_mask`, and an `attention` history
+        `[B, max_length, Tx]` into which step `t` writes its weights at row
+        `t - 1`; searches may repeat and reorder all of it along the batch.
+        """
         logits, (h, c), weights = self._decode(
             tokens[:, -1:], state["annotations"], state["source_mask"], [state["h"], state["c"]]
         )
-        new_state = dict(state, h=h, c=c, attention=weights[:, 0])
-        return logits[:, 0], new_state
+        step = ops.shape(tokens)[1] - 1
+        history = ops.slice_update(
+            state["attention"], (0, step, 0), ops.cast(weights, state["attention"].dtype)
+        )
+        return logits[:, 0], dict(state, h=h, c=c, attention=history)
 
-    def initial_state(self, encoder_tokens):
+    def initial_state(self, encoder_tokens, max_length):
+        """Decoding state for `step_fn` after encoding `encoder_tokens`."""
         annotations, source_mask, (h, c) = self.encode(encoder_tokens)
-        length = ops.shape(annotations)[1]
-        batch = ops.shape(annotations)[0]
+        batch, length = ops.shape(annotations)[0], ops.shape(annotations)[1]
         return {
             "h": h,
             "c": c,
             "annotations": annotations,
             "source_mask": source_mask,
-            "attention": ops.zeros((batch, length), annotations.dtype),
+            "attention": ops.zeros((batch, max_length, length), "float32"),
         }
 
     def generate(self, encoder_tokens, max_length, return_attention=False):
-        """Greedy decoding in a compiled loop.
+        """Greedy decoding in a compiled loop (`keras_seq.decoding.greedy_search`).
 
-        Returns token ids `[B, max_length]` (positions after `end_id` are 0);
-        with `return_attention=True` also the weights `[B, max_length, Tx]`.
+        Returns `max_length` token ids per row `[B, max_length]` (positions
+        after `end_id` are 0; the start token is not included); with
+        `return_attention=True` also the weights `[B, max_length, Tx]`.
         """
         if not isinstance(max_length, int) or max_length <= 0:
             raise ValueError(f"`max_length` must be a positive integer; received {max_length!r}.")
@@ -260,43 +271,23 @@ class AttentionSeq2Seq(keras.Model):
             )
         if not self.built:
             self.build()
-        if not hasattr(self, "_greedy_fns"):
-            self._greedy_fns = {}
-        if max_length not in self._greedy_fns:
-            import tensorflow as tf
-
-            self._greedy_fns[max_length] = tf.function(
-                lambda x: self._greedy_loop(x, max_length), reduce_retracing=True
-            )
-        tokens, attention = self._greedy_fns[max_length](encoder_tokens)
+        tokens, attention = compiled(self, "greedy", max_length, self._greedy)(encoder_tokens)
         tokens = ops.convert_to_numpy(tokens)
         if return_attention:
             return tokens, ops.convert_to_numpy(attention)
         return tokens
 
-    def _greedy_loop(self, encoder_tokens, max_length):
-        state = self.initial_state(encoder_tokens)
-        batch = ops.shape(encoder_tokens)[0]
-        source_length = ops.shape(encoder_tokens)[1]
-        tokens = ops.zeros((batch, max_length), "int32")
-        attention = ops.zeros((batch, max_length, source_length), "float32")
-        previous = ops.full((batch, 1), self.start_id, "int32")
-        finished = ops.zeros((batch,), "bool")
-
-        def body(i, carry):
-            tokens, attention, previous, finished, state = carry
-            logits, state = self.step_fn(previous, state)
-            chosen = ops.cast(ops.argmax(logits, axis=-1), "int32")
-            chosen = ops.where(finished, ops.zeros_like(chosen), chosen)
-            tokens = ops.slice_update(tokens, (0, i), ops.expand_dims(chosen, 1))
-            step_attention = ops.cast(state["attention"], "float32")[:, None, :]
-            attention = ops.slice_update(attention, (0, i, 0), step_attention)
-            finished = ops.logical_or(finished, ops.equal(chosen, self.end_id))
-            return tokens, attention, ops.expand_dims(chosen, 1), finished, state
-
-        carry = (tokens, attention, previous, finished, state)
-        tokens, attention, *_ = ops.fori_loop(0, max_length, body, carry)
-        return tokens, attention
+    def _greedy(self, encoder_tokens, max_length):
+        start = ops.full((ops.shape(encoder_tokens)[0], 1), self.start_id, "int32")
+        tokens, state = greedy_search(
+            self.step_fn,
+            start,
+            max_length + 1,
+            end_id=self.end_id,
+            state=self.initial_state(encoder_tokens, max_length),
+            return_state=True,
+        )
+        return tokens[:, 1:], state["attention"]
 
     def translate(self, texts, max_length=None, return_attention=False):
         """Strings in, strings out; needs the vocabularies saved with the model."""

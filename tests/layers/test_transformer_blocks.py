@@ -107,7 +107,10 @@ def test_cached_decoding_equals_full_pass(seqs, cross):
     block = TransformerDecoderBlock(2, 8, cross_attention=cross)
     enc = x if cross else None
     full = np.asarray(block(y, enc))
-    step = tf.function(lambda t, c, i: block(t, enc, cache=c, cache_update_index=i))
+    cross = block.compute_cross_attention_cache(enc) if cross else None
+    step = tf.function(
+        lambda t, c, i: block(t, enc, cache=c, cache_update_index=i, cross_attention_cache=cross)
+    )
     cache = tf.zeros((2, 2, 4, 2, 8))
     pieces = []
     for i in range(4):
