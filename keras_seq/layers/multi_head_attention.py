@@ -406,7 +406,8 @@ class MultiHeadAttention(keras.layers.Layer):
                 "A `cache` needs `value_dim == key_dim`; this layer has "
                 f"key_dim={self.key_dim}, value_dim={self.value_dim}."
             )
-        key = value if key is None else key
+        key = _without_mask(value if key is None else key)
+        value = _without_mask(value)
         return ops.stack((self.key_dense(key), self.value_dense(value)), axis=1)
 
     def _check_cache(self, cache):

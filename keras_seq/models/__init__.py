@@ -1,6 +1,7 @@
 """keras_seq models: complete architectures built from keras_seq layers."""
 
 from keras_seq.models.attention_seq2seq import AttentionSeq2Seq
+from keras_seq.models.transformer import Transformer
 from keras_seq.models.transformer_lm import TransformerLM
 
-__all__ = ["AttentionSeq2Seq", "TransformerLM"]
+__all__ = ["AttentionSeq2Seq", "Transformer", "TransformerLM"]

@@ -287,9 +287,7 @@ def _mask_tensor(
 ):
     ids = tf.convert_to_tensor(token_ids)
     if not ids.dtype.is_integer:
-        raise ValueError(
-            f"`token_ids` must hold integers; got dtype {ids.dtype.name}."
-        )
+        raise ValueError(f"`token_ids` must hold integers; got dtype {ids.dtype.name}.")
     rank = ids.shape.rank
     if rank not in (1, 2):
         raise ValueError(

@@ -1,0 +1,287 @@
+"""The encoder-decoder Transformer (Vaswani et al., 2017)."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from keras_seq.decoding.greedy import greedy_search
+from keras_seq.layers.token_and_position_embedding import TokenAndPositionEmbedding
+from keras_seq.layers.transformer_encoder_block import TransformerEncoderBlock
+from keras_seq.models._generation import compiled
+from keras_seq.models._transformer_common import (
+    check_heads,
+    check_token_ids,
+    decoder_stack,
+    output_projection,
+    validate_sizes,
+)
+
+
+@keras.saving.register_keras_serializable(package="keras_seq")
+class Transformer(keras.Model):
+    """Encoder-decoder Transformer for sequence-to-sequence tasks.
+
+    The encoder embeds `encoder_tokens` (sinusoidal positions by default) and
+    applies `num_encoder_layers` `TransformerEncoderBlock`s; the decoder
+    embeds `decoder_tokens` (teacher forcing: the targets shifted right,
+    `keras_seq.text.shift_right`) and applies `num_decoder_layers`
+    `TransformerDecoderBlock`s (causal self-attention, cross-attention to the
+    encoder output), then projects to logits `[B, T, V]` (float32 under
+    mixed precision). Id 0 is padding on both sides and is masked.
+
+    `generate` encodes once, precomputes every layer's cross-attention
+    keys/values, and decodes greedily with a self-attention key/value cache in
+    a compiled loop.
+
+    Args:
+        encoder_vocabulary_size, decoder_vocabulary_size: ints.
+        sequence_length: int, the longest source or target sequence.
+        num_encoder_layers, num_decoder_layers: ints. Default to `2`.
+        hidden_dim: int, divisible by `num_heads`. Defaults to `128`.
+        num_heads: int. Defaults to `4`.
+        intermediate_dim: int. Defaults to `512`.
+        dropout: float. Defaults to `0.1`.
+        activation: FFN activation. Defaults to `"relu"`.
+        norm_first: bool. Defaults to `False` (the paper's post-norm).
+        position: `"sinusoidal"` or `"learned"`. Defaults to `"sinusoidal"`.
+        tie_embeddings: bool; the output projection reuses the decoder's
+            token embedding, and when the two vocabularies have the same size
+            the encoder shares that embedding too. Defaults to `False`.
+        start_id, end_id: ints for `generate`. Default to `2` and `3`.
+
+    Call arguments:
+        inputs: dict with `"encoder_tokens"` `[B, S]` and `"decoder_tokens"`
+            `[B, T]`.
+
+    Example:
+    >>> import numpy as np
+    >>> from keras_seq.models import Transformer
+    >>> model = Transformer(40, 30, 16, hidden_dim=16, num_heads=2,
+    ...                     intermediate_dim=32)
+    >>> batch = {"encoder_tokens": np.ones((2, 9), "int32"),
+    ...          "decoder_tokens": np.ones((2, 5), "int32")}
+    >>> tuple(model(batch).shape)
+    (2, 5, 30)
+    >>> tuple(model.generate(np.ones((2, 9), "int32"), max_length=6).shape)
+    (2, 6)
+    """
+
+    def __init__(
+        self,
+        encoder_vocabulary_size,
+        decoder_vocabulary_size,
+        sequence_length,
+        num_encoder_layers=2,
+        num_decoder_layers=2,
+        hidden_dim=128,
+        num_heads=4,
+        intermediate_dim=512,
+        dropout=0.1,
+        activation="relu",
+        norm_first=False,
+        position="sinusoidal",
+        tie_embeddings=False,
+        start_id=2,
+        end_id=3,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        validate_sizes(
+            encoder_vocabulary_size=encoder_vocabulary_size,
+            decoder_vocabulary_size=decoder_vocabulary_size,
+            sequence_length=sequence_length,
+            num_encoder_layers=num_encoder_layers,
+            num_decoder_layers=num_decoder_layers,
+            hidden_dim=hidden_dim,
+            num_heads=num_heads,
+            intermediate_dim=intermediate_dim,
+        )
+        check_heads(hidden_dim, num_heads)
+        self.encoder_vocabulary_size = encoder_vocabulary_size
+        self.decoder_vocabulary_size = decoder_vocabulary_size
+        self.sequence_length = sequence_length
+        self.num_encoder_layers = num_encoder_layers
+        self.num_decoder_layers = num_decoder_layers
+        self.hidden_dim = hidden_dim
+        self.num_heads = num_heads
+        self.intermediate_dim = intermediate_dim
+        self.dropout = dropout
+        self.activation = activation
+        self.norm_first = norm_first
+        self.position = position
+        self.tie_embeddings = tie_embeddings
+        self.start_id = start_id
+        self.end_id = end_id
+        policy = self.dtype_policy
+
+        def embedding(size, name):
+            return TokenAndPositionEmbedding(
+                size, sequence_length, hidden_dim, position=position, dtype=policy, name=name
+            )
+
+        self.decoder_embedding = embedding(decoder_vocabulary_size, "decoder_embedding")
+        self.shared_embeddings = tie_embeddings and encoder_vocabulary_size == decoder_vocabulary_size
+        self.encoder_embedding = (
+            self.decoder_embedding
+            if self.shared_embeddings
+            else embedding(encoder_vocabulary_size, "encoder_embedding")
+        )
+        self.embedding_dropout = keras.layers.Dropout(dropout, dtype=policy)
+        self.encoder_blocks = [
+            TransformerEncoderBlock(
+                num_heads, intermediate_dim, dropout=dropout, activation=activation,
+                norm_first=norm_first, dtype=policy, name=f"encoder_block_{i}",
+            )
+            for i in range(num_encoder_layers)
+        ]
+        self.decoder_blocks = decoder_stack(
+            num_decoder_layers, num_heads, intermediate_dim, dropout, activation, norm_first,
+            True, policy, "decoder_block",
+        )
+        norm = keras.layers.LayerNormalization
+        self.encoder_norm = norm(epsilon=1e-5, dtype=policy, name="encoder_norm") if norm_first else None
+        self.decoder_norm = norm(epsilon=1e-5, dtype=policy, name="decoder_norm") if norm_first else None
+        self.head = output_projection(
+            tie_embeddings, self.decoder_embedding.token_embedding, decoder_vocabulary_size
+        )
+
+    def build(self, inputs_shape=None):
+        if self.built:
+            return
+        source = target = None
+        if isinstance(inputs_shape, dict):
+            source = tuple(inputs_shape.get("encoder_tokens", (None, None)))[1]
+            target = tuple(inputs_shape.get("decoder_tokens", (None, None)))[1]
+        self.encoder_embedding.build((None, source))
+        self.decoder_embedding.build((None, target))
+        encoded = (None, source, self.hidden_dim)
+        decoded = (None, target, self.hidden_dim)
+        for block in self.encoder_blocks:
+            block.build(encoded)
+        for block in self.decoder_blocks:
+            block.build(decoded, encoded)
+        for norm, shape in ((self.encoder_norm, encoded), (self.decoder_norm, decoded)):
+            if norm is not None:
+                norm.build(shape)
+        self.head.build(decoded)
+        self.built = True
+
+    def encode(self, encoder_tokens, training=False):
+        """Returns `(encoder_outputs [B, S, D], encoder_padding_mask [B, S])`."""
+        encoder_tokens = check_token_ids("encoder_tokens", encoder_tokens)
+        mask = ops.not_equal(encoder_tokens, 0)
+        x = self.embedding_dropout(self.encoder_embedding(encoder_tokens), training=training)
+        for block in self.encoder_blocks:
+            x = block(x, padding_mask=mask, training=training)
+        if self.encoder_norm is not None:
+            x = self.encoder_norm(x)
+        return x, mask
+
+    def _logits(self, x):
+        if self.decoder_norm is not None:
+            x = self.decoder_norm(x)
+        return self.head(x)
+
+    def call(self, inputs, training=False):
+        if not isinstance(inputs, dict) or set(inputs) != {"encoder_tokens", "decoder_tokens"}:
+            raise ValueError(
+                "`inputs` must be a dict with keys 'encoder_tokens' and 'decoder_tokens'; "
+                f"received {type(inputs).__name__}"
+                + (f" with keys {sorted(inputs)}" if isinstance(inputs, dict) else "")
+                + "."
+            )
+        encoded, encoder_mask = self.encode(inputs["encoder_tokens"], training)
+        decoder_tokens = check_token_ids("decoder_tokens", inputs["decoder_tokens"])
+        decoder_mask = ops.not_equal(decoder_tokens, 0)
+        x = self.embedding_dropout(self.decoder_embedding(decoder_tokens), training=training)
+        for block in self.decoder_blocks:
+            x = block(
+                x,
+                encoded,
+                decoder_padding_mask=decoder_mask,
+                encoder_padding_mask=encoder_mask,
+                training=training,
+            )
+        return self._logits(x)
+
+    # -- cached inference ----------------------------------------------------
+
+    def initial_state(self, encoder_tokens, max_length):
+        """Decoding state: encoder outputs and mask, per-layer cross-attention
+        keys/values, and an empty self-attention cache
+        `[B, layers, 2, max_length, H, D / H]`."""
+        encoded, encoder_mask = self.encode(encoder_tokens)
+        batch = ops.shape(encoded)[0]
+        head_dim = self.hidden_dim // self.num_heads
+        return {
+            "encoder_outputs": encoded,
+            "encoder_mask": encoder_mask,
+            "cross_cache": ops.stack(
+                [block.compute_cross_attention_cache(encoded) for block in self.decoder_blocks],
+                axis=1,
+            ),
+            "cache": ops.zeros(
+                (batch, self.num_decoder_layers, 2, max_length, self.num_heads, head_dim),
+                self.compute_dtype,
+            ),
+        }
+
+    def step_fn(self, tokens, state):
+        """`keras_seq.decoding` step: the newest token through both caches."""
+        index = ops.shape(tokens)[1] - 1
+        x = self.decoder_embedding(tokens[:, -1:], start_index=index)
+        updated = []
+        for i, block in enumerate(self.decoder_blocks):
+            x, layer_cache = block(
+                x,
+                state["encoder_outputs"],
+                encoder_padding_mask=state["encoder_mask"],
+                cache=state["cache"][:, i],
+                cache_update_index=index,
+                cross_attention_cache=state["cross_cache"][:, i],
+            )
+            updated.append(layer_cache)
+        return self._logits(x)[:, 0], dict(state, cache=ops.stack(updated, axis=1))
+
+    def generate(self, encoder_tokens, max_length):
+        """Greedy decoding; returns `[B, max_length]` ids after the start token
+        (0 after `end_id`)."""
+        if not isinstance(max_length, int) or not 0 < max_length < self.sequence_length:
+            raise ValueError(
+                f"`max_length` must be an integer in [1, sequence_length - 1 = "
+                f"{self.sequence_length - 1}]; received {max_length!r}."
+            )
+        encoder_tokens = check_token_ids("encoder_tokens", ops.convert_to_tensor(encoder_tokens, "int32"))
+        if not self.built:
+            self.build()
+        return ops.convert_to_numpy(compiled(self, "greedy", max_length, self._greedy)(encoder_tokens))
+
+    def _greedy(self, encoder_tokens, max_length):
+        start = ops.full((ops.shape(encoder_tokens)[0], 1), self.start_id, "int32")
+        state = self.initial_state(encoder_tokens, max_length + 1)
+        tokens = greedy_search(self.step_fn, start, max_length + 1, end_id=self.end_id, state=state)
+        return tokens[:, 1:]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "encoder_vocabulary_size": self.encoder_vocabulary_size,
+                "decoder_vocabulary_size": self.decoder_vocabulary_size,
+                "sequence_length": self.sequence_length,
+                "num_encoder_layers": self.num_encoder_layers,
+                "num_decoder_layers": self.num_decoder_layers,
+                "hidden_dim": self.hidden_dim,
+                "num_heads": self.num_heads,
+                "intermediate_dim": self.intermediate_dim,
+                "dropout": self.dropout,
+                "activation": self.activation,
+                "norm_first": self.norm_first,
+                "position": self.position,
+                "tie_embeddings": self.tie_embeddings,
+                "start_id": self.start_id,
+                "end_id": self.end_id,
+            }
+        )
+        return config
