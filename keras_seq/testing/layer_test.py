@@ -117,6 +117,7 @@ def run_layer_test(
     run_mixed_precision=True,
     run_saving=True,
     mixed_precision_tolerances=None,
+    output_dtype=None,
 ):
     """Checks a layer end to end; raises `AssertionError` on the first failure.
 
@@ -152,6 +153,9 @@ def run_layer_test(
         run_training, run_mixed_precision, run_saving: switch checks off for
             layers that have no trainable weights / float outputs / state.
         mixed_precision_tolerances: dict policy -> absolute tolerance.
+        output_dtype: dtype the primary output must have under the mixed
+            policies; defaults to the policy's compute dtype (set `"float32"`
+            for layers that deliberately return float32 logits).
 
     Example:
     >>> import numpy as np
@@ -250,7 +254,7 @@ def run_layer_test(
             mp_layer(**input_data, **call_kwargs)
             mp_layer.set_weights(layer.get_weights())
             mixed = mp_layer(**input_data, **call_kwargs)
-            compute = keras.dtype_policies.get(policy).compute_dtype
+            compute = output_dtype or keras.dtype_policies.get(policy).compute_dtype
             primary = _primary(mixed, output_index)
             assert keras.backend.standardize_dtype(primary.dtype) == compute, (
                 f"under {policy} the output dtype is {primary.dtype}, not {compute}"
