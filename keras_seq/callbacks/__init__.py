@@ -5,5 +5,6 @@ from keras_seq.callbacks.attention_heatmap import (
     figure_to_png,
     plot_attention,
 )
+from keras_seq.callbacks.gradual_unfreezing import GradualUnfreezing
 
-__all__ = ["AttentionHeatmap", "figure_to_png", "plot_attention"]
+__all__ = ["AttentionHeatmap", "GradualUnfreezing", "figure_to_png", "plot_attention"]

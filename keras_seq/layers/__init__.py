@@ -1,5 +1,6 @@
 """keras_seq layers: positional encodings, masks, attention, Transformer blocks."""
 
+from keras_seq.layers.adapter import Adapter, freeze_except_adapters
 from keras_seq.layers.bahdanau_attention import BahdanauAttention
 from keras_seq.layers.masks import causal_mask, padding_mask
 from keras_seq.layers.multi_head_attention import MultiHeadAttention
@@ -11,6 +12,7 @@ from keras_seq.layers.transformer_decoder_block import TransformerDecoderBlock
 from keras_seq.layers.transformer_encoder_block import TransformerEncoderBlock
 
 __all__ = [
+    "Adapter",
     "BahdanauAttention",
     "MultiHeadAttention",
     "PositionEmbedding",
@@ -20,5 +22,6 @@ __all__ = [
     "TransformerDecoderBlock",
     "TransformerEncoderBlock",
     "causal_mask",
+    "freeze_except_adapters",
     "padding_mask",
 ]
