@@ -123,7 +123,7 @@ def mlm_mask(
         )
     if tf.is_tensor(token_ids):
         return _mask_tensor(token_ids, specials, replacements, *args, seed=seed)
-    if isinstance(token_ids, list | tuple | np.ndarray):
+    if isinstance(token_ids, list | tuple | np.ndarray | np.generic):
         return _mask_numpy(token_ids, specials, replacements, *args, seed=seed)
     raise ValueError(
         "`token_ids` must be a NumPy array, a nested list or a tf.Tensor; got "
@@ -207,6 +207,8 @@ def _mask_numpy(
             f"`token_ids` must be in [0, vocabulary_size={vocabulary_size}); "
             f"found {int(bad)}."
         )
+    if _is_int(seed) and seed < 0:
+        raise ValueError(f"`seed` must be a non-negative int; got {seed}.")
     if seed is None or _is_int(seed):
         rng = np.random.default_rng(seed)
     elif isinstance(seed, np.random.Generator):
