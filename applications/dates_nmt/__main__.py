@@ -6,6 +6,11 @@ import argparse
 import os
 import sys
 
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from applications._common import add_train_arguments, show_errors, train_kwargs
+from applications.dates_nmt.app import SIZES
+
 
 def _parser():
     parser = argparse.ArgumentParser(
@@ -14,21 +19,13 @@ def _parser():
     )
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="train on embedded (or TSV) data and report exact match")
-    train.add_argument("--size", choices=["fast", "default"], default="default")
-    train.add_argument("--epochs", type=int)
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--train-examples", type=int)
-    train.add_argument("--eval-examples", type=int, default=2000)
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--data", help="TSV of 'source<TAB>YYYY-MM-DD' lines instead of generated dates")
-    train.add_argument("--logdir", default="runs/dates_nmt", help="TensorBoard log directory")
-    train.add_argument("--output", default="dates_nmt.keras", help="where to save the model")
-    train.add_argument(
-        "--strategy",
-        default="auto",
-        choices=["auto", "default", "cpu", "mirrored", "multi_worker", "tpu"],
+    add_train_arguments(
+        train,
+        SIZES,
+        "runs/dates_nmt",
+        "dates_nmt.keras",
+        "TSV of 'source<TAB>YYYY-MM-DD' lines instead of generated dates",
     )
-    train.add_argument("--cpu-devices", type=int, help="split the CPU into N logical devices")
     evaluate = commands.add_parser("evaluate", help="exact match of a saved model")
     evaluate.add_argument("--model", default="dates_nmt.keras")
     evaluate.add_argument("--examples", type=int, default=2000)
@@ -41,41 +38,23 @@ def _parser():
     return parser
 
 
-def _show_errors(result, limit=5):
-    for source, prediction, target in result["examples"][:limit]:
-        print(f"  wrong: {source!r} -> {prediction!r} (expected {target})")
-
-
 def main(argv=None):
     args = _parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from applications.dates_nmt import app
 
     if args.command == "train":
-        result = app.train(
-            size=args.size,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            train_examples=args.train_examples,
-            seed=args.seed,
-            data=args.data,
-            log_dir=args.logdir,
-            output=args.output,
-            strategy=args.strategy,
-            num_cpu_devices=args.cpu_devices,
-            eval_examples=args.eval_examples,
-        )
+        result = app.train(**train_kwargs(args))
         print(
             f"exact match on {result['eval_examples']} held-out dates: "
             f"{100 * result['exact_match']:.2f}% "
             f"(training {result['train_seconds']:.0f} s on {result['replicas']} replica(s))"
         )
-        _show_errors(result)
+        show_errors(result["examples"])
         print(f"model saved to {args.output}; TensorBoard: tensorboard --logdir {args.logdir}")
     elif args.command == "evaluate":
         result = app.evaluate(args.model, examples=args.examples, seed=args.seed, data=args.data)
         print(f"exact match on {result['eval_examples']} dates: {100 * result['exact_match']:.2f}%")
-        _show_errors(result)
+        show_errors(result["examples"])
     else:
         for text, iso in zip(args.texts, app.predict(args.model, args.texts, heatmap=args.heatmap)):
             print(f"{text}\t{iso}")

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import os
-import time
 
 import keras
 import numpy as np
 
+from applications._common import batched, choose, distribution, fit, save
 from applications.dates_nmt.data import TARGET_LENGTH, generate_pairs, load_tsv
 from keras_seq.callbacks import AttentionHeatmap
-from keras_seq.distribute import get_strategy
 from keras_seq.models import AttentionSeq2Seq
 from keras_seq.text import Vocabulary, shift_right
 
@@ -40,12 +38,6 @@ SIZES = {
 }
 
 
-def _size(size):
-    if size not in SIZES:
-        raise ValueError(f"`size` must be one of {sorted(SIZES)}; received {size!r}.")
-    return SIZES[size]
-
-
 def build_vocabularies(sources):
     """Character vocabulary of the sources; the target side is digits and '-'."""
     source_vocabulary = Vocabulary.build(sources, level="char")
@@ -54,7 +46,7 @@ def build_vocabularies(sources):
 
 def build_model(source_vocabulary, target_vocabulary, size="default"):
     """An `AttentionSeq2Seq` carrying its vocabularies, compiled for training."""
-    s = _size(size)
+    s = choose(SIZES, size)
     model = AttentionSeq2Seq(
         len(source_vocabulary),
         len(target_vocabulary),
@@ -143,12 +135,12 @@ def train(
         eval_examples: size of the held-out set.
 
     Returns:
-        dict with `model`, `history`, `exact_match`, `train_seconds` and the
-        held-out `examples` (source, prediction, target) that were wrong.
+        dict with `model`, `history`, `exact_match`, `train_seconds`,
+        `replicas` and the held-out `examples` (source, prediction, target)
+        that were wrong.
     """
-    s = _size(size)
-    epochs = epochs or s.epochs
-    batch_size = batch_size or s.batch_size
+    s = choose(SIZES, size)
+    chosen = distribution(strategy, num_cpu_devices)
     keras.utils.set_random_seed(seed)
     if data:
         sources, targets = load_tsv(data)
@@ -157,51 +149,38 @@ def train(
         sources, targets = [p[0] for p in pairs], [p[1] for p in pairs]
     eval_sources, eval_targets = held_out_set(eval_examples, seed, exclude=sources)
 
-    distribution = get_strategy(strategy, num_cpu_devices=num_cpu_devices)
     vocabularies = build_vocabularies(sources)
-    with distribution.scope():
-        model = build_model(*vocabularies, size=size)
     inputs, target_ids = encode_pairs(vocabularies, sources, targets)
     validation = max(1, len(sources) // 20)
-    import tensorflow as tf
+    batch_size = batch_size or s.batch_size
 
-    def dataset(start, stop, shuffle):
-        ds = tf.data.Dataset.from_tensor_slices(
-            ({k: v[start:stop] for k, v in inputs.items()}, target_ids[start:stop])
+    def part(start, stop, shuffle_seed=None):
+        return batched(
+            {k: v[start:stop] for k, v in inputs.items()}, target_ids[start:stop], batch_size, shuffle_seed
         )
-        if shuffle:
-            ds = ds.shuffle(stop - start, seed=seed, reshuffle_each_iteration=True)
-        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
-    callbacks = []
-    if log_dir:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=log_dir))
-        callbacks.append(AttentionHeatmap(log_dir, heatmap_examples))
-    started = time.perf_counter()
-    history = model.fit(
-        dataset(validation, len(sources), True),
-        validation_data=dataset(0, validation, False),
-        epochs=epochs,
+    callbacks = [lambda model: AttentionHeatmap(log_dir, heatmap_examples)] if log_dir else []
+    model, history, seconds, replicas = fit(
+        lambda: build_model(*vocabularies, size=size),
+        part(validation, len(sources), seed),
+        part(0, validation),
+        epochs or s.epochs,
+        chosen,
+        log_dir=log_dir,
         callbacks=callbacks,
-        shuffle=False,  # the dataset shuffles itself, seeded
         verbose=verbose,
     )
-    train_seconds = time.perf_counter() - started
     accuracy, predictions = exact_match(model, eval_sources, eval_targets)
-    if output:
-        os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-        model.save(output)
-    wrong = [
-        (s_, p, t) for s_, p, t in zip(eval_sources, predictions, eval_targets) if p != t
-    ]
+    save(model, output)
+    wrong = [(s_, p, t) for s_, p, t in zip(eval_sources, predictions, eval_targets) if p != t]
     return {
         "model": model,
-        "history": history.history,
+        "history": history,
         "exact_match": accuracy,
         "eval_examples": len(eval_sources),
-        "train_seconds": train_seconds,
+        "train_seconds": seconds,
         "examples": wrong,
-        "replicas": distribution.num_replicas_in_sync,
+        "replicas": replicas,
     }
 
 
