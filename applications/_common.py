@@ -16,7 +16,7 @@ def add_train_arguments(parser, sizes, default_logdir, default_output, data_help
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--train-examples", type=int)
-    parser.add_argument("--eval-examples", type=int, default=2000)
+    parser.add_argument("--eval-examples", type=int)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", help=data_help)
     parser.add_argument("--logdir", default=default_logdir, help="TensorBoard log directory")
@@ -27,7 +27,7 @@ def add_train_arguments(parser, sizes, default_logdir, default_output, data_help
 
 def train_kwargs(args):
     """`train(...)` keyword arguments from parsed `add_train_arguments` options."""
-    return dict(
+    options = dict(
         size=args.size,
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -40,6 +40,7 @@ def train_kwargs(args):
         num_cpu_devices=args.cpu_devices,
         eval_examples=args.eval_examples,
     )
+    return {k: v for k, v in options.items() if k != "eval_examples" or v is not None}
 
 
 def choose(sizes, size):
@@ -48,11 +49,13 @@ def choose(sizes, size):
     return sizes[size]
 
 
-def batched(inputs, targets, batch_size, seed=None):
-    """A prefetched `tf.data.Dataset` of `(inputs, targets)`; shuffled when seeded."""
+def batched(inputs, targets, batch_size, seed=None, sample_weights=None):
+    """A prefetched `tf.data.Dataset` of `(inputs, targets[, sample_weights])`;
+    shuffled when seeded."""
     import tensorflow as tf
 
-    dataset = tf.data.Dataset.from_tensor_slices((inputs, targets))
+    elements = (inputs, targets) if sample_weights is None else (inputs, targets, sample_weights)
+    dataset = tf.data.Dataset.from_tensor_slices(elements)
     if seed is not None:
         count = len(targets) if not isinstance(targets, dict) else len(next(iter(targets.values())))
         dataset = dataset.shuffle(count, seed=seed, reshuffle_each_iteration=True)
@@ -99,3 +102,47 @@ def save(model, output):
 def show_errors(examples, limit=5):
     for source, prediction, target in examples[:limit]:
         print(f"  wrong: {source!r} -> {prediction!r} (expected {target!r})")
+
+
+def cli(argv, prog, description, sizes, data_help, load_app, describe, predict_help="texts", eval_examples=2000):
+    """The `train|evaluate|predict` command line of an application.
+
+    `load_app()` imports the application module lazily (it provides
+    `train(**options)`, `evaluate(model_path, examples, seed, data)` and
+    `predict(model_path, texts) -> lines`); `describe(result)` formats a
+    train/evaluate result as one line.
+    """
+    import argparse
+
+    name = prog.rsplit(".", 1)[-1]
+    parser = argparse.ArgumentParser(prog=f"python -m {prog}", description=description)
+    commands = parser.add_subparsers(dest="command", required=True)
+    train = commands.add_parser("train", help="train on the embedded data (or --data) and report the metric")
+    add_train_arguments(train, sizes, f"runs/{name}", f"{name}.keras", data_help)
+    train.set_defaults(eval_examples=eval_examples)
+    evaluate = commands.add_parser("evaluate", help="score a saved model on held-out data")
+    evaluate.add_argument("--model", default=f"{name}.keras")
+    evaluate.add_argument("--examples", type=int, default=eval_examples)
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--data", help=data_help)
+    predict = commands.add_parser("predict", help=f"run a saved model on {predict_help}")
+    predict.add_argument("texts", nargs="+", help=predict_help)
+    predict.add_argument("--model", default=f"{name}.keras")
+    args = parser.parse_args(argv)
+    app = load_app()
+    if args.command == "train":
+        result = app.train(**train_kwargs(args))
+        print(
+            f"held-out ({result['eval_examples']} examples): {describe(result)} "
+            f"(training {result['train_seconds']:.0f} s on {result['replicas']} replica(s))"
+        )
+        show_errors(result["examples"])
+        print(f"model saved to {args.output}; TensorBoard: tensorboard --logdir {args.logdir}")
+    elif args.command == "evaluate":
+        result = app.evaluate(args.model, examples=args.examples, seed=args.seed, data=args.data)
+        print(f"{result['eval_examples']} examples: {describe(result)}")
+        show_errors(result["examples"])
+    else:
+        for line in app.predict(args.model, args.texts):
+            print(line)
+    return 0
