@@ -104,7 +104,18 @@ def show_errors(examples, limit=5):
         print(f"  wrong: {source!r} -> {prediction!r} (expected {target!r})")
 
 
-def cli(argv, prog, description, sizes, data_help, load_app, describe, predict_help="texts", eval_examples=2000):
+def cli(
+    argv,
+    prog,
+    description,
+    sizes,
+    data_help,
+    load_app,
+    describe,
+    predict_help="texts",
+    eval_examples=2000,
+    evaluate_data_help=None,
+):
     """The `train|evaluate|predict` command line of an application.
 
     `load_app()` imports the application module lazily (it provides
@@ -124,7 +135,7 @@ def cli(argv, prog, description, sizes, data_help, load_app, describe, predict_h
     evaluate.add_argument("--model", default=f"{name}.keras")
     evaluate.add_argument("--examples", type=int, default=eval_examples)
     evaluate.add_argument("--seed", type=int, default=0)
-    evaluate.add_argument("--data", help=data_help)
+    evaluate.add_argument("--data", help=evaluate_data_help or data_help)
     predict = commands.add_parser("predict", help=f"run a saved model on {predict_help}")
     predict.add_argument("texts", nargs="+", help=predict_help)
     predict.add_argument("--model", default=f"{name}.keras")

@@ -1,0 +1,268 @@
+"""BERT pretraining (MLM + NSP) from scratch, then fine-tuning for span QA
+and for classification."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import keras
+import numpy as np
+
+from applications._common import choose, distribution, save
+from applications.bert_pretraining.data import load_corpus, load_lee_documents
+from applications.qa.data import make_dataset as make_qa_dataset
+from keras_seq.models import BertEncoder, BertPretrainer, SpanQAHead, best_span
+from keras_seq.text import mlm_mask, nsp_pairs
+from keras_seq.text.wordpiece import train_wordpiece, wordpiece_tokenizer
+
+PAD, UNK, CLS, SEP, MASK = range(5)
+
+
+@dataclasses.dataclass(frozen=True)
+class Size:
+    vocabulary_size: int
+    sequence_length: int
+    hidden_dim: int
+    num_layers: int
+    pretrain_epochs: int
+    mask_copies: int
+    qa_examples: int
+    qa_epochs: int
+    batch_size: int
+
+
+SIZES = {
+    "fast": Size(2000, 64, 64, 2, 2, 1, 1500, 3, 32),
+    "default": Size(4000, 64, 128, 2, 12, 4, 12_000, 6, 32),
+}
+
+
+class WordPieces:
+    """The WordPiece tokenizer and the id layout of `[CLS] a [SEP] b [SEP]`."""
+
+    def __init__(self, vocabulary):
+        self.vocabulary = list(vocabulary)
+        self.tokenizer = wordpiece_tokenizer(self.vocabulary)
+
+    def __len__(self):
+        return len(self.vocabulary)
+
+    def save(self, path):
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("\n".join(self.vocabulary) + "\n")
+
+    @classmethod
+    def load(cls, path):
+        with open(path, encoding="utf-8") as f:
+            return cls([line.rstrip("\n") for line in f if line.rstrip("\n")])
+
+    def ids(self, texts):
+        return [np.asarray(r, "int32") for r in self.tokenizer(list(texts))]
+
+    def pair(self, a, b, length):
+        """`[CLS] a [SEP] b [SEP]` truncated to `length` (longer side first),
+        padded; returns `(token_ids, segment_ids)`."""
+        a, b = list(a), list(b)
+        while len(a) + len(b) > length - 3:
+            (a if len(a) > len(b) else b).pop()
+        tokens = [CLS, *a, SEP, *b, SEP]
+        segments = [0] * (len(a) + 2) + [1] * (len(b) + 1)
+        pad = length - len(tokens)
+        return np.array(tokens + [PAD] * pad, "int32"), np.array(segments + [0] * pad, "int32")
+
+
+def pretraining_data(documents, pieces, length, copies, seed):
+    """NSP pairs (half true next sentence) with MLM corruption (15%; 80/10/10),
+    `copies` times with fresh pairs and masks."""
+    rows, segments, labels = [], [], []
+    for copy in range(copies):
+        for a, b, is_next in nsp_pairs(documents, seed=seed + copy):
+            token_ids, segment_ids = pieces.pair(*pieces.ids([a, b]), length)
+            rows.append(token_ids)
+            segments.append(segment_ids)
+            labels.append(is_next)
+    token_ids = np.stack(rows)
+    inputs, mlm_labels, weights = mlm_mask(
+        token_ids, len(pieces), MASK, special_ids=(PAD, UNK, CLS, SEP, MASK), seed=seed
+    )
+    x = {"token_ids": inputs, "segment_ids": np.stack(segments)}
+    y = {"mlm_labels": mlm_labels, "mlm_weights": weights, "nsp_labels": np.array(labels, "int32")}
+    return x, y
+
+
+def qa_data(examples, pieces, length):
+    """`[CLS] question [SEP] context [SEP]` with the answer's word span mapped
+    to word-piece positions; examples whose answer is truncated are dropped."""
+    token_ids, segment_ids, starts, ends, kept = [], [], [], [], []
+    for example in examples:
+        question = np.concatenate(pieces.ids(example["question"].split()))
+        words = example["context"].split()
+        word_pieces = pieces.ids(words)
+        offsets = np.cumsum([0] + [len(p) for p in word_pieces])
+        first = len(question) + 2
+        start = first + offsets[example["answer_start_word"]]
+        end = first + offsets[example["answer_end_word"] + 1] - 1
+        if end >= length - 1:
+            continue
+        tokens, segments = pieces.pair(question, np.concatenate(word_pieces), length)
+        token_ids.append(tokens)
+        segment_ids.append(segments)
+        starts.append(start)
+        ends.append(end)
+        kept.append(example)
+    x = {"token_ids": np.stack(token_ids), "segment_ids": np.stack(segment_ids)}
+    return x, {"start": np.array(starts), "end": np.array(ends)}, kept
+
+
+def build_qa_model(encoder, max_answer_length=4):
+    token_ids = keras.Input((None,), dtype="int32", name="token_ids")
+    segment_ids = keras.Input((None,), dtype="int32", name="segment_ids")
+    sequence = encoder({"token_ids": token_ids, "segment_ids": segment_ids})["sequence_output"]
+    start, end = SpanQAHead(max_answer_length, name="span_head")(
+        sequence, padding_mask=keras.ops.not_equal(token_ids, PAD)
+    )
+    model = keras.Model({"token_ids": token_ids, "segment_ids": segment_ids}, {"start": start, "end": end})
+    model.compile(
+        keras.optimizers.Adam(5e-4),
+        loss={
+            "start": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            "end": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        },
+    )
+    return model
+
+
+def span_exact_match(model, x, y, max_answer_length=4):
+    logits = model.predict(x, batch_size=256, verbose=0)
+    start, end, _ = best_span(logits["start"], logits["end"], max_answer_length, mask=x["token_ids"] != PAD)
+    return float(np.mean((np.asarray(start) == y["start"]) & (np.asarray(end) == y["end"])))
+
+
+def train(
+    size="default",
+    epochs=None,
+    batch_size=None,
+    train_examples=None,
+    seed=0,
+    data=None,
+    log_dir=None,
+    output=None,
+    strategy="auto",
+    num_cpu_devices=None,
+    eval_examples=1000,
+    verbose=1,
+):
+    """Pretrains on the Lee corpus (or `data` in BERT's format), reports MLM
+    accuracy on held-out documents before and after, then fine-tunes the
+    pretrained encoder for span QA on generated passages.
+
+    `epochs` overrides the pretraining epochs; `train_examples` the number
+    of QA fine-tuning examples.
+    """
+    s = choose(SIZES, size)
+    chosen = distribution(strategy, num_cpu_devices)
+    keras.utils.set_random_seed(seed)
+    documents = load_corpus(data) if data else load_lee_documents()
+    order = np.random.default_rng(seed).permutation(len(documents))
+    held = max(2, len(documents) // 10)
+    test_documents = [documents[i] for i in order[:held]]
+    train_documents = [documents[i] for i in order[held:]]
+    sentences = [sentence for document in train_documents for sentence in document]
+    pieces = WordPieces(train_wordpiece(sentences, s.vocabulary_size))
+    x, y = pretraining_data(train_documents, pieces, s.sequence_length, s.mask_copies, seed)
+    test_x, test_y = pretraining_data(test_documents, pieces, s.sequence_length, 1, seed + 99)
+    batch_size = batch_size or s.batch_size
+
+    with chosen.scope():
+        encoder = BertEncoder(
+            len(pieces), 128, num_layers=s.num_layers, hidden_dim=s.hidden_dim,
+            num_heads=4, intermediate_dim=4 * s.hidden_dim, dropout=0.1,
+        )
+        pretrainer = BertPretrainer(encoder)
+        pretrainer.compile(keras.optimizers.Adam(1e-3))
+    before = pretrainer.evaluate(test_x, test_y, batch_size=batch_size, verbose=0, return_dict=True)
+    callbacks = [keras.callbacks.TensorBoard(log_dir=f"{log_dir}/pretraining")] if log_dir else []
+    started = time.perf_counter()
+    history = pretrainer.fit(
+        x, y, batch_size=batch_size, epochs=epochs or s.pretrain_epochs,
+        validation_data=(test_x, test_y), callbacks=callbacks, verbose=verbose,
+    )
+    pretrain_seconds = time.perf_counter() - started
+    after = pretrainer.evaluate(test_x, test_y, batch_size=batch_size, verbose=0, return_dict=True)
+
+    qa_train, qa_test = make_qa_dataset(train_examples or s.qa_examples, eval_examples, seed=seed)
+    qa_x, qa_y, _ = qa_data(qa_train, pieces, 128)
+    qa_test_x, qa_test_y, qa_kept = qa_data(qa_test, pieces, 128)
+    with chosen.scope():
+        qa_model = build_qa_model(encoder)
+    callbacks = [keras.callbacks.TensorBoard(log_dir=f"{log_dir}/qa")] if log_dir else []
+    started = time.perf_counter()
+    qa_model.fit(qa_x, qa_y, batch_size=batch_size, epochs=s.qa_epochs, callbacks=callbacks, verbose=verbose)
+    qa_seconds = time.perf_counter() - started
+    exact = span_exact_match(qa_model, qa_test_x, qa_test_y)
+    save(qa_model, output)
+    if output:
+        pieces.save(vocabulary_path(output))
+    return {
+        "model": qa_model,
+        "pretrainer": pretrainer,
+        "pieces": pieces,
+        "history": history.history,
+        "mlm_accuracy_before": before["mlm_accuracy"],
+        "mlm_accuracy_after": after["mlm_accuracy"],
+        "nsp_accuracy_after": after["nsp_accuracy"],
+        "qa_exact_match": exact,
+        "eval_examples": len(qa_kept),
+        "pretrain_seconds": pretrain_seconds,
+        "train_seconds": pretrain_seconds + qa_seconds,
+        "replicas": chosen.num_replicas_in_sync,
+        "examples": [],
+    }
+
+
+def vocabulary_path(model_path):
+    """The WordPiece `vocab.txt` saved beside a model (as BERT checkpoints do)."""
+    return str(model_path).removesuffix(".keras") + ".vocab.txt"
+
+
+def load(model_path):
+    """The fine-tuned QA model and its WordPiece vocabulary."""
+    model = keras.models.load_model(model_path)
+    if not any(isinstance(layer, SpanQAHead) for layer in model.layers):
+        raise ValueError(f"{model_path} is not a bert_pretraining QA model (no SpanQAHead).")
+    return model, WordPieces.load(vocabulary_path(model_path))
+
+
+def evaluate(model_path, examples=1000, seed=0, data=None):
+    """Span exact match on generated QA examples (or a SQuAD v1.1 file)."""
+    from applications.qa.data import load_squad
+
+    model, pieces = load(model_path)
+    qa = load_squad(data) if data else make_qa_dataset(1, examples, seed=seed)[1]
+    x, y, kept = qa_data(qa, pieces, 128)
+    return {"qa_exact_match": span_exact_match(model, x, y), "eval_examples": len(kept), "examples": []}
+
+
+def predict(model_path, texts):
+    """Answers `"question | context"` strings with the best span."""
+    model, pieces = load(model_path)
+    lines = []
+    for text in texts:
+        if "|" not in text:
+            raise ValueError(f"expected 'question | context', received {text!r}")
+        question, context = (part.strip().lower() for part in text.split("|", 1))
+        words = context.split()
+        example = {"question": question, "context": context, "answer_start_word": 0, "answer_end_word": 0}
+        x, _, _ = qa_data([example], pieces, 128)
+        logits = model.predict(x, verbose=0)
+        start, end, _ = best_span(logits["start"], logits["end"], 4, mask=x["token_ids"] != PAD)
+        first = len(np.concatenate(pieces.ids(question.split()))) + 2
+        offsets = np.cumsum([0] + [len(p) for p in pieces.ids(words)])
+        word_of = np.searchsorted(offsets, np.arange(offsets[-1]), side="right") - 1
+        s_, e_ = int(np.asarray(start)[0]) - first, int(np.asarray(end)[0]) - first
+        if 0 <= s_ <= e_ < len(word_of):
+            lines.append(" ".join(words[word_of[s_] : word_of[e_] + 1]))
+        else:
+            lines.append("")
+    return lines

@@ -1,0 +1,68 @@
+"""BERT pretraining from scratch on gensim's Lee corpus, then span QA."""
+
+import numpy as np
+import pytest
+
+from applications.bert_pretraining import app
+from applications.bert_pretraining.__main__ import main
+from applications.bert_pretraining.data import (
+    load_corpus,
+    load_lee_documents,
+    save_corpus,
+    split_sentences,
+)
+from applications.qa.data import generate_examples, save_squad
+
+
+def test_lee_corpus_ships_with_gensim():
+    documents = load_lee_documents()
+    assert len(documents) > 250
+    assert all(len(d) >= 2 for d in documents)
+    assert documents[0][0].startswith("Hundreds of people have been forced to vacate their homes")
+
+
+def test_corpus_format_round_trip_and_errors(tmp_path):
+    documents = [["One sentence.", "Two sentences."], ["Another doc.", "It ends here."]]
+    save_corpus(tmp_path / "c.txt", documents)
+    assert load_corpus(tmp_path / "c.txt") == documents
+    (tmp_path / "bad.txt").write_text("only one sentence\n")
+    with pytest.raises(ValueError, match="at least two documents"):
+        load_corpus(tmp_path / "bad.txt")
+    assert split_sentences("Mr Smith left. 5 came back.") == ["Mr Smith left.", "5 came back."]
+
+
+def test_qa_spans_map_words_to_word_pieces():
+    pieces = app.WordPieces(app.train_wordpiece(["anna was born in lisbon in 1990"] * 20, 200))
+    examples = generate_examples(50, seed=3)
+    x, y, kept = app.qa_data(examples, pieces, 128)
+    for tokens, start, end, example in zip(x["token_ids"], y["start"], y["end"], kept):
+        answer = np.concatenate(pieces.ids(example["answer_text"].split()))
+        np.testing.assert_array_equal(tokens[start : end + 1], answer)
+        # [CLS] question [SEP] context [SEP]: exactly three special tokens.
+        assert (tokens == app.CLS).sum() == 1 and (tokens == app.SEP).sum() == 2
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bert")
+    return root, app.train(size="fast", output=str(root / "qa.keras"), eval_examples=300, verbose=0)
+
+
+def test_pretraining_and_fine_tuning_learn(trained):
+    _, result = trained
+    # Fast size: a few seconds of pretraining must still beat the untrained model,
+    # and fine-tuning must find answer spans far above chance (~1/200).
+    assert result["mlm_accuracy_after"] > result["mlm_accuracy_before"] + 0.01
+    assert result["qa_exact_match"] > 0.05
+    assert result["history"]["loss"][-1] < result["history"]["loss"][0]
+
+
+def test_saved_model_evaluates_and_answers(trained, tmp_path, capsys):
+    root, result = trained
+    squad = tmp_path / "squad.json"
+    save_squad(squad, generate_examples(20, seed=5))
+    assert main(["evaluate", "--model", str(root / "qa.keras"), "--data", str(squad)]) == 0
+    assert "20 examples: span-QA exact match" in capsys.readouterr().out
+    assert main(["predict", "where was anna born ? | anna was born in lisbon .", "--model", str(root / "qa.keras")]) == 0
+    answer = capsys.readouterr().out.strip()
+    assert answer and answer in "anna was born in lisbon ."
