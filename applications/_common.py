@@ -68,7 +68,17 @@ def distribution(strategy="auto", num_cpu_devices=None):
     return get_strategy(strategy, num_cpu_devices=num_cpu_devices)
 
 
-def fit(build_model, train_data, validation_data, epochs, strategy, log_dir=None, callbacks=(), verbose=1):
+def fit(
+    build_model,
+    train_data,
+    validation_data,
+    epochs,
+    strategy,
+    log_dir=None,
+    callbacks=(),
+    verbose=1,
+    steps_per_epoch=None,
+):
     """Builds the model under `strategy` (from `distribution`) and fits it.
 
     `callbacks` may hold callables `model -> Callback` for callbacks that
@@ -86,6 +96,7 @@ def fit(build_model, train_data, validation_data, epochs, strategy, log_dir=None
         train_data,
         validation_data=validation_data,
         epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
         callbacks=resolved,
         shuffle=False,  # datasets shuffle themselves, seeded
         verbose=verbose,

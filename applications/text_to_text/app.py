@@ -1,0 +1,198 @@
+"""One encoder-decoder for several tasks chosen by a text prefix (T5-style)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import numpy as np
+
+from applications._common import choose, distribution, fit, save
+from applications.text_to_text.data import TASKS, make_datasets
+from keras_seq.data import mix_datasets, mixing_weights
+from keras_seq.models import Transformer
+from keras_seq.text import Vocabulary, shift_right
+
+SEQUENCE_LENGTH = 64
+MIXING = ("proportional", "equal", "temperature")
+
+
+@dataclasses.dataclass(frozen=True)
+class Size:
+    examples_per_task: int
+    epochs: int
+    batch_size: int
+    hidden_dim: int
+    num_layers: int
+    learning_rate: float
+
+
+SIZES = {
+    "fast": Size(2_000, 3, 64, 64, 1, 2e-3),
+    "default": Size(15_000, 10, 64, 128, 2, 1e-3),
+}
+
+
+@keras.saving.register_keras_serializable(package="applications")
+class TextToText(Transformer):
+    """A `Transformer` with one shared word vocabulary (tied embeddings) that
+    maps `"<task prefix>: <input>"` to the target text."""
+
+    def __init__(self, vocabulary, **kwargs):
+        if isinstance(vocabulary, dict):
+            vocabulary = Vocabulary.from_config(vocabulary)
+        self.vocabulary = vocabulary
+        kwargs.setdefault("encoder_vocabulary_size", len(vocabulary))
+        kwargs.setdefault("decoder_vocabulary_size", len(vocabulary))
+        kwargs.setdefault("sequence_length", SEQUENCE_LENGTH)
+        kwargs.setdefault("tie_embeddings", True)
+        super().__init__(**kwargs)
+
+    def run(self, texts, max_length=24, batch_size=500):
+        single = isinstance(texts, str)
+        texts = [texts] if single else list(texts)
+        outputs = []
+        for start in range(0, len(texts), batch_size):
+            ids = self.vocabulary.encode(texts[start : start + batch_size], max_length=SEQUENCE_LENGTH, truncate=True)
+            outputs.extend(self.vocabulary.decode(self.generate(ids, max_length)))
+        return outputs[0] if single else outputs
+
+    def get_config(self):
+        config = super().get_config()
+        config["vocabulary"] = self.vocabulary.get_config()
+        return config
+
+
+def build_model(vocabulary, size="default", steps=None):
+    s = choose(SIZES, size)
+    model = TextToText(
+        vocabulary,
+        num_encoder_layers=s.num_layers,
+        num_decoder_layers=s.num_layers,
+        hidden_dim=s.hidden_dim,
+        num_heads=4,
+        intermediate_dim=4 * s.hidden_dim,
+        dropout=0.1,
+    )
+    steps = steps or 1000
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.0, decay_steps=steps, warmup_target=s.learning_rate, warmup_steps=min(300, steps // 5)
+    )
+    model.compile(
+        keras.optimizers.Adam(schedule, clipnorm=1.0),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def encode(vocabulary, pairs):
+    """`({"encoder_tokens", "decoder_tokens"}, targets)` padded to fixed widths."""
+    sources = vocabulary.encode([p[0] for p in pairs], max_length=SEQUENCE_LENGTH, truncate=True)
+    targets = vocabulary.encode([p[1] for p in pairs], add_eos=True, max_length=SEQUENCE_LENGTH // 2, truncate=True)
+    return {"encoder_tokens": sources, "decoder_tokens": np.asarray(shift_right(targets, Vocabulary.SOS))}, targets
+
+
+def mixed_dataset(vocabulary, train_sets, batch_size, strategy, seed, temperature=2.0):
+    """Examples of every task, mixed by `keras_seq.data.mix_datasets`."""
+    import tensorflow as tf
+
+    datasets, sizes = {}, {}
+    for task, pairs in train_sets.items():
+        inputs, targets = encode(vocabulary, pairs)
+        datasets[task] = tf.data.Dataset.from_tensor_slices((inputs, targets)).shuffle(len(pairs), seed=seed).repeat()
+        sizes[task] = len(pairs)
+    mixed = mix_datasets(
+        datasets, strategy=strategy, sizes=sizes, seed=seed,
+        temperature=temperature if strategy == "temperature" else None,
+    )
+    return mixed.batch(batch_size).prefetch(tf.data.AUTOTUNE), mixing_weights(
+        sizes, strategy, temperature=temperature if strategy == "temperature" else None
+    )
+
+
+def score(model, test_sets):
+    """Exact match per task."""
+    result, wrong = {}, []
+    for task, pairs in test_sets.items():
+        outputs = model.run([p[0] for p in pairs])
+        hits = [o == p[1] for o, p in zip(outputs, pairs)]
+        result[task] = float(np.mean(hits))
+        wrong.extend((p[0], o, p[1]) for o, p, hit in zip(outputs, pairs, hits) if not hit)
+    return result, wrong
+
+
+def train(
+    size="default",
+    epochs=None,
+    batch_size=None,
+    train_examples=None,
+    seed=0,
+    data=None,
+    log_dir=None,
+    output=None,
+    strategy="auto",
+    num_cpu_devices=None,
+    eval_examples=300,
+    verbose=1,
+    mixing="proportional",
+):
+    """Trains one model on all tasks mixed with `mixing` and reports per-task
+    exact match. `train_examples` is per task; `data` is not supported (the
+    tasks are generated)."""
+    if mixing not in MIXING:
+        raise ValueError(f"`mixing` must be one of {MIXING}; received {mixing!r}.")
+    if data:
+        raise ValueError("text_to_text generates its tasks; `data` is not supported.")
+    s = choose(SIZES, size)
+    chosen = distribution(strategy, num_cpu_devices)
+    keras.utils.set_random_seed(seed)
+    splits = make_datasets(train_examples or s.examples_per_task, seed=seed, n_test_per_task=eval_examples)
+    train_sets = {task: splits[task][0] for task in TASKS}
+    test_sets = {task: splits[task][1] for task in TASKS}
+    vocabulary = Vocabulary.build(
+        [text for pairs in train_sets.values() for pair in pairs for text in pair], level="word"
+    )
+    batch_size = batch_size or s.batch_size
+    epochs = epochs or s.epochs
+    steps_per_epoch = sum(len(p) for p in train_sets.values()) // batch_size
+    dataset, weights = mixed_dataset(vocabulary, train_sets, batch_size, mixing, seed)
+    model, history, seconds, replicas = fit(
+        lambda: build_model(vocabulary, size, steps=epochs * steps_per_epoch),
+        dataset.take(steps_per_epoch).repeat(),
+        None,
+        epochs,
+        chosen,
+        log_dir=log_dir,
+        verbose=verbose,
+        steps_per_epoch=steps_per_epoch,
+    )
+    per_task, wrong = score(model, test_sets)
+    save(model, output)
+    return {
+        "model": model,
+        "history": history,
+        "exact_match": per_task,
+        "mixing_weights": weights,
+        "train_seconds": seconds,
+        "replicas": replicas,
+        "eval_examples": sum(len(p) for p in test_sets.values()),
+        "examples": wrong,
+    }
+
+
+def load(path):
+    model = keras.models.load_model(path)
+    if not isinstance(model, TextToText):
+        raise ValueError(f"{path} is not a text_to_text model.")
+    return model
+
+
+def evaluate(model_path, examples=300, seed=0, data=None):
+    splits = make_datasets(1, seed=seed, n_test_per_task=examples)
+    per_task, wrong = score(load(model_path), {task: splits[task][1] for task in TASKS})
+    return {"exact_match": per_task, "eval_examples": examples * len(TASKS), "examples": wrong}
+
+
+def predict(model_path, texts):
+    return load(model_path).run(list(texts))
