@@ -45,13 +45,13 @@ class Translator(Transformer):
         kwargs.setdefault("encoder_vocabulary_size", len(self.source_vocabulary))
         kwargs.setdefault("decoder_vocabulary_size", len(target_vocabulary))
         super().__init__(**kwargs)
-        self._tokenizer = None
 
     @property
     def tokenizer(self):
-        if self._tokenizer is None:
-            self._tokenizer = wordpiece_tokenizer(self.source_vocabulary)
-        return self._tokenizer
+        # Kept out of Keras's state tracking: it is rebuilt from the vocabulary.
+        if "_tokenizer" not in self.__dict__:
+            object.__setattr__(self, "_tokenizer", wordpiece_tokenizer(self.source_vocabulary))
+        return self.__dict__["_tokenizer"]
 
     def encode_sources(self, texts):
         rows = [np.asarray(r) for r in self.tokenizer(list(texts))]
@@ -218,4 +218,6 @@ def evaluate(model_path, examples=2000, seed=0, data=None):
 
 
 def predict(model_path, texts):
-    return load(model_path).translate(list(texts))
+    """`source<TAB>translation` lines."""
+    texts = list(texts)
+    return [f"{t}\t{o}" for t, o in zip(texts, load(model_path).translate(texts))]
