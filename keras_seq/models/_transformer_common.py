@@ -16,6 +16,27 @@ def validate_sizes(**sizes):
         raise ValueError(" ".join(errors))
 
 
+class StoredConfig:
+    """Stores a model's constructor arguments as attributes and returns them
+    from `get_config`, so each argument is listed once (in `__init__`)."""
+
+    def store_config(self, arguments, positive=()):
+        """`arguments` is the constructor's `locals()`; names in `positive`
+        must be positive integers (one `ValueError` lists every violation)."""
+        arguments = {
+            k: v for k, v in arguments.items() if k not in ("self", "kwargs", "__class__")
+        }
+        validate_sizes(**{name: arguments[name] for name in positive})
+        for name, value in arguments.items():
+            setattr(self, name, value)
+        object.__setattr__(self, "_stored_config_names", tuple(arguments))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({name: getattr(self, name) for name in self._stored_config_names})
+        return config
+
+
 def check_heads(hidden_dim, num_heads):
     if hidden_dim % num_heads:
         raise ValueError(

@@ -8,10 +8,10 @@ from keras import ops
 from keras_seq.layers.position_embedding import PositionEmbedding
 from keras_seq.layers.transformer_encoder_block import TransformerEncoderBlock
 from keras_seq.models._transformer_common import (
+    StoredConfig,
     TiedOutputProjection,
     check_heads,
     check_token_ids,
-    validate_sizes,
 )
 from keras_seq.ops.attention import masked_fill_value
 
@@ -32,7 +32,7 @@ def _split_inputs(inputs):
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class BertEncoder(keras.Model):
+class BertEncoder(StoredConfig, keras.Model):
     """Encoder-only Transformer with token, segment and position embeddings.
 
     The three embeddings are summed, layer-normalised and passed through
@@ -83,24 +83,19 @@ class BertEncoder(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        validate_sizes(
-            vocabulary_size=vocabulary_size,
-            sequence_length=sequence_length,
-            num_layers=num_layers,
-            hidden_dim=hidden_dim,
-            num_heads=num_heads,
-            intermediate_dim=intermediate_dim,
-            num_segments=num_segments,
+        self.store_config(
+            locals(),
+            positive=(
+                "vocabulary_size",
+                "sequence_length",
+                "num_layers",
+                "hidden_dim",
+                "num_heads",
+                "intermediate_dim",
+                "num_segments",
+            ),
         )
         check_heads(hidden_dim, num_heads)
-        self.vocabulary_size = vocabulary_size
-        self.sequence_length = sequence_length
-        self.num_layers = num_layers
-        self.hidden_dim = hidden_dim
-        self.num_heads = num_heads
-        self.intermediate_dim = intermediate_dim
-        self.dropout = dropout
-        self.num_segments = num_segments
         policy = self.dtype_policy
         init = keras.initializers.TruncatedNormal(stddev=0.02)
         self.token_embedding = keras.layers.Embedding(
@@ -147,21 +142,6 @@ class BertEncoder(keras.Model):
             x = block(x, padding_mask=padding, training=training)
         return {"sequence_output": x, "pooled_output": self.pooler(x[:, 0])}
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "vocabulary_size": self.vocabulary_size,
-                "sequence_length": self.sequence_length,
-                "num_layers": self.num_layers,
-                "hidden_dim": self.hidden_dim,
-                "num_heads": self.num_heads,
-                "intermediate_dim": self.intermediate_dim,
-                "dropout": self.dropout,
-                "num_segments": self.num_segments,
-            }
-        )
-        return config
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")

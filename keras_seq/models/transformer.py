@@ -10,16 +10,16 @@ from keras_seq.layers.token_and_position_embedding import TokenAndPositionEmbedd
 from keras_seq.layers.transformer_encoder_block import TransformerEncoderBlock
 from keras_seq.models._generation import compiled
 from keras_seq.models._transformer_common import (
+    StoredConfig,
     check_heads,
     check_token_ids,
     decoder_stack,
     output_projection,
-    validate_sizes,
 )
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class Transformer(keras.Model):
+class Transformer(StoredConfig, keras.Model):
     """Encoder-decoder Transformer for sequence-to-sequence tasks.
 
     The encoder embeds `encoder_tokens` (sinusoidal positions by default) and
@@ -87,32 +87,20 @@ class Transformer(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        validate_sizes(
-            encoder_vocabulary_size=encoder_vocabulary_size,
-            decoder_vocabulary_size=decoder_vocabulary_size,
-            sequence_length=sequence_length,
-            num_encoder_layers=num_encoder_layers,
-            num_decoder_layers=num_decoder_layers,
-            hidden_dim=hidden_dim,
-            num_heads=num_heads,
-            intermediate_dim=intermediate_dim,
+        self.store_config(
+            locals(),
+            positive=(
+                "encoder_vocabulary_size",
+                "decoder_vocabulary_size",
+                "sequence_length",
+                "num_encoder_layers",
+                "num_decoder_layers",
+                "hidden_dim",
+                "num_heads",
+                "intermediate_dim",
+            ),
         )
         check_heads(hidden_dim, num_heads)
-        self.encoder_vocabulary_size = encoder_vocabulary_size
-        self.decoder_vocabulary_size = decoder_vocabulary_size
-        self.sequence_length = sequence_length
-        self.num_encoder_layers = num_encoder_layers
-        self.num_decoder_layers = num_decoder_layers
-        self.hidden_dim = hidden_dim
-        self.num_heads = num_heads
-        self.intermediate_dim = intermediate_dim
-        self.dropout = dropout
-        self.activation = activation
-        self.norm_first = norm_first
-        self.position = position
-        self.tie_embeddings = tie_embeddings
-        self.start_id = start_id
-        self.end_id = end_id
         policy = self.dtype_policy
 
         def embedding(size, name):
@@ -262,26 +250,3 @@ class Transformer(keras.Model):
         state = self.initial_state(encoder_tokens, max_length + 1)
         tokens = greedy_search(self.step_fn, start, max_length + 1, end_id=self.end_id, state=state)
         return tokens[:, 1:]
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "encoder_vocabulary_size": self.encoder_vocabulary_size,
-                "decoder_vocabulary_size": self.decoder_vocabulary_size,
-                "sequence_length": self.sequence_length,
-                "num_encoder_layers": self.num_encoder_layers,
-                "num_decoder_layers": self.num_decoder_layers,
-                "hidden_dim": self.hidden_dim,
-                "num_heads": self.num_heads,
-                "intermediate_dim": self.intermediate_dim,
-                "dropout": self.dropout,
-                "activation": self.activation,
-                "norm_first": self.norm_first,
-                "position": self.position,
-                "tie_embeddings": self.tie_embeddings,
-                "start_id": self.start_id,
-                "end_id": self.end_id,
-            }
-        )
-        return config

@@ -9,16 +9,16 @@ from keras_seq.decoding.greedy import greedy_search
 from keras_seq.layers.token_and_position_embedding import TokenAndPositionEmbedding
 from keras_seq.models._generation import compiled
 from keras_seq.models._transformer_common import (
+    StoredConfig,
     check_heads,
     check_token_ids,
     decoder_stack,
     output_projection,
-    validate_sizes,
 )
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class TransformerLM(keras.Model):
+class TransformerLM(StoredConfig, keras.Model):
     """A GPT-style language model: embeddings, causal decoder blocks, logits.
 
     Token ids `[B, T]` (0 = padding, masked as keys) are embedded with
@@ -77,27 +77,18 @@ class TransformerLM(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        validate_sizes(
-            vocabulary_size=vocabulary_size,
-            sequence_length=sequence_length,
-            num_layers=num_layers,
-            hidden_dim=hidden_dim,
-            num_heads=num_heads,
-            intermediate_dim=intermediate_dim,
+        self.store_config(
+            locals(),
+            positive=(
+                "vocabulary_size",
+                "sequence_length",
+                "num_layers",
+                "hidden_dim",
+                "num_heads",
+                "intermediate_dim",
+            ),
         )
         check_heads(hidden_dim, num_heads)
-        self.vocabulary_size = vocabulary_size
-        self.sequence_length = sequence_length
-        self.num_layers = num_layers
-        self.hidden_dim = hidden_dim
-        self.num_heads = num_heads
-        self.intermediate_dim = intermediate_dim
-        self.dropout = dropout
-        self.activation = activation
-        self.norm_first = norm_first
-        self.position = position
-        self.tie_embeddings = tie_embeddings
-        self.end_id = end_id
         policy = self.dtype_policy
         self.embedding = TokenAndPositionEmbedding(
             vocabulary_size, sequence_length, hidden_dim, position=position,
@@ -184,23 +175,3 @@ class TransformerLM(keras.Model):
     def _greedy(self, prompt_tokens, max_length):
         state = {"cache": self.empty_cache(ops.shape(prompt_tokens)[0], max_length)}
         return greedy_search(self.step_fn, prompt_tokens, max_length, end_id=self.end_id, state=state)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "vocabulary_size": self.vocabulary_size,
-                "sequence_length": self.sequence_length,
-                "num_layers": self.num_layers,
-                "hidden_dim": self.hidden_dim,
-                "num_heads": self.num_heads,
-                "intermediate_dim": self.intermediate_dim,
-                "dropout": self.dropout,
-                "activation": self.activation,
-                "norm_first": self.norm_first,
-                "position": self.position,
-                "tie_embeddings": self.tie_embeddings,
-                "end_id": self.end_id,
-            }
-        )
-        return config
