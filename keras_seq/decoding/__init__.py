@@ -1,5 +1,7 @@
 """Decoding: search and sampling driven by a model's `step_fn(tokens, state)`."""
 
+from keras_seq.decoding.beam import beam_search
 from keras_seq.decoding.greedy import greedy_search
+from keras_seq.decoding.sampling import filter_logits, sample
 
-__all__ = ["greedy_search"]
+__all__ = ["beam_search", "filter_logits", "greedy_search", "sample"]

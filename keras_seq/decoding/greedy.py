@@ -59,6 +59,13 @@ def greedy_search(step_fn, start_tokens, max_length, end_id=None, state=None, re
     >>> np.asarray(greedy_search(step, [[0]], max_length=6, end_id=3)).tolist()
     [[0, 1, 2, 3, 0, 0]]
     """
+    choose = lambda logits, t: ops.cast(ops.argmax(logits, axis=-1), "int32")  # noqa: E731
+    return extend(step_fn, start_tokens, max_length, choose, end_id, state, return_state)
+
+
+def extend(step_fn, start_tokens, max_length, choose, end_id=None, state=None, return_state=False):
+    """The token-by-token loop shared by greedy search and sampling:
+    `choose(logits [B, V], t) -> int32 [B]` picks each new token."""
     start_tokens = _validate(start_tokens, max_length)
     state = {} if state is None else state
     batch = ops.shape(start_tokens)[0]
@@ -73,7 +80,7 @@ def greedy_search(step_fn, start_tokens, max_length, end_id=None, state=None, re
 
     def body(t, tokens, finished, state):
         logits, state = step_fn(tokens[:, :t], state)
-        chosen = ops.cast(ops.argmax(logits, axis=-1), "int32")
+        chosen = choose(logits, t)
         keep = forced[:, t]
         chosen = ops.where(keep, tokens[:, t], chosen)
         chosen = ops.where(finished, ops.zeros_like(chosen), chosen)

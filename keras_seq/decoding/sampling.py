@@ -1,0 +1,100 @@
+"""Random sampling with temperature, top-k and nucleus (top-p) filtering."""
+
+from __future__ import annotations
+
+from keras import ops
+
+from keras_seq.decoding.greedy import extend
+from keras_seq.ops.attention import masked_fill_value
+
+
+def filter_logits(logits, temperature=1.0, top_k=None, top_p=None):
+    """Float32 logits divided by `temperature`, with everything outside the
+    `top_k` most probable tokens and outside the nucleus (the smallest set of
+    most probable tokens whose probability reaches `top_p`) set to the most
+    negative float32.
+
+    Example:
+    >>> import numpy as np
+    >>> from keras_seq.decoding import filter_logits
+    >>> logits = np.log(np.array([[0.5, 0.3, 0.15, 0.05]]))
+    >>> kept = np.asarray(filter_logits(logits, top_p=0.7)) > -1e30
+    >>> kept.tolist()
+    [[True, True, False, False]]
+    """
+    logits = ops.cast(ops.convert_to_tensor(logits), "float32") / float(temperature)
+    floor = masked_fill_value("float32")
+    if top_k is not None:
+        kth = ops.top_k(logits, top_k)[0][:, -1:]
+        logits = ops.where(logits < kth, floor, logits)
+    if top_p is not None:
+        order = ops.argsort(-logits, axis=-1)
+        sorted_logits = ops.take_along_axis(logits, order, axis=-1)
+        cumulative = ops.cumsum(ops.softmax(sorted_logits, axis=-1), axis=-1)
+        # Keep a token if the probability mass before it is below top_p.
+        keep_sorted = (cumulative - ops.softmax(sorted_logits, axis=-1)) < top_p
+        threshold = ops.min(ops.where(keep_sorted, sorted_logits, -floor), axis=-1, keepdims=True)
+        logits = ops.where(logits < threshold, floor, logits)
+    return logits
+
+
+def _check(temperature, top_k, top_p):
+    errors = []
+    if not isinstance(temperature, (int, float)) or temperature < 0:
+        errors.append(f"`temperature` must be a number >= 0; received {temperature!r}.")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+        errors.append(f"`top_k` must be a positive integer or None; received {top_k!r}.")
+    if top_p is not None and (not isinstance(top_p, (int, float)) or not 0 < top_p <= 1):
+        errors.append(f"`top_p` must be in (0, 1] or None; received {top_p!r}.")
+    if errors:
+        raise ValueError(" ".join(errors))
+
+
+def sample(
+    step_fn,
+    start_tokens,
+    max_length,
+    temperature=1.0,
+    top_k=None,
+    top_p=None,
+    end_id=None,
+    seed=None,
+    state=None,
+):
+    """Extends `start_tokens` by sampling from softmax(logits / temperature).
+
+    Same contract as `greedy_search` (prompts, `end_id`, compiled loop).
+    `top_k` keeps the k most probable tokens; `top_p` keeps the nucleus, the
+    smallest set of most probable tokens whose probability reaches `top_p`;
+    both may be combined. `temperature=0` is greedy search. Draws are
+    stateless and seeded per step (`seed`, step index), so the same seed
+    gives the same samples, also inside a compiled function.
+
+    Returns:
+        int32 tokens `[B, max_length]`.
+
+    Example:
+    >>> import numpy as np
+    >>> from keras_seq.decoding import sample
+    >>> step = lambda tokens, state: (np.log([[0.2, 0.8]] * 3), state)
+    >>> tuple(np.asarray(sample(step, [[1], [1], [1]], max_length=4, seed=0)).shape)
+    (3, 4)
+    """
+    _check(temperature, top_k, top_p)
+    if temperature == 0:
+        from keras_seq.decoding.greedy import greedy_search
+
+        return greedy_search(step_fn, start_tokens, max_length, end_id=end_id, state=state)
+    import tensorflow as tf
+
+    base = 0 if seed is None else int(seed)
+
+    def choose(logits, t):
+        filtered = filter_logits(logits, temperature, top_k, top_p)
+        step_seed = tf.stack([tf.constant(base, tf.int32), tf.cast(t, tf.int32)])
+        drawn = tf.random.stateless_categorical(filtered, 1, seed=step_seed)
+        return tf.cast(drawn[:, 0], tf.int32)
+
+    if seed is None:
+        base = int(tf.random.uniform((), 0, 2**31 - 1, dtype=tf.int64).numpy()) if tf.executing_eagerly() else 0
+    return extend(step_fn, start_tokens, max_length, choose, end_id, state)
