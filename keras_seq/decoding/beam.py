@@ -60,7 +60,9 @@ def beam_search(
 
     Args:
         step_fn: as in `greedy_search`.
-        start_tokens: int `[B, t0]` (every row the same prompt length).
+        start_tokens: int `[B, t0]` (every row the same prompt length; the
+            prompt is fed through `step_fn` token by token, as in
+            `greedy_search`, so cached models see all of it).
         max_length: int, total length including the prompt.
         beam_width: int >= 1. Defaults to `5`.
         end_id: optional int, the end-of-sequence id.
@@ -122,21 +124,30 @@ def beam_search(
         _, best = ops.top_k(ops.reshape(ranked, (batch, -1)), width)  # [B, K]
         beam = best // vocabulary
         token = ops.cast(best % vocabulary, "int32")
-        source = ops.reshape(beam + offsets, (-1,))
+        new_scores = ops.take_along_axis(ops.reshape(candidate_scores, (batch, -1)), best, axis=1)
+        # Prompt positions: every beam keeps itself and reads the given token
+        # (so that cached models see the whole prompt), scores unchanged.
+        forced = t < prompt_length
+        identity = ops.tile(ops.expand_dims(ops.arange(width), 0), (batch, 1))
+        beam = ops.where(forced, identity, beam)
+        token = ops.where(forced, ops.reshape(tokens[:, t], (batch, width)), token)
+        scores = ops.where(forced, scores, new_scores)
         was_finished = ops.take_along_axis(finished, beam, axis=1)
-        scores = ops.take_along_axis(ops.reshape(candidate_scores, (batch, -1)), best, axis=1)
-        lengths = ops.take_along_axis(lengths, beam, axis=1) + ops.cast(ops.logical_not(was_finished), "int32")
+        grown = ops.cast(ops.logical_and(ops.logical_not(was_finished), ops.logical_not(forced)), "int32")
+        lengths = ops.take_along_axis(lengths, beam, axis=1) + grown
         token = ops.where(was_finished, ops.zeros_like(token), token)
         if end_id is not None:
-            finished = ops.logical_or(was_finished, ops.equal(token, end_id))
+            ended = ops.logical_and(ops.equal(token, end_id), ops.logical_not(forced))
+            finished = ops.logical_or(was_finished, ended)
         else:
             finished = was_finished
+        source = ops.reshape(beam + offsets, (-1,))
         tokens = ops.take(tokens, source, axis=0)
         tokens = ops.slice_update(tokens, (0, t), ops.reshape(token, (-1, 1)))
         state = _gather_state(state, source)
         return t + 1, tokens, scores, lengths, finished, state
 
-    start = ops.convert_to_tensor(prompt_length, "int32")
+    start = ops.convert_to_tensor(1, "int32")
     _, tokens, scores, lengths, finished, _ = ops.while_loop(
         cond, body, (start, tokens, scores, lengths, finished, state)
     )

@@ -8,7 +8,7 @@ from keras import ops
 
 from keras_seq.decoding.greedy import greedy_search
 from keras_seq.layers.bahdanau_attention import BahdanauAttention
-from keras_seq.models._generation import compiled
+from keras_seq.models._generation import compiled, decoding_options, search
 from keras_seq.text.vocabulary import Vocabulary
 
 
@@ -254,13 +254,34 @@ class AttentionSeq2Seq(keras.Model):
             "attention": ops.zeros((batch, max_length, length), "float32"),
         }
 
-    def generate(self, encoder_tokens, max_length, return_attention=False):
-        """Greedy decoding in a compiled loop (`keras_seq.decoding.greedy_search`).
+    def generate(
+        self,
+        encoder_tokens,
+        max_length,
+        return_attention=False,
+        strategy="greedy",
+        beam_width=5,
+        length_penalty=0.0,
+        temperature=1.0,
+        top_k=None,
+        top_p=None,
+        seed=None,
+    ):
+        """Decodes in a compiled loop.
 
         Returns `max_length` token ids per row `[B, max_length]` (positions
         after `end_id` are 0; the start token is not included); with
-        `return_attention=True` also the weights `[B, max_length, Tx]`.
+        `return_attention=True` (greedy decoding only) also the weights
+        `[B, max_length, Tx]`.
+
+        Decoding: `strategy="greedy"` (default), `"beam"` (`beam_width`,
+        `length_penalty` alpha; see `keras_seq.decoding.beam_search`, the
+        best hypothesis is returned) or `"sample"` (`temperature`, `top_k`,
+        `top_p`, `seed`; see `keras_seq.decoding.sample`).
         """
+        options = decoding_options(strategy, beam_width, length_penalty, temperature, top_k, top_p, seed)
+        if return_attention and strategy != "greedy":
+            raise ValueError("`return_attention=True` is supported with strategy='greedy' only.")
         if not isinstance(max_length, int) or max_length <= 0:
             raise ValueError(f"`max_length` must be a positive integer; received {max_length!r}.")
         encoder_tokens = np.asarray(encoder_tokens, "int32")
@@ -271,22 +292,22 @@ class AttentionSeq2Seq(keras.Model):
             )
         if not self.built:
             self.build()
-        tokens, attention = compiled(self, "greedy", max_length, self._greedy)(encoder_tokens)
+        run = compiled(self, options, max_length, lambda x, length: self._generate(x, length, options))
+        tokens, attention = run(encoder_tokens)
         tokens = ops.convert_to_numpy(tokens)
         if return_attention:
             return tokens, ops.convert_to_numpy(attention)
         return tokens
 
-    def _greedy(self, encoder_tokens, max_length):
+    def _generate(self, encoder_tokens, max_length, options):
         start = ops.full((ops.shape(encoder_tokens)[0], 1), self.start_id, "int32")
-        tokens, state = greedy_search(
-            self.step_fn,
-            start,
-            max_length + 1,
-            end_id=self.end_id,
-            state=self.initial_state(encoder_tokens, max_length),
-            return_state=True,
-        )
+        state = self.initial_state(encoder_tokens, max_length)
+        if options[0] == "greedy":
+            tokens, state = greedy_search(
+                self.step_fn, start, max_length + 1, end_id=self.end_id, state=state, return_state=True
+            )
+            return tokens[:, 1:], state["attention"]
+        tokens = search(options, self.step_fn, start, max_length + 1, self.end_id, state)
         return tokens[:, 1:], state["attention"]
 
     def translate(self, texts, max_length=None, return_attention=False):

@@ -5,10 +5,9 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from keras_seq.decoding.greedy import greedy_search
 from keras_seq.layers.token_and_position_embedding import TokenAndPositionEmbedding
 from keras_seq.layers.transformer_encoder_block import TransformerEncoderBlock
-from keras_seq.models._generation import compiled
+from keras_seq.models._generation import compiled, decoding_options, search
 from keras_seq.models._transformer_common import (
     StoredConfig,
     check_heads,
@@ -232,9 +231,27 @@ class Transformer(StoredConfig, keras.Model):
             updated.append(layer_cache)
         return self._logits(x)[:, 0], dict(state, cache=ops.stack(updated, axis=1))
 
-    def generate(self, encoder_tokens, max_length):
-        """Greedy decoding; returns `[B, max_length]` ids after the start token
-        (0 after `end_id`)."""
+    def generate(
+        self,
+        encoder_tokens,
+        max_length,
+        strategy="greedy",
+        beam_width=5,
+        length_penalty=0.0,
+        temperature=1.0,
+        top_k=None,
+        top_p=None,
+        seed=None,
+    ):
+        """Decodes `max_length` ids after the start token `[B, max_length]`
+        (0 after `end_id`), in a compiled loop.
+
+        Decoding: `strategy="greedy"` (default), `"beam"` (`beam_width`,
+        `length_penalty` alpha; see `keras_seq.decoding.beam_search`, the
+        best hypothesis is returned) or `"sample"` (`temperature`, `top_k`,
+        `top_p`, `seed`; see `keras_seq.decoding.sample`).
+        """
+        options = decoding_options(strategy, beam_width, length_penalty, temperature, top_k, top_p, seed)
         if not isinstance(max_length, int) or not 0 < max_length < self.sequence_length:
             raise ValueError(
                 f"`max_length` must be an integer in [1, sequence_length - 1 = "
@@ -243,10 +260,10 @@ class Transformer(StoredConfig, keras.Model):
         encoder_tokens = check_token_ids("encoder_tokens", ops.convert_to_tensor(encoder_tokens, "int32"))
         if not self.built:
             self.build()
-        return ops.convert_to_numpy(compiled(self, "greedy", max_length, self._greedy)(encoder_tokens))
+        run = compiled(self, options, max_length, lambda x, length: self._generate(x, length, options))
+        return ops.convert_to_numpy(run(encoder_tokens))
 
-    def _greedy(self, encoder_tokens, max_length):
+    def _generate(self, encoder_tokens, max_length, options):
         start = ops.full((ops.shape(encoder_tokens)[0], 1), self.start_id, "int32")
         state = self.initial_state(encoder_tokens, max_length + 1)
-        tokens = greedy_search(self.step_fn, start, max_length + 1, end_id=self.end_id, state=state)
-        return tokens[:, 1:]
+        return search(options, self.step_fn, start, max_length + 1, self.end_id, state)[:, 1:]

@@ -5,9 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from keras_seq.decoding.greedy import greedy_search
 from keras_seq.layers.token_and_position_embedding import TokenAndPositionEmbedding
-from keras_seq.models._generation import compiled
+from keras_seq.models._generation import compiled, decoding_options, search
 from keras_seq.models._transformer_common import (
     StoredConfig,
     check_heads,
@@ -159,9 +158,28 @@ class TransformerLM(StoredConfig, keras.Model):
         logits, cache = self.call_with_cache(tokens[:, -1:], state["cache"], index)
         return logits[:, 0], {"cache": cache}
 
-    def generate(self, prompt_tokens, max_length):
-        """Greedy continuation of `prompt_tokens` (right-padded with 0) to
-        `max_length` tokens in total; after `end_id` a row is padded with 0."""
+    def generate(
+        self,
+        prompt_tokens,
+        max_length,
+        strategy="greedy",
+        beam_width=5,
+        length_penalty=0.0,
+        temperature=1.0,
+        top_k=None,
+        top_p=None,
+        seed=None,
+    ):
+        """Continues `prompt_tokens` to `max_length` tokens in total; after
+        `end_id` a row is padded with 0. Prompts are right-padded with 0
+        (beam search needs prompts of one length).
+
+        Decoding: `strategy="greedy"` (default), `"beam"` (`beam_width`,
+        `length_penalty` alpha; see `keras_seq.decoding.beam_search`, the
+        best hypothesis is returned) or `"sample"` (`temperature`, `top_k`,
+        `top_p`, `seed`; see `keras_seq.decoding.sample`).
+        """
+        options = decoding_options(strategy, beam_width, length_penalty, temperature, top_k, top_p, seed)
         if not isinstance(max_length, int) or not 0 < max_length <= self.sequence_length:
             raise ValueError(
                 f"`max_length` must be an integer in [1, sequence_length={self.sequence_length}]; "
@@ -170,8 +188,9 @@ class TransformerLM(StoredConfig, keras.Model):
         prompt_tokens = check_token_ids("prompt_tokens", ops.convert_to_tensor(prompt_tokens, "int32"))
         if not self.built:
             self.build()
-        return ops.convert_to_numpy(compiled(self, "greedy", max_length, self._greedy)(prompt_tokens))
+        run = compiled(self, options, max_length, lambda x, length: self._generate(x, length, options))
+        return ops.convert_to_numpy(run(prompt_tokens))
 
-    def _greedy(self, prompt_tokens, max_length):
+    def _generate(self, prompt_tokens, max_length, options):
         state = {"cache": self.empty_cache(ops.shape(prompt_tokens)[0], max_length)}
-        return greedy_search(self.step_fn, prompt_tokens, max_length, end_id=self.end_id, state=state)
+        return search(options, self.step_fn, prompt_tokens, max_length, self.end_id, state)

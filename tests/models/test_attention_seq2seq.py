@@ -90,3 +90,13 @@ def test_errors(model, batch):
         model.generate(batch["encoder_tokens"][0], max_length=3)
     with pytest.raises(ValueError, match="needs `source_vocabulary`"):
         model.translate("abc")
+
+
+def test_beam_search_generation(model, batch):
+    greedy = model.generate(batch["encoder_tokens"], max_length=6)
+    np.testing.assert_array_equal(
+        model.generate(batch["encoder_tokens"], max_length=6, strategy="beam", beam_width=1), greedy
+    )
+    assert model.generate(batch["encoder_tokens"], max_length=6, strategy="beam", beam_width=3).shape == (3, 6)
+    with pytest.raises(ValueError, match="strategy='greedy' only"):
+        model.generate(batch["encoder_tokens"], max_length=6, strategy="beam", return_attention=True)

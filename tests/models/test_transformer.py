@@ -95,3 +95,11 @@ def test_errors(model):
         model({"encoder_tokens": np.ones((1, 3), "int32")})
     with pytest.raises(ValueError, match="`max_length` must be an integer in"):
         model.generate(np.ones((1, 3), "int32"), max_length=12)
+
+
+def test_decoding_strategies_agree_where_they_must(model, rng):
+    src, _ = reverse_task(3, rng)
+    greedy = model.generate(src, max_length=9)
+    np.testing.assert_array_equal(model.generate(src, max_length=9, strategy="beam", beam_width=1), greedy)
+    np.testing.assert_array_equal(model.generate(src, max_length=9, strategy="sample", temperature=0.0), greedy)
+    assert model.generate(src, max_length=9, strategy="beam", beam_width=3, length_penalty=0.7).shape == (3, 9)

@@ -90,3 +90,26 @@ def test_errors():
         lm.generate(np.array([[2]]), max_length=9)
     with pytest.raises(ValueError, match="`token_ids` must be integer ids of rank 2"):
         lm(np.zeros((2, 3, 1), "int32"))
+
+
+def sequence_log_prob(lm, sequence, prompt_length):
+    logits = np.asarray(lm(np.array([sequence], "int32")))[0]
+    log_probs = logits - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1, keepdims=True)) - logits.max(-1, keepdims=True)
+    return sum(log_probs[t - 1, sequence[t]] for t in range(prompt_length, len(sequence)))
+
+
+def test_beam_and_sampling_strategies(lm):
+    prompts = np.array([[2, 7], [2, 5]], "int32")
+    greedy = lm.generate(prompts, max_length=8)
+    np.testing.assert_array_equal(lm.generate(prompts, max_length=8, strategy="beam", beam_width=1), greedy)
+    np.testing.assert_array_equal(lm.generate(prompts, max_length=8, strategy="sample", top_k=1, seed=3), greedy)
+    beam = lm.generate(prompts, max_length=8, strategy="beam", beam_width=4)
+    for b, g in zip(beam, greedy):
+        # Without an end token in these 8 steps, alpha=0 beam search maximises
+        # the summed log-probability: it can only match or beat greedy.
+        if lm.end_id not in b and lm.end_id not in g:
+            assert sequence_log_prob(lm, list(b), 2) >= sequence_log_prob(lm, list(g), 2) - 1e-4
+    a = lm.generate(prompts, max_length=8, strategy="sample", seed=9)
+    np.testing.assert_array_equal(a, lm.generate(prompts, max_length=8, strategy="sample", seed=9))
+    with pytest.raises(ValueError, match="`strategy` must be one of"):
+        lm.generate(prompts, max_length=8, strategy="nucleus")
