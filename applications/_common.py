@@ -25,6 +25,21 @@ def add_train_arguments(parser, sizes, default_logdir, default_output, data_help
     parser.add_argument("--cpu-devices", type=int, help="split the CPU into N logical devices")
 
 
+def add_decoding_arguments(parser):
+    """`--beam-width` / `--length-penalty`: beam search instead of greedy."""
+    parser.add_argument("--beam-width", type=int, help="decode with beam search of this width (default: greedy)")
+    parser.add_argument(
+        "--length-penalty", type=float, default=0.0, help="beam score = log P / T^alpha; this is alpha"
+    )
+
+
+def decoding_kwargs(args):
+    """`generate(...)` decoding options from `add_decoding_arguments` options."""
+    if getattr(args, "beam_width", None) is None:
+        return {}
+    return {"strategy": "beam", "beam_width": args.beam_width, "length_penalty": args.length_penalty}
+
+
 def train_kwargs(args):
     """`train(...)` keyword arguments from parsed `add_train_arguments` options."""
     options = dict(
@@ -126,13 +141,16 @@ def cli(
     predict_help="texts",
     eval_examples=2000,
     evaluate_data_help=None,
+    decoding=False,
 ):
     """The `train|evaluate|predict` command line of an application.
 
     `load_app()` imports the application module lazily (it provides
     `train(**options)`, `evaluate(model_path, examples, seed, data)` and
     `predict(model_path, texts) -> lines`); `describe(result)` formats a
-    train/evaluate result as one line.
+    train/evaluate result as one line. With `decoding=True` the three
+    commands accept `--beam-width`/`--length-penalty` and pass
+    `decoding={...}` to the application.
     """
     import argparse
 
@@ -150,10 +168,14 @@ def cli(
     predict = commands.add_parser("predict", help=f"run a saved model on {predict_help}")
     predict.add_argument("texts", nargs="+", help=predict_help)
     predict.add_argument("--model", default=f"{name}.keras")
+    if decoding:
+        for command in (train, evaluate, predict):
+            add_decoding_arguments(command)
     args = parser.parse_args(argv)
     app = load_app()
+    extra = {"decoding": decoding_kwargs(args)} if decoding else {}
     if args.command == "train":
-        result = app.train(**train_kwargs(args))
+        result = app.train(**train_kwargs(args), **extra)
         print(
             f"held-out ({result['eval_examples']} examples): {describe(result)} "
             f"(training {result['train_seconds']:.0f} s on {result['replicas']} replica(s))"
@@ -161,10 +183,10 @@ def cli(
         show_errors(result["examples"])
         print(f"model saved to {args.output}; TensorBoard: tensorboard --logdir {args.logdir}")
     elif args.command == "evaluate":
-        result = app.evaluate(args.model, examples=args.examples, seed=args.seed, data=args.data)
+        result = app.evaluate(args.model, examples=args.examples, seed=args.seed, data=args.data, **extra)
         print(f"{result['eval_examples']} examples: {describe(result)}")
         show_errors(result["examples"])
     else:
-        for line in app.predict(args.model, args.texts):
+        for line in app.predict(args.model, args.texts, **extra):
             print(line)
     return 0

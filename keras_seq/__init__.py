@@ -2,6 +2,27 @@
 
 __version__ = "0.1.0"
 
-from keras_seq import callbacks, data, decoding, distribute, layers, models, ops, text  # noqa: E402
+from keras_seq import (  # noqa: E402
+    callbacks,
+    data,
+    decoding,
+    distribute,
+    layers,
+    metrics,
+    models,
+    ops,
+    text,
+)
 
-__all__ = ["callbacks", "data", "decoding", "distribute", "layers", "models", "ops", "text", "__version__"]
+__all__ = [
+    "callbacks",
+    "data",
+    "decoding",
+    "distribute",
+    "layers",
+    "metrics",
+    "models",
+    "ops",
+    "text",
+    "__version__",
+]

@@ -8,7 +8,13 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from applications._common import add_train_arguments, show_errors, train_kwargs
+from applications._common import (
+    add_decoding_arguments,
+    add_train_arguments,
+    decoding_kwargs,
+    show_errors,
+    train_kwargs,
+)
 from applications.dates_nmt.app import SIZES
 
 
@@ -35,6 +41,8 @@ def _parser():
     predict.add_argument("texts", nargs="+")
     predict.add_argument("--model", default="dates_nmt.keras")
     predict.add_argument("--heatmap", help="save the first text's attention heatmap to this PNG")
+    for command in (train, evaluate, predict):
+        add_decoding_arguments(command)
     return parser
 
 
@@ -43,7 +51,7 @@ def main(argv=None):
     from applications.dates_nmt import app
 
     if args.command == "train":
-        result = app.train(**train_kwargs(args))
+        result = app.train(**train_kwargs(args), decoding=decoding_kwargs(args))
         print(
             f"exact match on {result['eval_examples']} held-out dates: "
             f"{100 * result['exact_match']:.2f}% "
@@ -52,11 +60,13 @@ def main(argv=None):
         show_errors(result["examples"])
         print(f"model saved to {args.output}; TensorBoard: tensorboard --logdir {args.logdir}")
     elif args.command == "evaluate":
-        result = app.evaluate(args.model, examples=args.examples, seed=args.seed, data=args.data)
+        result = app.evaluate(
+            args.model, examples=args.examples, seed=args.seed, data=args.data, decoding=decoding_kwargs(args)
+        )
         print(f"exact match on {result['eval_examples']} dates: {100 * result['exact_match']:.2f}%")
         show_errors(result["examples"])
     else:
-        for text, iso in zip(args.texts, app.predict(args.model, args.texts, heatmap=args.heatmap)):
+        for text, iso in zip(args.texts, app.predict(args.model, args.texts, heatmap=args.heatmap, decoding=decoding_kwargs(args))):
             print(f"{text}\t{iso}")
         if args.heatmap:
             print(f"attention heatmap saved to {args.heatmap}")

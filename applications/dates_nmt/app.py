@@ -76,12 +76,13 @@ def encode_pairs(model_or_vocabs, sources, targets):
     return {"encoder_tokens": encoder_tokens, "decoder_tokens": decoder_tokens}, target_ids
 
 
-def exact_match(model, sources, targets, batch_size=500):
-    """Share of `sources` whose greedy translation equals the target exactly."""
+def exact_match(model, sources, targets, batch_size=500, decoding=None):
+    """Share of `sources` whose translation (greedy unless `decoding` options
+    say otherwise) equals the target exactly."""
     predictions = []
     for start in range(0, len(sources), batch_size):
         predictions.extend(
-            model.translate(sources[start : start + batch_size], max_length=TARGET_LENGTH + 1)
+            model.translate(sources[start : start + batch_size], max_length=TARGET_LENGTH + 1, **(decoding or {}))
         )
     correct = [p == t for p, t in zip(predictions, targets)]
     return float(np.mean(correct)), predictions
@@ -119,6 +120,7 @@ def train(
     num_cpu_devices=None,
     eval_examples=2000,
     verbose=1,
+    decoding=None,
 ):
     """Trains the date translator and reports held-out exact match.
 
@@ -170,7 +172,7 @@ def train(
         callbacks=callbacks,
         verbose=verbose,
     )
-    accuracy, predictions = exact_match(model, eval_sources, eval_targets)
+    accuracy, predictions = exact_match(model, eval_sources, eval_targets, decoding=decoding)
     save(model, output)
     wrong = [(s_, p, t) for s_, p, t in zip(eval_sources, predictions, eval_targets) if p != t]
     return {
@@ -192,24 +194,24 @@ def load(path):
     return model
 
 
-def evaluate(model_path, examples=2000, seed=0, data=None):
+def evaluate(model_path, examples=2000, seed=0, data=None, decoding=None):
     """Exact match of a saved model on held-out generated dates or a TSV."""
     model = load(model_path)
     if data:
         sources, targets = load_tsv(data)
     else:
         sources, targets = held_out_set(examples, seed)
-    accuracy, predictions = exact_match(model, sources, targets)
+    accuracy, predictions = exact_match(model, sources, targets, decoding=decoding)
     wrong = [(s, p, t) for s, p, t in zip(sources, predictions, targets) if p != t]
     return {"exact_match": accuracy, "eval_examples": len(sources), "examples": wrong}
 
 
-def predict(model_path, texts, heatmap=None):
+def predict(model_path, texts, heatmap=None, decoding=None):
     """ISO dates for `texts`; optionally saves the first text's attention as PNG."""
     from keras_seq.callbacks import figure_to_png, plot_attention
 
     model = load(model_path)
-    outputs = model.translate(list(texts), max_length=TARGET_LENGTH + 1)
+    outputs = model.translate(list(texts), max_length=TARGET_LENGTH + 1, **(decoding or {}))
     if heatmap:
         weights, source_labels, target_labels = heatmap_examples(model, texts[:1])[0]
         with open(heatmap, "wb") as f:

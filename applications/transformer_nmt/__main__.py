@@ -24,6 +24,7 @@ def main(argv=None):
         load_app,
         lambda r: f"BLEU {r['bleu']:.2f}, exact match {100 * r['exact_match']:.2f}%",
         predict_help="source sentences",
+        decoding=True,
     )
 
 

@@ -28,7 +28,7 @@ class Size:
 
 SIZES = {
     "fast": Size(6_000, 3, 64, 64, 1, 800, 2e-3),
-    "default": Size(50_000, 8, 64, 128, 2, 2000, 1e-3),
+    "default": Size(80_000, 6, 64, 128, 3, 2000, 1e-3),
 }
 
 
@@ -61,14 +61,16 @@ class Translator(Transformer):
             ids[i, : min(len(row), width)] = row[:width]
         return ids
 
-    def translate(self, texts, max_length=None, batch_size=500):
+    def translate(self, texts, max_length=None, batch_size=500, **decoding):
+        """Translations of `texts`; `decoding` options go to `generate`
+        (e.g. `strategy="beam", beam_width=4, length_penalty=0.6`)."""
         single = isinstance(texts, str)
         texts = [texts] if single else list(texts)
         max_length = max_length or self.sequence_length - 1
         outputs = []
         for start in range(0, len(texts), batch_size):
             ids = self.encode_sources(texts[start : start + batch_size])
-            outputs.extend(self.target_vocabulary.decode(self.generate(ids, max_length)))
+            outputs.extend(self.target_vocabulary.decode(self.generate(ids, max_length, **decoding)))
         return outputs[0] if single else outputs
 
     def get_config(self):
@@ -131,9 +133,10 @@ def encode_pairs(model, sources, targets):
     )
 
 
-def score(model, sources, targets):
-    """Corpus BLEU (sacrebleu, 13a) and exact match of greedy translations."""
-    hypotheses = model.translate(sources)
+def score(model, sources, targets, decoding=None):
+    """Corpus BLEU (sacrebleu, 13a) and exact match of the translations
+    (greedy unless `decoding` options say otherwise)."""
+    hypotheses = model.translate(sources, **(decoding or {}))
     bleu = sacrebleu.corpus_bleu(hypotheses, [list(targets)])
     exact = float(np.mean([h == t for h, t in zip(hypotheses, targets)]))
     wrong = [(s, h, t) for s, h, t in zip(sources, hypotheses, targets) if h != t]
@@ -153,6 +156,7 @@ def train(
     num_cpu_devices=None,
     eval_examples=2000,
     verbose=1,
+    decoding=None,
 ):
     """Trains on generated number/date translations (or a TSV corpus) and
     reports corpus BLEU and exact match on the held-out number ranges."""
@@ -191,7 +195,7 @@ def train(
         log_dir=log_dir,
         verbose=verbose,
     )
-    result = score(model, [p[0] for p in test], [p[1] for p in test])
+    result = score(model, [p[0] for p in test], [p[1] for p in test], decoding)
     save(model, output)
     result.update(
         model=model, history=history, train_seconds=seconds, replicas=replicas, eval_examples=len(test)
@@ -206,18 +210,18 @@ def load(path):
     return model
 
 
-def evaluate(model_path, examples=2000, seed=0, data=None):
+def evaluate(model_path, examples=2000, seed=0, data=None, decoding=None):
     model = load(model_path)
     if data:
         pairs = load_tsv(data)
     else:
         _, pairs = make_dataset(1, examples, seed=seed)
-    result = score(model, [p[0] for p in pairs], [p[1] for p in pairs])
+    result = score(model, [p[0] for p in pairs], [p[1] for p in pairs], decoding)
     result["eval_examples"] = len(pairs)
     return result
 
 
-def predict(model_path, texts):
+def predict(model_path, texts, decoding=None):
     """`source<TAB>translation` lines."""
     texts = list(texts)
-    return [f"{t}\t{o}" for t, o in zip(texts, load(model_path).translate(texts))]
+    return [f"{t}\t{o}" for t, o in zip(texts, load(model_path).translate(texts, **(decoding or {})))]

@@ -310,8 +310,9 @@ class AttentionSeq2Seq(keras.Model):
         tokens = search(options, self.step_fn, start, max_length + 1, self.end_id, state)
         return tokens[:, 1:], state["attention"]
 
-    def translate(self, texts, max_length=None, return_attention=False):
-        """Strings in, strings out; needs the vocabularies saved with the model."""
+    def translate(self, texts, max_length=None, return_attention=False, **decoding):
+        """Strings in, strings out; needs the vocabularies saved with the model.
+        `decoding` options (`strategy`, `beam_width`, ...) go to `generate`."""
         if self.source_vocabulary is None or self.target_vocabulary is None:
             raise ValueError(
                 "`translate` needs `source_vocabulary` and `target_vocabulary`; "
@@ -321,7 +322,10 @@ class AttentionSeq2Seq(keras.Model):
         texts = [texts] if single else list(texts)
         ids = self.source_vocabulary.encode(texts, add_eos=True)
         max_length = max_length or 2 * ids.shape[1] + 2
-        tokens, attention = self.generate(ids, max_length, return_attention=True)
+        if return_attention:
+            tokens, attention = self.generate(ids, max_length, return_attention=True, **decoding)
+        else:
+            tokens = self.generate(ids, max_length, **decoding)
         outputs = self.target_vocabulary.decode(tokens)
         outputs = outputs[0] if single else outputs
         if return_attention:

@@ -60,6 +60,13 @@ def test_saved_model_reloads_and_cli_predicts(trained, capsys):
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
 
 
+def test_cli_beam_search_options(trained, capsys):
+    root, _ = trained
+    model = str(root / "dates.keras")
+    assert main(["predict", "3 May 1979", "--model", model, "--beam-width", "3", "--length-penalty", "0.6"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["3 May 1979\t1979-05-03"]
+
+
 def test_cli_evaluates_a_tsv(trained, capsys):
     root, _ = trained
     path = root / "eval.tsv"

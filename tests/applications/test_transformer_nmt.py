@@ -44,6 +44,8 @@ def test_evaluate_on_a_tsv(trained, capsys):
     save_tsv(path, [("siebentausend", "seven thousand"), ("drei", "three")])
     assert main(["evaluate", "--model", str(root / "nmt.keras"), "--data", str(path)]) == 0
     assert "2 examples: BLEU" in capsys.readouterr().out
+    assert main(["evaluate", "--model", str(root / "nmt.keras"), "--data", str(path), "--beam-width", "3"]) == 0
+    assert "2 examples: BLEU" in capsys.readouterr().out
 
 
 def test_load_rejects_other_models(tmp_path):

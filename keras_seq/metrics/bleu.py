@@ -1,0 +1,494 @@
+"""BLEU (Papineni et al., 2002) computed exactly as SacreBLEU does, and streamed.
+
+For every segment we count, per n-gram order n = 1..N, the hypothesis n-grams
+(`totals`) and the clipped matches (`counts`: each hypothesis n-gram counts at
+most as often as it occurs in the reference where it is most frequent), the
+hypothesis length and the reference length closest to it (ties go to the shorter
+reference). These sufficient statistics add up over a corpus, and
+
+    BLEU = BP * exp(mean_n log p_n),  p_n = counts_n / totals_n,
+    BP = min(1, exp(1 - ref_len / sys_len)).
+
+Tokenization is SacreBLEU's own (`sacrebleu.tokenizers`), so `"13a"` scores are
+the WMT-comparable ones.
+
+References:
+    Papineni et al., 2002, "BLEU: a Method for Automatic Evaluation of Machine
+    Translation". Post, 2018, "A Call for Clarity in Reporting BLEU Scores".
+    Chen and Cherry, 2014, "A Systematic Comparison of Smoothing Techniques for
+    Sentence-Level BLEU" (the "exp" smoothing is their method 3, NIST's).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib
+import math
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_seq.metrics._streaming import (
+    HostStatisticsMetric,
+    is_text_tensor,
+    is_token_tensor,
+    segment_weights,
+    text_rows,
+)
+
+_TOKENIZERS = {
+    "13a": ("sacrebleu.tokenizers.tokenizer_13a", "Tokenizer13a"),
+    "none": ("sacrebleu.tokenizers.tokenizer_none", "NoneTokenizer"),
+    "intl": ("sacrebleu.tokenizers.tokenizer_intl", "TokenizerV14International"),
+    "char": ("sacrebleu.tokenizers.tokenizer_char", "TokenizerChar"),
+    "zh": ("sacrebleu.tokenizers.tokenizer_zh", "TokenizerZh"),
+}
+_SMOOTH_METHODS = ("exp", "none")
+
+
+@dataclasses.dataclass(frozen=True)
+class BleuScore:
+    """A BLEU score with the statistics it was computed from (as SacreBLEU's).
+
+    Attributes:
+        score: float, BLEU in [0, 100].
+        counts: list, clipped n-gram matches per order.
+        totals: list, hypothesis n-grams per order.
+        precisions: list of floats, n-gram precisions in percent (smoothed).
+        bp: float, the brevity penalty.
+        sys_len: total hypothesis length in tokens.
+        ref_len: total closest-reference length in tokens.
+    """
+
+    score: float
+    counts: list
+    totals: list
+    precisions: list
+    bp: float
+    sys_len: float
+    ref_len: float
+
+
+def _validate_options(max_order, smooth, tokenize) -> None:
+    if isinstance(max_order, bool) or not isinstance(max_order, int) or max_order < 1:
+        raise ValueError(
+            f"`max_order` must be a positive integer; received {max_order!r}."
+        )
+    if smooth not in _SMOOTH_METHODS:
+        raise ValueError(
+            f"`smooth` must be one of {_SMOOTH_METHODS}; received {smooth!r}."
+        )
+    if tokenize not in _TOKENIZERS:
+        raise ValueError(
+            f"`tokenize` must be one of {tuple(_TOKENIZERS)}; received {tokenize!r}."
+        )
+
+
+@functools.cache
+def _tokenizer(name: str) -> Callable[[str], str]:
+    module_name, class_name = _TOKENIZERS[name]
+    return getattr(importlib.import_module(module_name), class_name)()
+
+
+def _words(text: str, tokenize: str, lowercase: bool) -> list[str]:
+    # SacreBLEU strips trailing whitespace before tokenizing, then splits.
+    if lowercase:
+        text = text.lower()
+    return _tokenizer(tokenize)(text.rstrip()).split()
+
+
+def _ngram_counts(words: list[str], max_order: int) -> Counter:
+    return Counter(
+        tuple(words[start : start + order])
+        for order in range(1, max_order + 1)
+        for start in range(len(words) - order + 1)
+    )
+
+
+def _closest_length(length: int, candidates: list[int]) -> int:
+    return min(candidates, key=lambda candidate: (abs(length - candidate), candidate))
+
+
+def _segment_statistics(
+    hypothesis: str,
+    references: list[str],
+    max_order: int,
+    tokenize: str,
+    lowercase: bool,
+) -> list[int]:
+    """`[sys_len, ref_len, counts_1..N, totals_1..N]` for one segment."""
+    hypothesis_words = _words(hypothesis, tokenize, lowercase)
+    reference_lengths = []
+    clip = Counter()
+    for reference in references:
+        reference_words = _words(reference, tokenize, lowercase)
+        reference_lengths.append(len(reference_words))
+        clip |= _ngram_counts(reference_words, max_order)  # per n-gram maximum
+    counts = [0] * max_order
+    totals = [0] * max_order
+    for ngram, count in _ngram_counts(hypothesis_words, max_order).items():
+        totals[len(ngram) - 1] += count
+        counts[len(ngram) - 1] += min(count, clip[ngram])
+    sys_len = len(hypothesis_words)
+    return [sys_len, _closest_length(sys_len, reference_lengths), *counts, *totals]
+
+
+def _score_from_statistics(
+    statistics, max_order: int, smooth: str, effective_order: bool
+) -> BleuScore:
+    """BLEU from summed statistics, with SacreBLEU's arithmetic step for step."""
+    sys_len, ref_len = statistics[0], statistics[1]
+    counts = list(statistics[2 : 2 + max_order])
+    totals = list(statistics[2 + max_order : 2 + 2 * max_order])
+    bp = 1.0
+    if sys_len < ref_len:
+        bp = math.exp(1 - ref_len / sys_len) if sys_len > 0 else 0.0
+    precisions = [0.0] * max_order
+    if not any(counts):
+        return BleuScore(0.0, counts, totals, precisions, bp, sys_len, ref_len)
+    used_orders = max_order
+    halvings = 1.0
+    for order in range(max_order):
+        if totals[order] == 0:
+            break
+        if effective_order:
+            used_orders = order + 1
+        if counts[order] > 0:
+            precisions[order] = 100.0 * counts[order] / totals[order]
+        elif smooth == "exp":
+            # Each further order without a match gets half the previous credit.
+            halvings *= 2
+            precisions[order] = 100.0 / (halvings * totals[order])
+    log_precisions = [math.log(p) if p > 0 else -math.inf for p in precisions]
+    score = bp * math.exp(sum(log_precisions[:used_orders]) / used_orders)
+    return BleuScore(score, counts, totals, precisions, bp, sys_len, ref_len)
+
+
+def _hypothesis_list(hypotheses, argument: str = "hypotheses") -> list[str]:
+    if isinstance(hypotheses, str | bytes):
+        raise TypeError(
+            f"`{argument}` must be a list of strings, not a single string "
+            "(use `sentence_bleu` for one sentence)."
+        )
+    texts = text_rows(hypotheses, argument)
+    if any(not isinstance(text, str) for text in texts):
+        raise TypeError(f"`{argument}` must be a flat list of strings.")
+    return texts
+
+
+def _reference_sets(references, num_segments: int) -> list[list[str]]:
+    """Per-segment reference lists from SacreBLEU-style reference streams.
+
+    `references[k][i]` is the k-th reference of segment i; a flat list of
+    strings is one stream; `None` marks a missing reference.
+    """
+    if isinstance(references, str | bytes):
+        raise TypeError(
+            "`references` must be a list of reference streams, not a string."
+        )
+    streams = text_rows(references, "references")
+    if all(item is None or isinstance(item, str) for item in streams) and streams:
+        streams = [streams]
+    for index, stream in enumerate(streams):
+        if not isinstance(stream, list):
+            raise TypeError(
+                "`references` must be a list of strings (one stream) or a list of "
+                f"lists of strings (several streams); item {index} is {stream!r}."
+            )
+        if len(stream) != num_segments:
+            raise ValueError(
+                f"`references` stream {index} has {len(stream)} segments but there "
+                f"are {num_segments} hypotheses; every stream needs one reference "
+                "(or None) per hypothesis."
+            )
+    reference_sets = [
+        [stream[segment] for stream in streams if stream[segment] is not None]
+        for segment in range(num_segments)
+    ]
+    for segment, reference_set in enumerate(reference_sets):
+        if not reference_set:
+            raise ValueError(f"`references` holds no reference for segment {segment}.")
+    return reference_sets
+
+
+def _corpus_statistics(
+    hypotheses: list[str],
+    reference_sets: list[list[str]],
+    max_order: int,
+    tokenize: str,
+    lowercase: bool,
+) -> list[list[int]]:
+    return [
+        _segment_statistics(hypothesis, references, max_order, tokenize, lowercase)
+        for hypothesis, references in zip(hypotheses, reference_sets, strict=True)
+    ]
+
+
+def corpus_bleu(
+    hypotheses: Sequence[str],
+    references: Sequence[Sequence[str | None]] | Sequence[str],
+    max_order: int = 4,
+    smooth: str = "exp",
+    tokenize: str = "13a",
+    lowercase: bool = False,
+    use_effective_order: bool = False,
+) -> BleuScore:
+    """Corpus BLEU, identical to `sacrebleu.corpus_bleu`.
+
+    Sufficient statistics are summed over all segments before the score is
+    formed, so this is not the mean of sentence BLEUs.
+
+    Args:
+        hypotheses: list of str, one system output per segment.
+        references: SacreBLEU's convention: a list of reference *streams*, each a
+            list holding one reference per hypothesis (`references[k][i]` is the
+            k-th reference of hypothesis i; `None` where a segment has fewer
+            references). A flat list of strings is taken as a single stream.
+        max_order: int, the largest n-gram order N. Defaults to `4`.
+        smooth: str, `"exp"` (SacreBLEU's default: the k-th order without a
+            match gets precision 100 / (2^k * totals)) or `"none"`. Defaults to
+            `"exp"`.
+        tokenize: str, a SacreBLEU tokenizer: `"13a"`, `"none"`, `"intl"`,
+            `"char"` or `"zh"`. Defaults to `"13a"`.
+        lowercase: bool, lowercase before tokenizing. Defaults to `False`.
+        use_effective_order: bool, average only the orders the hypotheses have
+            n-grams for. Defaults to `False` (SacreBLEU's corpus default).
+
+    Returns:
+        A `BleuScore` with `.score` in [0, 100], `.precisions` (percent), `.bp`,
+        `.sys_len`, `.ref_len`, `.counts` and `.totals`.
+
+    Raises:
+        ValueError: for an unknown `tokenize` or `smooth`, a non-positive
+            `max_order`, a reference stream whose length differs from
+            `hypotheses`, or a segment with no reference.
+        TypeError: if `hypotheses` or `references` do not hold strings.
+
+    Example:
+    >>> from keras_seq.metrics import corpus_bleu
+    >>> hypotheses = ["the cat sat on the mat", "a dog barks loudly today"]
+    >>> references = [["the cat sat on the mat", "a dog barks loudly"],
+    ...               ["a cat sat on a mat", "the dog barks loudly today"]]
+    >>> result = corpus_bleu(hypotheses, references)
+    >>> round(result.score, 2), result.sys_len, result.ref_len
+    (100.0, 11, 11)
+    >>> round(corpus_bleu(["a cat on the mat"], ["the cat sat on the mat"]).score, 2)
+    34.98
+    """
+    _validate_options(max_order, smooth, tokenize)
+    hypotheses = _hypothesis_list(hypotheses)
+    reference_sets = _reference_sets(references, len(hypotheses))
+    statistics = _corpus_statistics(
+        hypotheses, reference_sets, max_order, tokenize, lowercase
+    )
+    summed = [sum(column) for column in zip(*statistics)] or [0] * (2 + 2 * max_order)
+    return _score_from_statistics(summed, max_order, smooth, use_effective_order)
+
+
+def sentence_bleu(
+    hypothesis: str,
+    references: Sequence[str] | str,
+    max_order: int = 4,
+    smooth: str = "exp",
+    tokenize: str = "13a",
+    lowercase: bool = False,
+    use_effective_order: bool = True,
+) -> BleuScore:
+    """Sentence BLEU, identical to `sacrebleu.sentence_bleu`.
+
+    Like SacreBLEU, sentence BLEU defaults to `"exp"` smoothing *and* the
+    effective order (orders the hypothesis is too short for are left out).
+    BLEU is a corpus metric: average sentence BLEUs only for diagnostics.
+
+    Args:
+        hypothesis: str, the system output.
+        references: list of str (one or more references), or a single str.
+        max_order: int, the largest n-gram order. Defaults to `4`.
+        smooth: str, `"exp"` or `"none"`. Defaults to `"exp"`.
+        tokenize: str, a SacreBLEU tokenizer name (see `corpus_bleu`). Defaults
+            to `"13a"`.
+        lowercase: bool, lowercase before tokenizing. Defaults to `False`.
+        use_effective_order: bool. Defaults to `True` (SacreBLEU's sentence
+            default).
+
+    Returns:
+        A `BleuScore` (see `corpus_bleu`).
+
+    Raises:
+        ValueError: for unknown options or an empty `references`.
+        TypeError: if `hypothesis` is not a string.
+
+    Example:
+    >>> from keras_seq.metrics import sentence_bleu
+    >>> round(sentence_bleu("the cat sat", ["the cat sat down"]).score, 2)
+    71.65
+    """
+    _validate_options(max_order, smooth, tokenize)
+    if not isinstance(hypothesis, str):
+        raise TypeError(
+            f"`hypothesis` must be a string; received {type(hypothesis).__name__}."
+        )
+    if isinstance(references, str):
+        references = [references]
+    references = [r for r in text_rows(references, "references") if r is not None]
+    if not references or not all(isinstance(r, str) for r in references):
+        raise ValueError("`references` must be a non-empty list of strings.")
+    statistics = _segment_statistics(
+        hypothesis, references, max_order, tokenize, lowercase
+    )
+    return _score_from_statistics(statistics, max_order, smooth, use_effective_order)
+
+
+@keras.saving.register_keras_serializable(package="keras_seq")
+class Bleu(HostStatisticsMetric):
+    """Streaming corpus BLEU: sums SacreBLEU's sufficient statistics over batches.
+
+    `update_state` adds each segment's statistics (clipped n-gram matches and
+    totals per order, hypothesis length, closest reference length), scaled by
+    its `sample_weight`; `result()` is the corpus BLEU over everything seen, so
+    after all batches it equals `corpus_bleu` on the concatenated segments (not
+    the mean of sentence BLEUs). A weight of 0 removes a segment, 2 counts it
+    twice.
+
+    Statistics are computed in Python on the host. Eagerly this is a plain call;
+    inside a `tf.function` (e.g. `model.evaluate`) it runs through
+    `tf.py_function`, which needs `jit_compile=False`. The state is four float32
+    variables, exact for integer counts up to 2^24.
+
+    Args:
+        max_order: int, the largest n-gram order. Defaults to `4`.
+        smooth: str, `"exp"` or `"none"`. Defaults to `"exp"`.
+        tokenize: str, a SacreBLEU tokenizer name (see `corpus_bleu`). Defaults
+            to `"13a"`.
+        lowercase: bool, lowercase before tokenizing. Defaults to `False`.
+        detokenize: optional callable turning a token-id tensor `[B, T]` into a
+            list (or string tensor) of `B` strings, e.g. a vocabulary's decoder.
+            Needed only for token-id inputs; it is not serialised by
+            `get_config` (pass it again when reloading). Defaults to `None`.
+        name: str, the metric name. Defaults to `"bleu"`.
+        dtype: the result dtype. Defaults to float32.
+
+    Call arguments (`update_state`):
+        references: what `corpus_bleu` accepts (a list of strings, or a list of
+            reference streams); or a string tensor/array `[B]` (one reference
+            per segment) or `[B, R]` (batch-major, R references per segment,
+            empty strings ignored as padding); or token ids with `detokenize`.
+        hypotheses: list of `B` strings, a string tensor `[B]`, or token ids
+            `[B, T]` with `detokenize`.
+        sample_weight: optional scalar or `[B]` weights.
+
+    Raises:
+        ValueError: for unknown options (see `corpus_bleu`), mismatched batch
+            sizes, or token ids without `detokenize`.
+
+    Example:
+    >>> from keras_seq.metrics import Bleu
+    >>> bleu = Bleu()
+    >>> bleu.update_state(["the cat sat on the mat"], ["the cat sat on the mat"])
+    >>> bleu.update_state(["a dog barks loudly"], ["a dog barks"])
+    >>> round(float(bleu.result()), 2)
+    89.48
+    """
+
+    def __init__(
+        self,
+        max_order: int = 4,
+        smooth: str = "exp",
+        tokenize: str = "13a",
+        lowercase: bool = False,
+        detokenize: Callable | None = None,
+        name: str = "bleu",
+        dtype=None,
+        **kwargs,
+    ):
+        _validate_options(max_order, smooth, tokenize)
+        if detokenize is not None and not callable(detokenize):
+            raise ValueError(
+                f"`detokenize` must be callable or None; received {detokenize!r}."
+            )
+        super().__init__(name=name, dtype=dtype, **kwargs)
+        self.max_order = max_order
+        self.smooth = smooth
+        self.tokenize = tokenize
+        self.lowercase = lowercase
+        self.detokenize = detokenize
+        self._add_statistics(
+            {
+                "hypothesis_length": (),
+                "reference_length": (),
+                "matches": (max_order,),
+                "totals": (max_order,),
+            }
+        )
+
+    def _texts(self, values, argument: str):
+        if is_token_tensor(values):
+            if self.detokenize is None:
+                raise ValueError(
+                    f"`{argument}` holds token ids; pass `detokenize=` to `Bleu` to "
+                    "turn them into strings."
+                )
+            return self.detokenize(values)
+        return values
+
+    def _batch_reference_sets(self, references, batch_size: int) -> list[list[str]]:
+        references = self._texts(references, "references")
+        if is_text_tensor(references) and len(references.shape) == 2:
+            rows = text_rows(references, "references")
+            return [[r for r in row if r] or [""] for row in rows]
+        if is_text_tensor(references) and len(references.shape) == 1:
+            references = text_rows(references, "references")
+        return _reference_sets(references, batch_size)
+
+    def _batch_statistics(self, references, hypotheses, sample_weight) -> np.ndarray:
+        hypotheses = _hypothesis_list(self._texts(hypotheses, "hypotheses"))
+        reference_sets = self._batch_reference_sets(references, len(hypotheses))
+        if len(reference_sets) != len(hypotheses):
+            raise ValueError(
+                f"`references` has {len(reference_sets)} segments but `hypotheses` "
+                f"has {len(hypotheses)}."
+            )
+        weights = segment_weights(sample_weight, len(hypotheses))
+        statistics = np.asarray(
+            _corpus_statistics(
+                hypotheses,
+                reference_sets,
+                self.max_order,
+                self.tokenize,
+                self.lowercase,
+            ),
+            dtype="float64",
+        ).reshape(len(hypotheses), 2 + 2 * self.max_order)
+        return weights @ statistics
+
+    def _score(self, *variables) -> np.float32:
+        flat = np.concatenate(
+            [np.reshape(np.asarray(v, "float64"), -1) for v in variables]
+        )
+        statistics = [float(value) for value in flat]
+        score = _score_from_statistics(statistics, self.max_order, self.smooth, False)
+        return np.float32(score.score)
+
+    def result(self):
+        variables = [
+            tf.convert_to_tensor(getattr(self, name)) for name in self._statistic_sizes
+        ]
+        score = tf.py_function(self._score, variables, Tout=tf.float32)
+        score.set_shape([])
+        return tf.cast(score, self.dtype)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "max_order": self.max_order,
+                "smooth": self.smooth,
+                "tokenize": self.tokenize,
+                "lowercase": self.lowercase,
+            }
+        )
+        return config
