@@ -1,7 +1,15 @@
 """Decoding: search and sampling driven by a model's `step_fn(tokens, state)`."""
 
+from keras_seq.decoding.analysis import beam_error_analysis, mbr_select
 from keras_seq.decoding.beam import beam_search
 from keras_seq.decoding.greedy import greedy_search
 from keras_seq.decoding.sampling import filter_logits, sample
 
-__all__ = ["beam_search", "filter_logits", "greedy_search", "sample"]
+__all__ = [
+    "beam_error_analysis",
+    "beam_search",
+    "filter_logits",
+    "greedy_search",
+    "mbr_select",
+    "sample",
+]
