@@ -13,7 +13,8 @@ def compiled(model, name, max_length, fn):
     cache = model.__dict__.setdefault("_keras_seq_compiled", {})
     key = (name, max_length)
     if key not in cache:
-        cache[key] = tf.function(lambda *args: fn(*args, max_length), reduce_retracing=True)
+        # The loops are `while_loop`s already: no AutoGraph conversion needed.
+        cache[key] = tf.function(lambda *args: fn(*args, max_length), reduce_retracing=True, autograph=False)
     return cache[key]
 
 
