@@ -95,8 +95,8 @@ Example:
 >>> generate_pairs(2, seed=0, split="train")  # doctest: +NORMALIZE_WHITESPACE
 [('sesenta y cinco mil sesenta y seis punto cinco uno',
   'sixty-five thousand and sixty-six point five one'),
- ('der erste oktober zweitausenddreiundsiebzig',
-  'the first of october twenty seventy-three')]
+ ('der erste oktober zweitausendneunundsechzig',
+  'the first of october twenty sixty-nine')]
 >>> generate_pairs(1, seed=0, languages=["de"], kinds=["decimal"], split="test")
 [('siebentausendachtundsiebzig komma zwei', 'seven thousand and seventy-eight point two')]
 >>> train, test = make_dataset(1000, 100, seed=0)
