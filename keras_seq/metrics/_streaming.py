@@ -117,7 +117,8 @@ class HostStatisticsMetric(keras.metrics.Metric):
             setattr(self, name, variable)
 
     def _batch_statistics(self, references, hypotheses, sample_weight) -> np.ndarray:
-        raise NotImplementedError
+        """The flat statistics of one batch; each streaming metric defines it."""
+        raise TypeError(f"{type(self).__name__} does not define _batch_statistics().")
 
     def _host_statistics(self, references, hypotheses, sample_weight):
         flat = self._batch_statistics(references, hypotheses, sample_weight)
