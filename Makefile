@@ -13,7 +13,7 @@ export KERAS_BACKEND ?= tensorflow
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,audio,music]"
+	$(PY) -m pip install --quiet -e ".[dev,audio,music,nlp]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -27,6 +27,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[bench]"
+	$(PY) -m pip install --quiet --no-deps pyctcdecode pygtrie
 	$(PY) benchmarks/attention.py
 
 clean-venv:
