@@ -7,11 +7,13 @@ from keras_seq.callbacks.attention_heatmap import (
 )
 from keras_seq.callbacks.decoded_metric import DecodedMetric, decoded_scores
 from keras_seq.callbacks.gradual_unfreezing import GradualUnfreezing
+from keras_seq.callbacks.text_samples import TextSamples
 
 __all__ = [
     "AttentionHeatmap",
     "DecodedMetric",
     "GradualUnfreezing",
+    "TextSamples",
     "decoded_scores",
     "figure_to_png",
     "plot_attention",
