@@ -3,6 +3,7 @@
 __version__ = "0.1.0"
 
 from keras_seq import (  # noqa: E402
+    audio,
     callbacks,
     data,
     decoding,
@@ -15,6 +16,7 @@ from keras_seq import (  # noqa: E402
 )
 
 __all__ = [
+    "audio",
     "callbacks",
     "data",
     "decoding",
