@@ -2,6 +2,7 @@
 
 from keras_seq.layers.adapter import Adapter, freeze_except_adapters
 from keras_seq.layers.bahdanau_attention import BahdanauAttention
+from keras_seq.layers.ctc_loss import CTCLoss
 from keras_seq.layers.masks import causal_mask, padding_mask
 from keras_seq.layers.multi_head_attention import MultiHeadAttention
 from keras_seq.layers.position_embedding import PositionEmbedding
@@ -14,6 +15,7 @@ from keras_seq.layers.transformer_encoder_block import TransformerEncoderBlock
 __all__ = [
     "Adapter",
     "BahdanauAttention",
+    "CTCLoss",
     "MultiHeadAttention",
     "PositionEmbedding",
     "ScaledDotProductAttention",
