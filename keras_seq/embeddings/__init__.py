@@ -1,0 +1,24 @@
+"""Word embeddings: word2vec, GloVe, word-vector queries, debiasing, file
+formats and the TensorBoard projector (seed sections 5-7)."""
+
+from keras_seq.embeddings.corpus import (
+    data_path,
+    embedded_corpus,
+    read_corpus,
+    tokenize,
+)
+from keras_seq.embeddings.debiasing import bias_direction, debias, equalize, neutralize
+from keras_seq.embeddings.word_vectors import WordVectors, cosine_similarity
+
+__all__ = [
+    "WordVectors",
+    "bias_direction",
+    "cosine_similarity",
+    "data_path",
+    "debias",
+    "embedded_corpus",
+    "equalize",
+    "neutralize",
+    "read_corpus",
+    "tokenize",
+]
