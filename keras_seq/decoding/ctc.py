@@ -141,7 +141,7 @@ class _LMFusion:
         return value
 
     def initial_state(self):
-        return ((), "")
+        return (("<s>",), "")
 
     def extend(self, state, token):
         context, partial = state
