@@ -1,0 +1,1 @@
+"""Character-level language model (seed 4.4): names and dinosaur names."""

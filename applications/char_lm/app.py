@@ -1,0 +1,390 @@
+"""Model, training, evaluation and sampling for `char_lm`.
+
+A character-level GRU/LSTM language model over ``<sos> item <eos>`` (seed
+4.4): trained with teacher forcing, padding excluded from the loss,
+gradients clipped by global norm (seed 4.5); scored in nats per character
+(the mean negative log-likelihood of every character *and* the final `<eos>`
+of held-out items, natural log) and perplexity; sampled character by
+character with temperature and top-p until `<eos>`
+(`keras_seq.decoding.sample`).
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+from applications._common import batched, choose, distribution, fit, save
+from applications.char_lm.data import load_text, make_dataset, split_items
+from keras_seq.decoding import sample as sample_tokens
+from keras_seq.text import Vocabulary
+
+CELLS = ("gru", "lstm")
+MAX_SEQUENCE_LENGTH = 128
+
+
+@dataclasses.dataclass(frozen=True)
+class Size:
+    cell: str
+    units: int
+    num_layers: int
+    embedding_dim: int
+    dropout: float
+    epochs: int
+    batch_size: int
+    learning_rate: float
+
+
+SIZES = {
+    "fast": Size("gru", 128, 1, 32, 0.0, 10, 64, 3e-3),
+    "default": Size("lstm", 256, 2, 64, 0.3, 40, 64, 2e-3),
+}
+
+
+@keras.saving.register_keras_serializable(package="applications")
+class CharLM(keras.Model):
+    """A character language model that carries its vocabulary.
+
+    Embedding (padding masked) -> `num_layers` GRU or LSTM layers (dropout
+    between them) -> Dense logits over the vocabulary.
+
+    Args:
+        vocabulary: a char-level `keras_seq.text.Vocabulary` (or its config).
+        cell: ``"gru"`` or ``"lstm"``.
+        units: int, state size of every recurrent layer.
+        num_layers: int >= 1.
+        embedding_dim: int.
+        dropout: float in [0, 1), between layers (training only).
+        sequence_length: int, the longest sequence (incl. `<sos>`/`<eos>`)
+            `generate` produces.
+
+    Example:
+
+    >>> from keras_seq.text import Vocabulary
+    >>> from applications.char_lm.app import CharLM
+    >>> model = CharLM(Vocabulary.build(["ab", "ba"]), units=8, embedding_dim=4)
+    >>> tuple(model(np.array([[2, 4, 5, 0]])).shape)
+    (1, 4, 6)
+    >>> len(model.generate(["", "b"], seed=0))
+    2
+    """
+
+    def __init__(
+        self,
+        vocabulary,
+        cell="gru",
+        units=128,
+        num_layers=1,
+        embedding_dim=32,
+        dropout=0.0,
+        sequence_length=32,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if isinstance(vocabulary, dict):
+            vocabulary = Vocabulary.from_config(vocabulary)
+        errors = []
+        if not isinstance(vocabulary, Vocabulary) or vocabulary.level != "char":
+            errors.append(f"`vocabulary` must be a char-level Vocabulary; received {vocabulary!r}.")
+        if cell not in CELLS:
+            errors.append(f'`cell` must be "gru" or "lstm"; received {cell!r}.')
+        for name, value in (
+            ("units", units),
+            ("num_layers", num_layers),
+            ("embedding_dim", embedding_dim),
+            ("sequence_length", sequence_length),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                errors.append(f"`{name}` must be a positive integer; received {value!r}.")
+        if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+            errors.append(f"`dropout` must be in [0, 1); received {dropout!r}.")
+        if errors:
+            raise ValueError(" ".join(errors))
+        self.vocabulary = vocabulary
+        self.cell = cell
+        self.units = units
+        self.num_layers = num_layers
+        self.embedding_dim = embedding_dim
+        self.dropout = dropout
+        self.sequence_length = sequence_length
+        self.embedding = keras.layers.Embedding(len(vocabulary), embedding_dim, mask_zero=True, name="embedding")
+        layer = keras.layers.GRU if cell == "gru" else keras.layers.LSTM
+        self.recurrent = [
+            layer(units, return_sequences=True, return_state=True, name=f"{cell}_{i}") for i in range(num_layers)
+        ]
+        self.between = keras.layers.Dropout(dropout, name="dropout")
+        self.head = keras.layers.Dense(len(vocabulary), name="logits")
+
+    def build(self, inputs_shape=None):
+        if self.built:
+            return
+        self.embedding.build((None, None))
+        width = self.embedding_dim
+        for layer in self.recurrent:
+            layer.build((None, None, width))
+            width = self.units
+        self.head.build((None, None, self.units))
+        self.built = True
+
+    def _run(self, token_ids, states=None, training=False):
+        x = self.embedding(token_ids)
+        mask = ops.not_equal(token_ids, 0)
+        new_states = []
+        for i, layer in enumerate(self.recurrent):
+            if i:
+                x = self.between(x, training=training)
+            initial = None if states is None else states[i]
+            x, *state = layer(x, mask=mask, initial_state=initial, training=training)
+            new_states.append(state)
+        return self.head(self.between(x, training=training)), new_states
+
+    def call(self, token_ids, training=False):
+        return self._run(token_ids, training=training)[0]
+
+    # -- sampling ------------------------------------------------------------
+
+    def initial_state(self, batch_size):
+        """Zero states: per layer ``[h]`` (GRU) or ``[h, c]`` (LSTM)."""
+        count = 1 if self.cell == "gru" else 2
+        return [[ops.zeros((batch_size, self.units))] * count for _ in range(self.num_layers)]
+
+    def step_fn(self, tokens, state):
+        """`keras_seq.decoding` step: feeds the newest character, carries the RNN states."""
+        logits, states = self._run(tokens[:, -1:], states=state)
+        return logits[:, 0], states
+
+    def prompts(self, prefixes):
+        """``<sos> prefix`` rows, right-padded with 0."""
+        rows = [[Vocabulary.SOS] + list(self.vocabulary.encode(p, pad=False)) for p in prefixes]
+        longest = max(len(r) for r in rows)
+        if longest >= self.sequence_length:
+            raise ValueError(
+                f"`prefixes` must be shorter than sequence_length - 1 = {self.sequence_length - 1} "
+                f"characters; the longest has {longest - 1}."
+            )
+        return np.array([r + [0] * (longest - len(r)) for r in rows], "int32")
+
+    def generate(self, prefixes, temperature=1.0, top_k=None, top_p=None, seed=None, max_length=None):
+        """Samples one continuation per prefix ("" for a free sample) until
+        `<eos>` or `max_length` tokens (default `sequence_length`); returns
+        the full strings, prefix included. Same `seed`, same strings."""
+        if isinstance(prefixes, str):
+            raise ValueError(f"`prefixes` must be a list of strings; received the string {prefixes!r}.")
+        prefixes = list(prefixes)
+        if not prefixes:
+            return []
+        max_length = max_length or self.sequence_length
+        if seed is None:
+            seed = int(np.random.default_rng().integers(2**31 - 1))
+        start = self.prompts(prefixes)
+        key = ("sample", float(temperature), top_k, top_p, int(seed), max_length)
+        cache = self.__dict__.setdefault("_char_lm_compiled", {})
+        if key not in cache:
+            import tensorflow as tf
+
+            def run(tokens):
+                state = self.initial_state(ops.shape(tokens)[0])
+                return sample_tokens(
+                    self.step_fn, tokens, max_length, temperature=temperature, top_k=top_k, top_p=top_p,
+                    end_id=Vocabulary.EOS, seed=int(seed), state=state,
+                )  # fmt: skip
+
+            cache[key] = tf.function(run, reduce_retracing=True, autograph=False)
+        tokens = ops.convert_to_numpy(cache[key](start))
+        return [self.vocabulary.decode(row[1:]) for row in tokens]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            vocabulary=self.vocabulary.get_config(),
+            cell=self.cell,
+            units=self.units,
+            num_layers=self.num_layers,
+            embedding_dim=self.embedding_dim,
+            dropout=self.dropout,
+            sequence_length=self.sequence_length,
+        )
+        return config
+
+
+def encode_items(vocabulary, items, length):
+    """Teacher forcing: inputs ``<sos> c_1..c_n``, targets ``c_1..c_n <eos>``,
+    right-padded with 0 to `length`; items longer than ``length - 1`` are cut."""
+    inputs = np.zeros((len(items), length), "int32")
+    targets = np.zeros((len(items), length), "int32")
+    for i, item in enumerate(items):
+        ids = list(vocabulary.encode(item, pad=False))[: length - 1]
+        inputs[i, : len(ids) + 1] = [Vocabulary.SOS] + ids
+        targets[i, : len(ids) + 1] = ids + [Vocabulary.EOS]
+    return inputs, targets
+
+
+def build_model(vocabulary, size="default", sequence_length=32):
+    s = choose(SIZES, size)
+    model = CharLM(
+        vocabulary,
+        cell=s.cell,
+        units=s.units,
+        num_layers=s.num_layers,
+        embedding_dim=s.embedding_dim,
+        dropout=s.dropout,
+        sequence_length=sequence_length,
+    )
+    model.compile(
+        # Clip the global gradient norm: exploding gradients (seed 4.5).
+        optimizer=keras.optimizers.Adam(s.learning_rate, global_clipnorm=1.0),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        weighted_metrics=["accuracy"],
+    )
+    return model
+
+
+def nats_per_char(model, items, batch_size=512):
+    """Mean negative log-likelihood (natural log) per predicted token of
+    `items` (every character and the closing `<eos>`)."""
+    inputs, targets = encode_items(model.vocabulary, items, model.sequence_length)
+    total, count = 0.0, 0
+    for start in range(0, len(items), batch_size):
+        logits = ops.convert_to_numpy(model(inputs[start : start + batch_size])).astype("float64")
+        t = targets[start : start + batch_size]
+        log_probs = logits - np.logaddexp.reduce(logits, axis=-1, keepdims=True)
+        picked = np.take_along_axis(log_probs, t[..., None], axis=-1)[..., 0]
+        total -= float(picked[t != 0].sum())
+        count += int((t != 0).sum())
+    return total / count
+
+
+def baselines(train_items, test_items):
+    """Held-out nats per character of two count models over the same tokens
+    (characters + `<eos>`): a unigram, and an add-one bigram conditioned on
+    the previous character (`<sos>` at the start)."""
+    unigram = collections.Counter()
+    bigram = collections.Counter()
+    context = collections.Counter()
+    for item in train_items:
+        chars = ["<sos>"] + list(item) + ["<eos>"]
+        unigram.update(chars[1:])
+        bigram.update(zip(chars[:-1], chars[1:]))
+        context.update(chars[:-1])
+    symbols = set(unigram) | {"<unk>"}
+    total_unigram = sum(unigram.values())
+    u, b, n = 0.0, 0.0, 0
+    for item in test_items:
+        chars = ["<sos>"] + list(item) + ["<eos>"]
+        for prev, char in zip(chars[:-1], chars[1:]):
+            u -= math.log((unigram[char] + 1) / (total_unigram + len(symbols)))
+            b -= math.log((bigram[prev, char] + 1) / (context[prev] + len(symbols)))
+            n += 1
+    return {"unigram": u / n, "bigram": b / n}
+
+
+def novelty(samples, train_items):
+    """Share of samples that are not training items (empty samples count as
+    not novel)."""
+    seen = set(train_items)
+    return float(np.mean([bool(s) and s not in seen for s in samples])) if samples else 0.0
+
+
+def score(model, train_items, test_items, num_samples=1000, temperature=1.0, top_p=None, seed=0):
+    nats = nats_per_char(model, test_items)
+    samples = model.generate([""] * num_samples, temperature=temperature, top_p=top_p, seed=seed)
+    return {
+        "nats_per_char": nats,
+        "perplexity": math.exp(nats),
+        "bits_per_char": nats / math.log(2),
+        "baselines": baselines(train_items, test_items),
+        "novelty": novelty(samples, train_items),
+        "held_out_hits": float(np.mean([s in set(test_items) for s in samples])),
+        "samples": samples,
+    }
+
+
+def items_from(data=None, source="names", seed=0, mode="lines"):
+    """``(train, test)`` items: a text file (`data`) or an embedded source."""
+    if data:
+        return split_items(load_text(data, mode=mode), 0.1, seed)
+    return make_dataset(source, seed=seed)
+
+
+def train(
+    size="default",
+    epochs=None,
+    batch_size=None,
+    train_examples=None,
+    seed=0,
+    data=None,
+    log_dir=None,
+    output=None,
+    strategy="auto",
+    num_cpu_devices=None,
+    eval_examples=1000,
+    source="names",
+    mode="lines",
+    verbose=1,
+):
+    """Trains on census names, dinosaur names or a text file (`data`);
+    reports held-out nats/char and the novelty of `eval_examples` samples."""
+    s = choose(SIZES, size)
+    chosen = distribution(strategy, num_cpu_devices)
+    keras.utils.set_random_seed(seed)
+    train_items, test_items = items_from(data, source, seed, mode)
+    if train_examples:
+        train_items = train_items[:train_examples]
+    vocabulary = Vocabulary.build(train_items, level="char")
+    length = min(MAX_SEQUENCE_LENGTH, max(len(i) for i in train_items + test_items) + 1)
+    inputs, targets = encode_items(vocabulary, train_items, length)
+    weights = (targets != 0).astype("float32")
+    validation = max(1, len(train_items) // 20)
+    batch_size = batch_size or s.batch_size
+
+    def part(start, stop, shuffle_seed=None):
+        return batched(inputs[start:stop], targets[start:stop], batch_size, shuffle_seed, weights[start:stop])
+
+    model, history, seconds, replicas = fit(
+        lambda: build_model(vocabulary, size=size, sequence_length=length),
+        part(validation, len(train_items), seed),
+        part(0, validation),
+        epochs or s.epochs,
+        chosen,
+        log_dir=log_dir,
+        verbose=verbose,
+    )
+    result = score(model, train_items, test_items, num_samples=eval_examples, seed=seed)
+    save(model, output)
+    result.update(
+        model=model,
+        history=history,
+        train_seconds=seconds,
+        replicas=replicas,
+        eval_examples=len(test_items),
+        train_items=len(train_items),
+    )
+    return result
+
+
+def load(path):
+    model = keras.models.load_model(path)
+    if not isinstance(model, CharLM):
+        raise ValueError(f"`model_path` {path!r} is not a char_lm model (a CharLM).")
+    return model
+
+
+def evaluate(model_path, samples=1000, seed=0, data=None, source="names", mode="lines", top_p=None, temperature=1.0):
+    """Held-out nats/char and sample novelty of a saved model, on the split
+    `train` used for the same `seed` and data."""
+    train_items, test_items = items_from(data, source, seed, mode)
+    result = score(load(model_path), train_items, test_items, samples, temperature, top_p, seed)
+    result["eval_examples"] = len(test_items)
+    return result
+
+
+def predict(model_path, prefixes, num_samples=1, temperature=1.0, top_p=None, top_k=None, seed=None):
+    """Samples `num_samples` completions of every prefix ("" = free)."""
+    model = load(model_path)
+    expanded = [p for p in prefixes for _ in range(num_samples)]
+    return model.generate(expanded, temperature=temperature, top_p=top_p, top_k=top_k, seed=seed)
