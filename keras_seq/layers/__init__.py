@@ -3,6 +3,7 @@
 from keras_seq.layers.adapter import Adapter, freeze_except_adapters
 from keras_seq.layers.bahdanau_attention import BahdanauAttention
 from keras_seq.layers.ctc_loss import CTCLoss
+from keras_seq.layers.lsh_self_attention import LSHSelfAttention
 from keras_seq.layers.masks import causal_mask, padding_mask
 from keras_seq.layers.multi_head_attention import MultiHeadAttention
 from keras_seq.layers.position_embedding import PositionEmbedding
@@ -16,6 +17,7 @@ __all__ = [
     "Adapter",
     "BahdanauAttention",
     "CTCLoss",
+    "LSHSelfAttention",
     "MultiHeadAttention",
     "PositionEmbedding",
     "ScaledDotProductAttention",

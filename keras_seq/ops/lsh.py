@@ -1,0 +1,295 @@
+"""Locality-sensitive-hashing attention (Reformer) as functions on tensors.
+
+The layer `keras_seq.layers.LSHSelfAttention` is built from these. They work on
+per-head tensors `[B, H, L, d]` whose length `L` is already a multiple of the
+chunk size (the layer pads), and follow the algorithm of trax and Hugging Face
+`transformers` (Kitaev et al., 2020), with two numerical differences noted in
+`lsh_attention`.
+"""
+
+from __future__ import annotations
+
+import math
+
+from keras import ops
+from keras.backend import standardize_dtype
+
+from keras_seq.ops.attention import masked_fill_value
+
+# Keys are length-normalised as x * rsqrt(mean(x^2) + eps), as trax and HF do.
+_NORM_EPSILON = 1e-6
+
+
+def _static_or_dynamic(tensor, axis):
+    dim = tensor.shape[axis]
+    return ops.shape(tensor)[axis] if dim is None else dim
+
+
+def default_num_buckets(length, bucket_size):
+    """Bucket count for a (padded) length: two buckets per chunk, at least 2.
+
+    The average bucket then holds half a chunk, as trax and HF choose; the
+    count is always even, as rotation hashing requires.
+
+    Example:
+    >>> from keras_seq.ops.lsh import default_num_buckets
+    >>> default_num_buckets(2048, 64), default_num_buckets(10, 64)
+    (64, 2)
+    """
+    if isinstance(length, int):
+        return max(2, 2 * (length // bucket_size))
+    return ops.maximum(2, 2 * (length // bucket_size))
+
+
+def check_num_buckets(num_buckets):
+    """Raises `ValueError` unless `num_buckets` is an even integer >= 2."""
+    if (
+        isinstance(num_buckets, bool)
+        or not isinstance(num_buckets, int)
+        or num_buckets < 2
+        or num_buckets % 2
+    ):
+        raise ValueError(
+            "`num_buckets` must be an even integer >= 2 (rotation hashing takes "
+            f"the argmax over [xR; -xR]); received {num_buckets!r}."
+        )
+
+
+def lsh_hash(vectors, rotations, padding_mask=None):
+    """Angular LSH: bucket = argmax over [xR; -xR] for each hash round.
+
+    Args:
+        vectors: float tensor `[B, H, L, d]` (the shared query/key vectors).
+        rotations: float tensor `[H, d, num_hashes, num_buckets // 2]` of
+            random Gaussian rotations.
+        padding_mask: optional boolean `[B, L]`, True for real tokens; padded
+            positions get the extra bucket `num_buckets`, which sorts them
+            after every real token of their round.
+
+    Returns:
+        int32 bucket ids `[B, H, num_hashes, L]` in `[0, num_buckets]`
+        (`num_buckets` only for padding). No gradient flows through them.
+
+    Example:
+    >>> import numpy as np
+    >>> from keras_seq.ops.lsh import lsh_hash
+    >>> x = np.random.rand(1, 2, 5, 4).astype("float32")
+    >>> r = np.random.randn(2, 4, 3, 4).astype("float32")
+    >>> b = np.asarray(lsh_hash(x, r))
+    >>> b.shape, bool(((b >= 0) & (b < 8)).all())
+    ((1, 2, 3, 5), True)
+    """
+    vectors = ops.cast(ops.stop_gradient(vectors), "float32")
+    rotations = ops.cast(ops.stop_gradient(rotations), "float32")
+    rotated = ops.einsum("bhtd,hdrk->bhrtk", vectors, rotations)
+    rotated = ops.concatenate([rotated, -rotated], axis=-1)
+    buckets = ops.cast(ops.argmax(rotated, axis=-1), "int32")
+    if padding_mask is not None:
+        num_buckets = 2 * _static_or_dynamic(rotations, -1)
+        valid = ops.cast(padding_mask, "bool")[:, None, None, :]
+        buckets = ops.where(valid, buckets, ops.cast(num_buckets, "int32"))
+    return ops.stop_gradient(buckets)
+
+
+def sort_by_bucket(buckets, num_buckets=None):
+    """Per-round permutation sorting tokens by (bucket, position), and its inverse.
+
+    Args:
+        buckets: int tensor `[..., L]` of bucket ids (one round per row).
+        num_buckets: optional int, the largest id is at most `num_buckets`
+            (the padding bucket); lets the sort keys stay int32 when
+            `(num_buckets + 1) * L` fits.
+
+    Returns:
+        `(sort_indices, undo_indices)`, int32 tensors `[..., L]`:
+        `take_along_axis(x, sort_indices)` sorts, and
+        `take_along_axis(sorted, undo_indices)` restores the original order.
+
+    Example:
+    >>> import numpy as np
+    >>> from keras_seq.ops.lsh import sort_by_bucket
+    >>> s, u = sort_by_bucket(np.array([[2, 0, 1, 0]]))
+    >>> np.asarray(s).tolist(), np.asarray(u).tolist()
+    ([[1, 3, 2, 0]], [[3, 0, 2, 1]])
+    """
+    buckets = ops.convert_to_tensor(buckets)
+    length = _static_or_dynamic(buckets, -1)
+    # bucket * L + position is unique, so the sort is stable by construction.
+    key_dtype = "int64"
+    if isinstance(length, int):
+        largest = num_buckets if isinstance(num_buckets, int) else 2 * length
+        if (largest + 1) * length < 2**31:
+            key_dtype = "int32"
+    positions = ops.arange(length, dtype=key_dtype)
+    keys = ops.cast(buckets, key_dtype) * ops.cast(length, key_dtype) + positions
+    sort_indices = ops.cast(ops.argsort(keys, axis=-1), "int32")
+    undo_indices = ops.cast(ops.argsort(sort_indices, axis=-1), "int32")
+    return ops.stop_gradient(sort_indices), ops.stop_gradient(undo_indices)
+
+
+def _gather_rows(values, indices):
+    """values `[B, H, L, d]`, indices `[B, H, M]` in `[0, L)` -> `[B, H, M, d]`."""
+    batch = _static_or_dynamic(values, 0)
+    heads = values.shape[1]
+    length = _static_or_dynamic(values, 2)
+    depth = values.shape[-1]
+    offsets = ops.reshape(ops.arange(batch * heads, dtype="int32"), (-1, heads, 1))
+    flat_indices = indices + offsets * ops.cast(length, "int32")
+    flat_values = ops.reshape(values, (-1, depth))
+    return ops.take(flat_values, flat_indices, axis=0)
+
+
+def _previous_chunk(x, axis=2):
+    """Rolls chunks by one along `axis` (chunk 0 gets the last chunk), as HF/trax."""
+    return ops.roll(x, 1, axis=axis)
+
+
+def _statistics_dtype(dtype):
+    # Softmax statistics run in float32 under float16/bfloat16 policies.
+    return "float64" if standardize_dtype(dtype) == "float64" else "float32"
+
+
+def _normalise_keys(vectors):
+    vectors = ops.cast(vectors, _statistics_dtype(vectors.dtype))
+    variance = ops.mean(ops.square(vectors), axis=-1, keepdims=True)
+    scale = 1.0 / math.sqrt(float(vectors.shape[-1]))
+    return vectors * ops.rsqrt(variance + _NORM_EPSILON) * scale
+
+
+def lsh_attention(
+    query_key,
+    value,
+    buckets,
+    bucket_size,
+    causal=False,
+    padding_mask=None,
+    mask_self=True,
+    dropout_fn=None,
+    num_buckets=None,
+):
+    """Shared-QK attention within sorted LSH chunks, all hash rounds combined.
+
+    For each round the tokens are sorted by (bucket, position) and split into
+    chunks of `bucket_size`; every chunk attends to itself and the previous
+    chunk (the first chunk of a round to the last chunk of the round before,
+    cyclically, as trax and HF do). Keys are the length-normalised query/key
+    vectors and the logits q . k_hat / sqrt(d) are scaled once. A token never
+    attends to itself unless nothing else is available; with `causal` a token
+    attends only to original positions <= its own; keys at padded positions
+    are masked. Each round's output is unsorted and the rounds are combined
+    with weights softmax(logsumexp_r) over the rounds.
+
+    Differences from HF `transformers` (both numerical): masked logits use the
+    most negative finite float32 and the self logit half of it (HF: -1e9 and
+    -1e5), and the round weights are a max-subtracted softmax (HF's
+    `exp(lse_r - logsumexp(lse))` is off by ~4e-3 in float32 on rows that can
+    only see themselves).
+
+    Args:
+        query_key: `[B, H, L, d]` shared query/key vectors, `L` a multiple of
+            `bucket_size`.
+        value: `[B, H, L, d_v]`.
+        buckets: int `[B, H, num_hashes, L]` from `lsh_hash`.
+        bucket_size: int, the chunk length.
+        causal: bool, mask keys at later original positions.
+        padding_mask: optional boolean `[B, L]`, True for real tokens.
+        mask_self: bool, apply the self mask. Defaults to `True`; `False`
+            exists for tests against plain attention.
+        dropout_fn: optional callable applied to the attention weights.
+        num_buckets: optional int, the bucket count of `buckets` (padded
+            tokens carry `num_buckets`); only used to size the sort keys.
+
+    Returns:
+        `[B, H, L, d_v]` in the dtype of `value`.
+
+    Example:
+    >>> import numpy as np
+    >>> from keras_seq.ops.lsh import lsh_attention, lsh_hash
+    >>> qk = np.random.rand(1, 2, 8, 4).astype("float32")
+    >>> buckets = lsh_hash(qk, np.random.randn(2, 4, 3, 2).astype("float32"))
+    >>> tuple(lsh_attention(qk, qk, buckets, bucket_size=4).shape)
+    (1, 2, 8, 4)
+    """
+    query_key = ops.convert_to_tensor(query_key)
+    value = ops.convert_to_tensor(value)
+    buckets = ops.convert_to_tensor(buckets)
+    compute_dtype = value.dtype
+    stats_dtype = _statistics_dtype(compute_dtype)
+    heads = query_key.shape[1]
+    depth = query_key.shape[-1]
+    value_depth = value.shape[-1]
+    num_hashes = buckets.shape[2]
+    length = _static_or_dynamic(query_key, 2)
+    batch = _static_or_dynamic(query_key, 0)
+
+    if padding_mask is not None:
+        valid = ops.cast(padding_mask, "bool")
+        padding_bucket = num_buckets if num_buckets is not None else ops.max(buckets) + 1
+        buckets = ops.where(
+            valid[:, None, None, :], buckets, ops.cast(padding_bucket, buckets.dtype)
+        )
+    sort_indices, undo_indices = sort_by_bucket(buckets, num_buckets)
+    # Flatten the rounds: round r's sorted tokens occupy [r L, (r + 1) L).
+    flat_sort = ops.reshape(sort_indices, (batch, heads, -1))
+    sorted_qk = _gather_rows(query_key, flat_sort)
+    sorted_value = _gather_rows(value, flat_sort)
+
+    chunk_shape = (batch, heads, -1, bucket_size)
+    queries = ops.reshape(sorted_qk, chunk_shape + (depth,))
+    keys = _normalise_keys(queries)
+    keys = ops.cast(keys, queries.dtype)
+    values = ops.reshape(sorted_value, chunk_shape + (value_depth,))
+    positions = ops.reshape(flat_sort, chunk_shape)
+
+    keys = ops.concatenate([_previous_chunk(keys), keys], axis=3)
+    values = ops.concatenate([_previous_chunk(values), values], axis=3)
+    key_positions = ops.concatenate([_previous_chunk(positions), positions], axis=3)
+
+    logits = ops.einsum("bhcid,bhcjd->bhcij", queries, keys)
+    logits = ops.cast(logits, stats_dtype)
+    masked_value = masked_fill_value(stats_dtype)
+    query_pos = positions[..., :, None]
+    key_pos = key_positions[..., None, :]
+    allowed = None
+    if causal:
+        allowed = query_pos >= key_pos
+    if padding_mask is not None:
+        key_valid = ops.take(
+            ops.reshape(valid, (-1,)),
+            ops.reshape(ops.arange(batch, dtype="int32"), (-1, 1, 1, 1))
+            * ops.cast(length, "int32")
+            + key_positions,
+            axis=0,
+        )[..., None, :]
+        allowed = key_valid if allowed is None else ops.logical_and(allowed, key_valid)
+    if allowed is not None:
+        logits = ops.where(allowed, logits, masked_value)
+    if mask_self:
+        logits = ops.where(query_pos != key_pos, logits, 0.5 * masked_value)
+
+    row_max = ops.stop_gradient(ops.max(logits, axis=-1, keepdims=True))
+    shifted = ops.exp(logits - row_max)
+    total = ops.sum(shifted, axis=-1, keepdims=True)
+    weights = shifted / total
+    round_lse = ops.squeeze(row_max + ops.log(total), axis=-1)
+    weights = ops.cast(weights, compute_dtype)
+    if dropout_fn is not None:
+        weights = dropout_fn(weights)
+    attended = ops.einsum("bhcij,bhcjd->bhcid", weights, values)
+
+    # Undo the sort, round by round.
+    attended = ops.reshape(attended, (batch, heads, -1, value_depth))
+    round_lse = ops.reshape(round_lse, (batch, heads, -1, 1))
+    round_offsets = ops.reshape(
+        ops.arange(num_hashes, dtype="int32") * ops.cast(length, "int32"),
+        (1, 1, num_hashes, 1),
+    )
+    flat_undo = ops.reshape(undo_indices + round_offsets, (batch, heads, -1))
+    attended = _gather_rows(attended, flat_undo)
+    round_lse = _gather_rows(round_lse, flat_undo)
+    if num_hashes == 1:
+        return ops.reshape(attended, (batch, heads, length, value_depth))
+    attended = ops.reshape(attended, (batch, heads, num_hashes, length, value_depth))
+    round_lse = ops.reshape(round_lse, (batch, heads, num_hashes, length, 1))
+    round_weights = ops.cast(ops.softmax(round_lse, axis=2), compute_dtype)
+    return ops.sum(attended * round_weights, axis=2)
