@@ -18,7 +18,11 @@ from applications.captioning.data import (
     sample_captions,
 )
 from keras_seq.decoding import greedy_search
-from keras_seq.layers import BahdanauAttention, PositionEmbedding, TransformerDecoderBlock
+from keras_seq.layers import (
+    BahdanauAttention,
+    PositionEmbedding,
+    TransformerDecoderBlock,
+)
 from keras_seq.metrics import corpus_bleu
 from keras_seq.models._generation import compiled, decoding_options, search
 from keras_seq.text import Vocabulary, shift_right
@@ -294,9 +298,12 @@ def scores(hypotheses, references):
     """Corpus BLEU-4 (multi-reference, 0-100) and the exact-caption rate (the
     hypothesis equals one of its references).
 
-    >>> result = scores(["a red circle"], [["a red circle", "there is a red circle"]])
+    >>> hypotheses = ["a red circle above a blue square", "a small red circle"]
+    >>> references = [["a blue square below a red circle", "a red circle above a blue square"],
+    ...               ["a large red circle", "there is a large red circle"]]
+    >>> result = scores(hypotheses, references)
     >>> round(result["bleu"], 2), result["exact"]
-    (100.0, 1.0)
+    (79.73, 0.5)
     """
     width = max(len(r) for r in references)
     streams = [[refs[k] if k < len(refs) else None for refs in references] for k in range(width)]

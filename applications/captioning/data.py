@@ -31,7 +31,7 @@ Example:
 >>> images.shape, images.dtype.name
 ((2, 64, 64, 3), 'float32')
 >>> captions[0][0]
-'a small yellow triangle to the left of a large yellow square'
+'a large green circle to the left of a small red circle'
 """
 
 from __future__ import annotations
@@ -164,7 +164,7 @@ def draw_scene(objects, relation=None, seed=0):
         centres = [(rng.uniform(r + 1, IMAGE_SIZE - r - 1), rng.uniform(r + 1, IMAGE_SIZE - r - 1))]
     else:
         centres = _place(rng, relation, radii)
-    for (size, colour, shape), (cx, cy), r in zip(objects, centres, radii):
+    for (_, colour, shape), (cx, cy), r in zip(objects, centres, radii):
         _draw(image, shape, COLOURS[colour], cx, cy, r, rng)
     return image
 

@@ -1,0 +1,450 @@
+"""Model, training, evaluation and improvisation for `jazz`."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+
+import keras
+import numpy as np
+from keras import ops
+
+from applications._common import batched, choose, distribution, fit, save
+from applications.jazz.data import (
+    BAR,
+    PROGRESSIONS,
+    QUALITIES,
+    UNITS_PER_BEAT,
+    bach_chorales,
+    detokenize,
+    harmonic_share,
+    load_pieces,
+    make_dataset,
+    parse_token,
+    tokenize,
+    write_midi,
+)
+from keras_seq.text import Vocabulary
+
+WINDOW = 64
+SAMPLE_RATE = 16_000
+
+
+@dataclasses.dataclass(frozen=True)
+class Size:
+    train_examples: int
+    epochs: int
+    batch_size: int
+    units: int
+    num_layers: int
+    learning_rate: float
+
+
+SIZES = {
+    "fast": Size(400, 6, 32, 128, 1, 5e-3),
+    "default": Size(4_000, 12, 64, 256, 2, 3e-3),
+}
+
+
+@keras.saving.register_keras_serializable(package="applications")
+class JazzLM(keras.Model):
+    """An LSTM language model over music tokens that carries its vocabulary.
+
+    Training reads windows of tokens and predicts each next token;
+    `improvise` samples new lines over a chord progression one token at a
+    time with the LSTM state carried (see `improvise`).
+
+    Example:
+    >>> import numpy as np
+    >>> from keras_seq.text import Vocabulary
+    >>> from applications.jazz.app import JazzLM
+    >>> model = JazzLM(Vocabulary(["chord:7+0", "C0.1/12"], level="word"), units=8)
+    >>> tuple(model(np.ones((2, 5), "int32")).shape)
+    (2, 5, 6)
+    """
+
+    def __init__(self, vocabulary, units=128, num_layers=1, embedding_dim=64, dropout=0.1, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(vocabulary, dict):
+            vocabulary = Vocabulary.from_config(vocabulary)
+        errors = []
+        if not isinstance(vocabulary, Vocabulary):
+            errors.append(f"`vocabulary` must be a keras_seq Vocabulary; received {type(vocabulary).__name__}.")
+        for name, value in (("units", units), ("num_layers", num_layers), ("embedding_dim", embedding_dim)):
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                errors.append(f"`{name}` must be a positive integer; received {value!r}.")
+        if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+            errors.append(f"`dropout` must be a float in [0, 1); received {dropout!r}.")
+        if errors:
+            raise ValueError(" ".join(errors))
+        self.vocabulary = vocabulary
+        self.units = units
+        self.num_layers = num_layers
+        self.embedding_dim = embedding_dim
+        self.dropout = float(dropout)
+        self.embedding = keras.layers.Embedding(len(vocabulary), embedding_dim, name="embedding")
+        self.lstms = [
+            keras.layers.LSTM(units, return_sequences=True, return_state=True, name=f"lstm_{i}")
+            for i in range(num_layers)
+        ]
+        self.drop = keras.layers.Dropout(self.dropout)
+        self.output_projection = keras.layers.Dense(len(vocabulary), dtype="float32", name="output_projection")
+
+    def _run(self, x, states, training=False):
+        new_states = []
+        for lstm, state in zip(self.lstms, states):
+            x, h, c = lstm(x, initial_state=state, training=training)
+            x = self.drop(x, training=training)
+            new_states.append([h, c])
+        return self.output_projection(x), new_states
+
+    def call(self, tokens, training=False):
+        x = self.embedding(tokens)
+        logits, _ = self._run(x, [None] * self.num_layers, training)
+        return logits
+
+    def initial_states(self, batch):
+        return [[ops.zeros((batch, self.units)), ops.zeros((batch, self.units))] for _ in self.lstms]
+
+    def step(self, token_ids, states):
+        """One token per row `[B]` -> `(logits [B, V], states)`."""
+        if "_step" not in self.__dict__:
+            import tensorflow as tf
+
+            def run(ids, states):
+                logits, states = self._run(self.embedding(ids[:, None]), states)
+                return logits[:, 0], states
+
+            self.__dict__["_step"] = tf.function(run, reduce_retracing=True)
+        return self.__dict__["_step"](ops.convert_to_tensor(token_ids, "int32"), states)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(vocabulary=self.vocabulary.get_config(), units=self.units, num_layers=self.num_layers,
+                      embedding_dim=self.embedding_dim, dropout=self.dropout)
+        return config
+
+
+def chord_tokens(progression):
+    """The chord-change tokens of a progression [(root, quality, units)]."""
+    tokens, previous = [], None
+    for root, quality, _ in progression:
+        tokens.append(f"chord:{quality}+{0 if previous is None else (root - previous) % 12}")
+        previous = root
+    return tokens
+
+
+def improvise(model, progression, count=1, temperature=0.8, seed=0):
+    """Samples `count` solos over `progression` [(root, quality, units)].
+
+    Each chord's token is forced at its change; in between, note and rest
+    tokens are sampled with `temperature` among those whose duration fits in
+    what is left of the chord, so the line always lines up with the
+    harmony. Returns a list of `Piece`.
+    """
+    if not progression:
+        raise ValueError("`progression` must hold at least one chord.")
+    vocabulary = model.vocabulary
+    kinds = [parse_token(t) if t not in Vocabulary.RESERVED_TOKENS else ("special", None, None, None)
+             for t in vocabulary.tokens]
+    durations = np.array([k[3] if k[0] not in ("chord", "special") else 10**9 for k in kinds])
+    forced = chord_tokens(progression)
+    rng = np.random.default_rng(seed)
+    states = model.initial_states(count)
+    feed = np.full(count, vocabulary.sos_id, "int32")
+    lines = [[] for _ in range(count)]
+    chord = np.zeros(count, int)
+    remaining = np.zeros(count, int)
+    done = np.zeros(count, bool)
+    pending = np.ones(count, bool)  # the next token is the forced chord change
+    while not done.all():
+        logits, states = model.step(feed, states)
+        logits = ops.convert_to_numpy(logits).astype("float64") / temperature
+        for i in range(count):
+            if done[i]:
+                feed[i] = 0
+                continue
+            if pending[i]:
+                token = forced[chord[i]]
+                remaining[i] = progression[chord[i]][2]
+                pending[i] = False
+            else:
+                allowed = durations <= remaining[i]
+                if not allowed.any():
+                    token = f"R/{remaining[i]}"
+                else:
+                    scores = np.where(allowed, logits[i], -np.inf)
+                    p = np.exp(scores - scores.max())
+                    token = vocabulary.tokens[int(rng.choice(len(p), p=p / p.sum()))]
+                remaining[i] -= parse_token(token)[3]
+                if remaining[i] == 0:
+                    chord[i] += 1
+                    pending[i] = chord[i] < len(progression)
+                    done[i] = not pending[i]
+            lines[i].append(token)
+            feed[i] = vocabulary.token_to_id(token)
+    return [detokenize(line, progression) for line in lines]
+
+
+# -- data to tensors --------------------------------------------------------------
+
+
+def sequences(vocabulary, pieces):
+    """One id stream: `<sos> tokens <eos>` per piece, concatenated."""
+    ids = []
+    for piece in pieces:
+        ids.append(vocabulary.sos_id)
+        ids.extend(vocabulary.token_to_id(t) for t in tokenize(piece))
+        ids.append(vocabulary.eos_id)
+    return np.asarray(ids, "int32")
+
+
+def windows(stream, length=WINDOW, stride=None):
+    """Inputs and next-token targets `[N, length]` cut from an id stream."""
+    stride = stride or length
+    starts = range(0, max(1, len(stream) - length - 1) + 1, stride)
+    rows = np.stack([stream[s : s + length + 1] for s in starts if s + length + 1 <= len(stream)])
+    return rows[:, :-1], rows[:, 1:]
+
+
+def build_vocabulary(pieces):
+    return Vocabulary.build([" ".join(tokenize(p)) for p in pieces], level="word")
+
+
+def build_model(vocabulary, size="default", train_windows=None, epochs=None):
+    s = choose(SIZES, size)
+    model = JazzLM(vocabulary, units=s.units, num_layers=s.num_layers)
+    steps = (epochs or s.epochs) * max(1, (train_windows or 1000) // s.batch_size)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.0, decay_steps=steps, warmup_target=s.learning_rate, warmup_steps=min(100, steps // 10)
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule, clipnorm=1.0),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )
+    return model
+
+
+def next_token_accuracy(model, vocabulary, pieces):
+    """Held-out next-token accuracy (every position of non-overlapping windows)."""
+    inputs, targets = windows(sequences(vocabulary, pieces))
+    predictions = np.argmax(model.predict(inputs, verbose=0), -1)
+    return float(np.mean(predictions == targets))
+
+
+def majority_baseline(vocabulary, train_pieces, test_pieces):
+    """Accuracy of always predicting the most frequent training token."""
+    train_ids = sequences(vocabulary, train_pieces)[1:]
+    common = np.bincount(train_ids).argmax()
+    _, targets = windows(sequences(vocabulary, test_pieces))
+    return float(np.mean(targets == common))
+
+
+def harmonic_score(pieces):
+    """Pooled share of notes that are chord or scale tones."""
+    from applications.jazz.data import roles
+
+    labels = [r for piece in pieces for r in roles(piece)]
+    return sum(r in "CS" for r in labels) / max(1, len(labels))
+
+
+def evaluate_model(model, train_pieces, test_pieces, solos=12, seed=0):
+    vocabulary = model.vocabulary
+    accuracy = next_token_accuracy(model, vocabulary, test_pieces)
+    baseline = majority_baseline(vocabulary, train_pieces, test_pieces) if train_pieces else None
+    generated = []
+    for i, piece in enumerate(test_pieces[:solos]):
+        generated += improvise(model, list(piece.chords), count=1, seed=seed + i)
+    return {
+        "accuracy": accuracy,
+        "baseline": baseline,
+        "harmonic_share": harmonic_score(generated),
+        "data_harmonic_share": harmonic_score(test_pieces),
+        "generated": generated,
+        "examples": [],
+    }
+
+
+# -- audio -----------------------------------------------------------------------
+
+
+def render_audio(piece, tempo_bpm=160, sample_rate=SAMPLE_RATE):
+    """A simple NumPy synth: melody as decaying harmonics, chords quieter.
+    Returns float32 samples in [-1, 1]."""
+    seconds_per_unit = 60.0 / tempo_bpm / UNITS_PER_BEAT
+    total = int(sum(d for _, d in piece.notes) * seconds_per_unit * sample_rate) + 1
+    audio = np.zeros(total, "float32")
+
+    def add(pitch, start_units, units, gain):
+        start = int(start_units * seconds_per_unit * sample_rate)
+        n = max(1, int(units * seconds_per_unit * sample_rate))
+        t = np.arange(n) / sample_rate
+        f = 440.0 * 2 ** ((pitch - 69) / 12)
+        tone = sum(np.sin(2 * np.pi * k * f * t) / k for k in (1, 2, 3))
+        envelope = np.exp(-3.0 * t) * np.minimum(1.0, (n - np.arange(n)) / (0.01 * sample_rate))
+        audio[start : start + n] += (gain * tone * envelope)[: total - start]
+
+    now = 0
+    for pitch, units in piece.notes:
+        if pitch is not None:
+            add(pitch, now, units, 0.3)
+        now += units
+    now = 0
+    for root, quality, units in piece.chords:
+        for interval in QUALITIES[quality]:
+            add(48 + root + interval, now, units, 0.06)
+        now += units
+    peak = float(np.abs(audio).max()) or 1.0
+    return (audio / max(peak, 1.0)).astype("float32")
+
+
+def log_samples(log_dir, pieces, step=0):
+    """Writes improvised solos to TensorBoard as audio and token text."""
+    import tensorflow as tf
+
+    writer = tf.summary.create_file_writer(os.path.join(log_dir, "samples"))
+    with writer.as_default():
+        for i, piece in enumerate(pieces):
+            audio = render_audio(piece)
+            tf.summary.audio(f"improvisation_{i}", audio[None, :, None], SAMPLE_RATE, step=step)
+            tf.summary.text(f"tokens_{i}", " ".join(tokenize(piece)), step=step)
+    writer.close()
+
+
+# -- train / evaluate / predict --------------------------------------------------
+
+
+def _pieces(data, size, train_examples, eval_examples, seed):
+    if not data:
+        return make_dataset(train_examples, eval_examples, seed=seed)
+    pieces = bach_chorales(count=train_examples) if data == "bach" else load_pieces(data)
+    if len(pieces) < 2:
+        raise ValueError(f"`data` must provide at least 2 pieces; {data!r} gives {len(pieces)}.")
+    order = np.random.default_rng(seed).permutation(len(pieces))
+    held = max(1, min(eval_examples, len(pieces) // 10))
+    return [pieces[i] for i in order[held:]], [pieces[i] for i in order[:held]]
+
+
+def train(
+    size="default",
+    epochs=None,
+    batch_size=None,
+    train_examples=None,
+    seed=0,
+    data=None,
+    log_dir=None,
+    output=None,
+    strategy="auto",
+    num_cpu_devices=None,
+    eval_examples=100,
+    verbose=1,
+):
+    """Trains on generated solos (`data=None`), Bach chorales (`data="bach"`)
+    or MIDI/MusicXML files, then reports held-out next-token accuracy against
+    the majority baseline and the harmonic share of improvised solos."""
+    s = choose(SIZES, size)
+    chosen = distribution(strategy, num_cpu_devices)
+    keras.utils.set_random_seed(seed)
+    train_pieces, test_pieces = _pieces(data, size, train_examples or s.train_examples, eval_examples, seed)
+    vocabulary = build_vocabulary(train_pieces)
+    stream = sequences(vocabulary, train_pieces)
+    cut = int(len(stream) * 0.95)
+    inputs, targets = windows(stream[:cut], stride=WINDOW // 2)
+    val_inputs, val_targets = windows(stream[cut:])
+    batch_size = batch_size or s.batch_size
+    epochs = epochs or s.epochs
+    model, history, seconds, replicas = fit(
+        lambda: build_model(vocabulary, size=size, train_windows=len(inputs), epochs=epochs),
+        batched(inputs, targets, batch_size, seed),
+        batched(val_inputs, val_targets, batch_size),
+        epochs,
+        chosen,
+        log_dir=log_dir,
+        verbose=verbose,
+    )
+    result = evaluate_model(model, train_pieces, test_pieces, seed=seed)
+    if log_dir:
+        log_samples(log_dir, result["generated"][:2], step=epochs)
+    save(model, output)
+    result.update(model=model, history=history, train_seconds=seconds, replicas=replicas,
+                  eval_examples=len(test_pieces))
+    return result
+
+
+def load(path):
+    model = keras.models.load_model(path)
+    if not isinstance(model, JazzLM):
+        raise ValueError(f"{path} is not a jazz model (a JazzLM).")
+    return model
+
+
+def evaluate(model_path, examples=100, seed=0, data=None):
+    """Held-out accuracy and harmonic share of a saved model (generated solos
+    in the held-out keys, or `data`); the baseline is the test split's own
+    majority token when no training data is at hand."""
+    model = load(model_path)
+    if data:
+        test = bach_chorales(count=examples) if data == "bach" else load_pieces(data)
+        train_pieces = []
+    else:
+        train_pieces, test = make_dataset(min(examples, 200), examples, seed=seed)
+    result = evaluate_model(model, train_pieces, test, seed=seed)
+    result["eval_examples"] = len(test)
+    return result
+
+
+_NOTE_NAMES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+_SYMBOL = re.compile(r"^([A-G])([#b]?)(.*)$")
+
+
+def parse_progression(text):
+    """`"blues:F"`, `"ii-V-I:Bb"` or chord symbols one bar each
+    (`"Dm7 G7 Cmaj7 Cmaj7"`) -> [(root, quality, units)].
+
+    >>> parse_progression("Dm7 G7 Cmaj7")
+    [(2, 'm7', 48), (7, '7', 48), (0, 'maj7', 48)]
+    >>> parse_progression("ii-V-I:Bb")[0]
+    (0, 'm7', 48)
+    """
+
+    def root(symbol):
+        match = _SYMBOL.match(symbol)
+        if not match:
+            raise ValueError(f"`text` has a chord symbol that does not start with A-G: {symbol!r}.")
+        letter, accidental, quality = match.groups()
+        shift = {"#": 1, "b": -1, "": 0}[accidental]
+        return (_NOTE_NAMES[letter] + shift) % 12, quality
+
+    if ":" in text:
+        name, key = text.split(":", 1)
+        if name not in PROGRESSIONS:
+            raise ValueError(f"`text` must name a progression in {sorted(PROGRESSIONS)}; received {name!r}.")
+        return PROGRESSIONS[name](root(key)[0])
+    chords = []
+    for symbol in text.split():
+        pc, quality = root(symbol)
+        quality = quality or "maj"
+        if quality not in QUALITIES:
+            raise ValueError(f"`text` chord quality must be one of {sorted(QUALITIES)}; received {symbol!r}.")
+        chords.append((pc, quality, BAR))
+    if not chords:
+        raise ValueError("`text` must hold a progression name or chord symbols.")
+    return chords
+
+
+def predict(model_path, progressions, seed=0):
+    """Improvises over each progression and writes `<model>_<i>.mid`
+    beside the model; returns one line per solo."""
+    model = load(model_path)
+    lines = []
+    for i, text in enumerate(progressions):
+        piece = improvise(model, parse_progression(text), seed=seed + i)[0]
+        path = f"{os.path.splitext(model_path)[0]}_{i}.mid"
+        write_midi(piece, path)
+        lines.append(f"{text}\t{path}\tharmonic share {100 * harmonic_share(piece):.1f}%\t"
+                     + " ".join(tokenize(piece)))
+    return lines
+
+
