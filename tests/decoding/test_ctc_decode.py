@@ -1,0 +1,184 @@
+import itertools
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_seq.decoding import NGramLM, ctc_beam_search_decode, ctc_greedy_decode
+
+
+def log_softmax64(logits):
+    shifted = logits - logits.max(-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+
+
+def collapse(frames, blank, merge_repeated=True):
+    out, previous = [], None
+    for frame in frames:
+        if frame != blank and not (merge_repeated and frame == previous):
+            out.append(int(frame))
+        previous = frame
+    return tuple(out)
+
+
+def exhaustive(log_probs, blank):
+    """log p(labelling) = logsumexp over every alignment that collapses to it."""
+    time, classes = log_probs.shape
+    totals = {}
+    for alignment in itertools.product(range(classes), repeat=time):
+        score = log_probs[np.arange(time), alignment].sum()
+        key = collapse(alignment, blank)
+        totals[key] = np.logaddexp(totals.get(key, -np.inf), score)
+    return totals
+
+
+def ranked(totals, n):
+    return sorted(totals.items(), key=lambda kv: -kv[1])[:n]
+
+
+@pytest.mark.parametrize("merge_repeated", [True, False])
+def test_greedy_is_the_collapse_rule(rng, merge_repeated):
+    logits = rng.normal(size=(5, 12, 4))
+    lengths = np.array([12, 7, 1, 0, 9])
+    for blank in (0, 3):
+        paths, scores = ctc_greedy_decode(logits, lengths, blank_index=blank, merge_repeated=merge_repeated)
+        log_probs = log_softmax64(logits)
+        for b in range(5):
+            frames = logits[b, : lengths[b]].argmax(-1)
+            assert tuple(paths[b].tolist()) == collapse(frames, blank, merge_repeated)
+            np.testing.assert_allclose(scores[b], log_probs[b, : lengths[b]].max(-1).sum())
+
+
+def test_greedy_matches_tf(rng):
+    log_probs = log_softmax64(rng.normal(size=(4, 10, 5)))
+    lengths = np.array([10, 6, 3, 8])
+    decoded, neg_sum = tf.nn.ctc_greedy_decoder(
+        np.transpose(log_probs, (1, 0, 2)).astype("float32"), lengths, merge_repeated=True
+    )
+    dense = tf.sparse.to_dense(decoded[0], default_value=-1).numpy()
+    paths, scores = ctc_greedy_decode(log_probs, lengths, blank_index=-1)
+    for b in range(4):
+        assert paths[b].tolist() == [x for x in dense[b] if x >= 0]
+    np.testing.assert_allclose(scores, -neg_sum.numpy()[:, 0], rtol=1e-5)
+
+
+@pytest.mark.parametrize("blank", [0, 1, 2])
+def test_large_beam_equals_exhaustive_enumeration(rng, blank):
+    logits = rng.normal(size=(3, 5, 3)) * 1.5
+    lengths = np.array([5, 4, 2])
+    paths, scores = ctc_beam_search_decode(
+        logits, lengths, blank_index=blank, beam_width=64, top_paths=3
+    )
+    log_probs = log_softmax64(logits)
+    for b in range(3):
+        best = ranked(exhaustive(log_probs[b, : lengths[b]], blank), 3)
+        np.testing.assert_allclose(scores[b], [s for _, s in best], rtol=1e-10)
+        assert [tuple(p.tolist()) for p in paths[b]] == [labels for labels, _ in best]
+
+
+def test_top_paths_match_tf_beam_search_where_exact(rng):
+    logits = rng.normal(size=(6, 6, 4)) * 2
+    decoded, log_probability = tf.nn.ctc_beam_search_decoder(
+        np.transpose(logits, (1, 0, 2)).astype("float32"),
+        np.full(6, 6),
+        beam_width=200,
+        top_paths=2,
+    )
+    paths, scores = ctc_beam_search_decode(logits, blank_index=-1, beam_width=200, top_paths=2)
+    for j in range(2):
+        dense = tf.sparse.to_dense(decoded[j], default_value=-1).numpy()
+        for b in range(6):
+            assert paths[b][j].tolist() == [x for x in dense[b] if x >= 0]
+    np.testing.assert_allclose(scores, log_probability.numpy(), rtol=1e-4)
+
+
+def test_row_lengths_equal_truncated_rows(rng):
+    logits = rng.normal(size=(3, 9, 5)) * 3
+    lengths = np.array([9, 4, 6])
+    paths, scores = ctc_beam_search_decode(logits, lengths, beam_width=8, top_paths=2)
+    for b in range(3):
+        alone, alone_scores = ctc_beam_search_decode(logits[b : b + 1, : lengths[b]], beam_width=8, top_paths=2)
+        assert [p.tolist() for p in paths[b]] == [p.tolist() for p in alone[0]]
+        np.testing.assert_allclose(scores[b], alone_scores[0])
+
+
+ALPHABET = ["_", "a", "b", " "]
+
+
+def lm_rescored(log_probs, lm, alpha, beta, level):
+    """Exhaustive labelling scores plus the shallow-fusion terms, by brute force."""
+    result = {}
+    for labels, score in exhaustive(log_probs, 0).items():
+        text = "".join(ALPHABET[i] for i in labels)
+        context, tokens = ("<s>",), list(text) if level == "char" else text.split(" ")
+        bonus = 0.0
+        for token in tokens:
+            if level == "word" and not token:
+                continue
+            bonus += alpha * lm(context, token) + beta
+            context = context + (token,)
+        bonus += alpha * lm(context, "</s>")
+        result[labels] = score + bonus
+    return result
+
+
+@pytest.mark.parametrize("level", ["word", "char"])
+def test_lm_fusion_with_large_beam_equals_brute_force(rng, level):
+    lm = NGramLM(order=2, level=level).fit(["ab", "ab ba", "b a", "aa b"])
+    logits = rng.normal(size=(2, 5, 4)) * 1.5
+    alpha, beta = 0.7, 0.3
+    paths, scores = ctc_beam_search_decode(
+        logits, beam_width=400, top_paths=3, lm=lm, lm_weight=alpha, word_bonus=beta, alphabet=ALPHABET
+    )
+    log_probs = log_softmax64(logits)
+    for b in range(2):
+        best = ranked(lm_rescored(log_probs[b], lm, alpha, beta, level), 3)
+        np.testing.assert_allclose(scores[b], [s for _, s in best], rtol=1e-9)
+        assert [tuple(p.tolist()) for p in paths[b]] == [labels for labels, _ in best]
+
+
+def test_lm_changes_the_ranking():
+    # Frames: a/b nearly tied, then a space, then b/a nearly tied: acoustics prefer "ba ab".
+    probs = np.array(
+        [
+            [0.05, 0.45, 0.48, 0.02],
+            [0.90, 0.03, 0.03, 0.04],
+            [0.05, 0.02, 0.03, 0.90],
+            [0.05, 0.48, 0.45, 0.02],
+            [0.05, 0.02, 0.03, 0.90],
+            [0.05, 0.45, 0.48, 0.02],
+        ]
+    )[None]
+    plain, _ = ctc_beam_search_decode(np.log(probs), beam_width=16)
+    text = "".join(ALPHABET[i] for i in plain[0][0])
+    assert text == "b a b"
+    lm = NGramLM(order=2).fit(["a b a", "a b a", "a b"])
+    fused, _ = ctc_beam_search_decode(np.log(probs), beam_width=16, lm=lm, lm_weight=1.0, alphabet=ALPHABET)
+    assert "".join(ALPHABET[i] for i in fused[0][0]) == "a b a"
+
+
+def test_token_pruning_only_drops_unlikely_tokens(rng):
+    logits = rng.normal(size=(2, 20, 6)) * 3
+    log_probs = log_softmax64(logits)
+    paths, _ = ctc_beam_search_decode(logits, beam_width=4, token_min_logp=-2.0, beam_prune_logp=5.0)
+    allowed = {b: set(np.nonzero((log_probs[b] >= -2.0).any(0))[0]) for b in range(2)}
+    for b in range(2):
+        assert set(paths[b][0].tolist()) <= allowed[b]
+
+
+def test_errors(rng):
+    logits = rng.normal(size=(1, 4, 3))
+    with pytest.raises(ValueError, match="`logits` must have rank 3"):
+        ctc_beam_search_decode(logits[0])
+    with pytest.raises(ValueError, match="`top_paths` .* must not exceed `beam_width`"):
+        ctc_beam_search_decode(logits, beam_width=2, top_paths=3)
+    with pytest.raises(ValueError, match="`beam_width` must be a positive integer"):
+        ctc_beam_search_decode(logits, beam_width=0)
+    with pytest.raises(ValueError, match="`logit_lengths` must lie in"):
+        ctc_greedy_decode(logits, np.array([5]))
+    with pytest.raises(ValueError, match="`blank_index` must lie in"):
+        ctc_greedy_decode(logits, blank_index=3)
+    with pytest.raises(ValueError, match="`alphabet` .* is required with `lm`"):
+        ctc_beam_search_decode(logits, lm=NGramLM(2).fit(["a"]))
+    with pytest.raises(ValueError, match="`alphabet` must have one string per class"):
+        ctc_beam_search_decode(logits, alphabet=["_", "a"])
