@@ -5,12 +5,14 @@ from keras_seq.callbacks.attention_heatmap import (
     figure_to_png,
     plot_attention,
 )
+from keras_seq.callbacks.audio_samples import AudioSamples
 from keras_seq.callbacks.decoded_metric import DecodedMetric, decoded_scores
 from keras_seq.callbacks.gradual_unfreezing import GradualUnfreezing
 from keras_seq.callbacks.text_samples import TextSamples
 
 __all__ = [
     "AttentionHeatmap",
+    "AudioSamples",
     "DecodedMetric",
     "GradualUnfreezing",
     "TextSamples",
