@@ -42,7 +42,7 @@ class Size:
 
 SIZES = {
     "fast": Size(3_000, 6, 64, 96, 3e-3),
-    "default": Size(12_000, 12, 64, 160, 2e-3),
+    "default": Size(10_000, 10, 64, 160, 2e-3),
 }
 
 
