@@ -109,7 +109,9 @@ def ctc_greedy_decode(logits, logit_lengths=None, blank_index=0, merge_repeated=
 class _LMFusion:
     """Turns an LM into per-slot bonuses for each possible next token."""
 
-    def __init__(self, lm, lm_weight, word_bonus, alphabet, word_delimiter, blank):
+    def __init__(
+        self, lm, lm_weight, word_bonus, alphabet, word_delimiter, blank, unknown_word_logp
+    ):
         if alphabet is None:
             raise ValueError(
                 "`alphabet` (a string per class id, the blank's entry ignored) is "
@@ -129,6 +131,17 @@ class _LMFusion:
             i for i, s in enumerate(self.alphabet) if s == word_delimiter and i != blank
         ]
         self.cache = {}
+        self.unknown = unknown_word_logp
+        self.words = None
+        if unknown_word_logp is not None and self.level == "word":
+            vocabulary = getattr(lm, "vocabulary", None)
+            if vocabulary is None:
+                raise ValueError(
+                    "`unknown_word_logp` needs an `lm` with a `vocabulary` attribute "
+                    "(the known words)"
+                )
+            self.words = set(vocabulary)
+            self.prefixes = {w[:i] for w in self.words for i in range(1, len(w) + 1)}
 
     def _score(self, context, token):
         if self.order is not None:
@@ -151,25 +164,43 @@ class _LMFusion:
             return ((context + (partial,)) if partial else context, "")
         return (context, partial + self.alphabet[token])
 
+    def _word_score(self, context, word):
+        value = self.alpha * self._score(context, word) + self.beta
+        if self.words is not None and word not in self.words:
+            value += self.unknown
+        return value
+
+    def pending(self, state):
+        """Ranking-only penalty of a partial word that starts no known word."""
+        partial = state[1]
+        if self.words is None or not partial or partial in self.prefixes:
+            return 0.0
+        return self.unknown
+
     def next_bonus(self, state, classes):
-        """Fused score added when each class is appended to a prefix in `state`."""
+        """Scores committed, and pending penalties, when each class is appended."""
         bonus = np.zeros(classes)
+        pending = np.zeros(classes)
         context, partial = state
         if self.level == "char":
             for c in range(classes):
                 if c != self.blank:
                     char = self.alphabet[c]
                     bonus[c] = self.alpha * self._score(context, char) + self.beta
-        elif partial:
-            value = self.alpha * self._score(context, partial) + self.beta
-            bonus[self.delimiter_ids] = value
-        return bonus
+            return bonus, pending
+        if partial:
+            bonus[self.delimiter_ids] = self._word_score(context, partial)
+        if self.words is not None:
+            for c in range(classes):
+                if c != self.blank and c not in self.delimiter_ids:
+                    pending[c] = self.pending((context, partial + self.alphabet[c]))
+        return bonus, pending
 
     def final_bonus(self, state):
         context, partial = state
         total = 0.0
         if self.level == "word" and partial:
-            total += self.alpha * self._score(context, partial) + self.beta
+            total += self._word_score(context, partial)
             context = context + (partial,)
         return total + self.alpha * self._score(context, "</s>")
 
@@ -187,6 +218,7 @@ def ctc_beam_search_decode(
     word_delimiter=" ",
     token_min_logp=None,
     beam_prune_logp=None,
+    unknown_word_logp=None,
 ):
     """CTC prefix beam search, batched and vectorised, with LM shallow fusion.
 
@@ -230,6 +262,11 @@ def ctc_beam_search_decode(
             below it is not appended at that frame (pruning; None = exact).
         beam_prune_logp: optional float; candidates scoring more than this
             below the frame's best are dropped (None = keep `beam_width`).
+        unknown_word_logp: optional float (e.g. `-10.0`), word-level LMs with
+            a `vocabulary` only: added to a word outside the vocabulary when it
+            is scored, and, for ranking only, to a prefix whose unfinished
+            word starts no known word (a vocabulary constraint like
+            pyctcdecode's `unk_score_offset`). None = off.
 
     Returns:
         `(paths, scores)`: `paths[b]` is a list of `top_paths` int arrays,
@@ -264,7 +301,9 @@ def ctc_beam_search_decode(
     if lm is not None:
         if not callable(lm):
             raise ValueError(f"`lm` must be callable as lm(context, token), got {lm!r}")
-        fusion = _LMFusion(lm, lm_weight, word_bonus, alphabet, word_delimiter, blank)
+        fusion = _LMFusion(
+            lm, lm_weight, word_bonus, alphabet, word_delimiter, blank, unknown_word_logp
+        )
 
     # Frames past a row's length: the blank with probability 1 (prefixes keep
     # their total, nothing is appended).
@@ -292,10 +331,12 @@ def ctc_beam_search_decode(
     prefix_hash[:, 0] = 0
     parent_hash = dead_parent.copy()
     lm_total = np.zeros((batch, k))
+    pending = np.zeros((batch, k))
     if fusion is not None:
         state = [[fusion.initial_state()] * k for _ in range(batch)]
-        first = fusion.next_bonus(fusion.initial_state(), classes)
+        first, first_pending = fusion.next_bonus(fusion.initial_state(), classes)
         lm_next = np.broadcast_to(first, (batch, k, classes)).copy()
+        pending_next = np.broadcast_to(first_pending, (batch, k, classes)).copy()
     back_src = np.zeros((time, batch, k), dtype="int64")
     back_tok = np.full((time, batch, k), -1, dtype="int64")
     class_ids = np.arange(classes)
@@ -324,10 +365,10 @@ def ctc_beam_search_decode(
         # Only columns some row can still append take part in the selection.
         columns = np.nonzero(np.isfinite(y_ext).any(axis=0))[0]
         columns = columns[columns != blank]
-        stay_score = np.logaddexp(stay_b, stay_nb) + lm_total
+        stay_score = np.logaddexp(stay_b, stay_nb) + lm_total + pending
         ext_score = ext[:, :, columns] + lm_total[:, :, None]
         if fusion is not None:
-            ext_score = ext_score + lm_next[:, :, columns]
+            ext_score = ext_score + lm_next[:, :, columns] + pending_next[:, :, columns]
         width = len(columns)
         candidates = np.concatenate([stay_score, ext_score.reshape(batch, k * width)], 1)
         if beam_prune_logp is not None:
@@ -355,12 +396,19 @@ def ctc_beam_search_decode(
             new_lm = lm_total[rows, src] + np.where(
                 is_stay, 0.0, lm_next[rows, src, tok_safe]
             )
+            pending = np.where(
+                is_stay, pending[rows, src], pending_next[rows, src, tok_safe]
+            )
             new_next = lm_next[rows, src]
+            new_pending_next = pending_next[rows, src]
             new_state = [[state[b][s] for s in src[b]] for b in range(batch)]
             for b, j in zip(*np.nonzero(~is_stay & np.isfinite(score))):
                 new_state[b][j] = fusion.extend(new_state[b][j], int(tok[b, j]))
-                new_next[b, j] = fusion.next_bonus(new_state[b][j], classes)
+                new_next[b, j], new_pending_next[b, j] = fusion.next_bonus(
+                    new_state[b][j], classes
+                )
             lm_total, lm_next, state = new_lm, new_next, new_state
+            pending_next = new_pending_next
         alive = np.isfinite(score)
         p_b, p_nb, last = new_pb, new_pnb, np.where(alive, new_last, -1)
         prefix_hash = np.where(alive, new_hash, dead_hash)

@@ -223,6 +223,9 @@ class KenLMAdapter:
         model: a `kenlm.Model` or a path to load with `kenlm.Model`.
         level: `"word"` or `"char"`. Defaults to `"word"`.
         space_symbol: for `level="char"`, the token standing for a space.
+        vocabulary: optional iterable of the known words (used by the
+            decoder's `unknown_word_logp`); read from the unigrams when
+            `model` is a path to an ARPA file.
 
     Example:
     >>> import os, tempfile
@@ -234,7 +237,7 @@ class KenLMAdapter:
     True
     """
 
-    def __init__(self, model, level="word", space_symbol="<space>"):
+    def __init__(self, model, level="word", space_symbol="<space>", vocabulary=None):
         try:
             import kenlm
         except ImportError as error:  # pragma: no cover - kenlm is installed here
@@ -244,7 +247,11 @@ class KenLMAdapter:
         if level not in ("word", "char"):
             raise ValueError(f"`level` must be 'word' or 'char', got {level!r}")
         self._kenlm = kenlm
-        self.model = kenlm.Model(str(model)) if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__") else model
+        is_path = isinstance(model, str) or hasattr(model, "__fspath__")
+        self.model = kenlm.Model(str(model)) if is_path else model
+        if vocabulary is None and is_path and str(model).endswith(".arpa"):
+            vocabulary = _arpa_unigrams(str(model))
+        self.vocabulary = None if vocabulary is None else sorted(set(vocabulary))
         self.order = self.model.order
         self.level = level
         self.space_symbol = space_symbol
@@ -276,3 +283,18 @@ class KenLMAdapter:
         state = self._state(context)
         out = self._kenlm.State()
         return self.model.BaseScore(state, self._word(token), out) * _LN10
+
+
+def _arpa_unigrams(path):
+    words, inside = [], False
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("\\"):
+                inside = line == "\\1-grams:"
+                continue
+            if inside and line:
+                word = line.split("\t")[1] if "\t" in line else line.split()[1]
+                if word not in (BOS, EOS, UNK):
+                    words.append(word)
+    return words

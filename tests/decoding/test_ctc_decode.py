@@ -105,7 +105,7 @@ def test_row_lengths_equal_truncated_rows(rng):
 ALPHABET = ["_", "a", "b", " "]
 
 
-def lm_rescored(log_probs, lm, alpha, beta, level):
+def lm_rescored(log_probs, lm, alpha, beta, level, unknown=None):
     """Exhaustive labelling scores plus the shallow-fusion terms, by brute force."""
     result = {}
     for labels, score in exhaustive(log_probs, 0).items():
@@ -116,23 +116,26 @@ def lm_rescored(log_probs, lm, alpha, beta, level):
             if level == "word" and not token:
                 continue
             bonus += alpha * lm(context, token) + beta
+            if unknown is not None and token not in lm.vocabulary:
+                bonus += unknown
             context = context + (token,)
         bonus += alpha * lm(context, "</s>")
         result[labels] = score + bonus
     return result
 
 
-@pytest.mark.parametrize("level", ["word", "char"])
-def test_lm_fusion_with_large_beam_equals_brute_force(rng, level):
+@pytest.mark.parametrize("level, unknown", [("word", None), ("word", -3.0), ("char", None)])
+def test_lm_fusion_with_large_beam_equals_brute_force(rng, level, unknown):
     lm = NGramLM(order=2, level=level).fit(["ab", "ab ba", "b a", "aa b"])
     logits = rng.normal(size=(2, 5, 4)) * 1.5
     alpha, beta = 0.7, 0.3
     paths, scores = ctc_beam_search_decode(
-        logits, beam_width=400, top_paths=3, lm=lm, lm_weight=alpha, word_bonus=beta, alphabet=ALPHABET
+        logits, beam_width=400, top_paths=3, lm=lm, lm_weight=alpha, word_bonus=beta,
+        alphabet=ALPHABET, unknown_word_logp=unknown,
     )
     log_probs = log_softmax64(logits)
     for b in range(2):
-        best = ranked(lm_rescored(log_probs[b], lm, alpha, beta, level), 3)
+        best = ranked(lm_rescored(log_probs[b], lm, alpha, beta, level, unknown), 3)
         np.testing.assert_allclose(scores[b], [s for _, s in best], rtol=1e-9)
         assert [tuple(p.tolist()) for p in paths[b]] == [labels for labels, _ in best]
 
@@ -155,6 +158,18 @@ def test_lm_changes_the_ranking():
     lm = NGramLM(order=2).fit(["a b a", "a b a", "a b"])
     fused, _ = ctc_beam_search_decode(np.log(probs), beam_width=16, lm=lm, lm_weight=1.0, alphabet=ALPHABET)
     assert "".join(ALPHABET[i] for i in fused[0][0]) == "a b a"
+
+
+def test_unknown_word_penalty_keeps_to_the_vocabulary():
+    # Acoustics spell "ba" (not a word); the vocabulary has only "ab".
+    probs = np.array([[0.05, 0.40, 0.53, 0.02], [0.05, 0.53, 0.40, 0.02]])[None]
+    lm = NGramLM(order=2).fit(["ab"])
+    free, _ = ctc_beam_search_decode(np.log(probs), beam_width=16, lm=lm, lm_weight=0.0, alphabet=ALPHABET)
+    assert free[0][0].tolist() == [2, 1]
+    kept, _ = ctc_beam_search_decode(
+        np.log(probs), beam_width=16, lm=lm, lm_weight=0.0, alphabet=ALPHABET, unknown_word_logp=-5.0
+    )
+    assert kept[0][0].tolist() == [1, 2]
 
 
 def test_token_pruning_only_drops_unlikely_tokens(rng):
