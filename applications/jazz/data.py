@@ -10,20 +10,21 @@ duration)` triples over the same time span.
 Tokens (`tokenize` / `detokenize`, exact inverses):
 
 * a chord change ``"chord:m7+5"``: the quality and the root's motion in
-  semitones from the previous chord (0 for the first chord), so the token
-  stream is the same in every key;
+  semitones from the previous chord (0 for the first chord), so the tokens
+  do not name the key;
 * a note ``"C4.1/8"``: its role against the sounding chord (`role`: ``C``
   chord tone, ``S`` scale tone of the chord's scale, ``A`` approach tone --
   a chromatic note a semitone from the chord tone that follows it, ``X``
   anything else), its interval above the chord root (0-11), its octave
-  above the reference register, and its duration in units;
+  above `LOW` + the root's pitch class (so only the octave digit can change
+  when a piece is transposed), and its duration in units;
 * a rest ``"R/12"``.
 
 Data sets:
 
 * `generate_solos`: a seeded lick generator over ii-V-I progressions and
   12-bar blues in all 12 keys with swing rhythms (long-short eighth pairs,
-  triplets, quarters, anticipations) and chromatic approach tones that
+  triplets, quarters, rests) and chromatic approach tones that
   resolve to chord tones. Keys in `HELD_OUT_KEYS` are reserved for the test
   split: training solos never use them.
 * `bach_chorales`: soprano lines of chorales from music21's bundled corpus
@@ -334,8 +335,10 @@ def generate_solos(count, seed=0, split="train", progressions=("ii-V-I", "blues"
 
 
 def key_of(piece):
-    """The key of a generated solo: the root of its tonic (last) chord."""
-    return piece.chords[-1][0]
+    """The key of a generated solo: the root of its maj7 chord (ii-V-I) or
+    of its first chord (blues)."""
+    tonic = [root for root, quality, _ in piece.chords if quality == "maj7"]
+    return tonic[0] if tonic else piece.chords[0][0]
 
 
 def make_dataset(train_examples, test_examples, seed=0):
