@@ -42,7 +42,7 @@ class Size:
 
 SIZES = {
     "fast": Size("gru", 128, 1, 32, 0.0, 10, 64, 3e-3),
-    "default": Size("lstm", 256, 2, 64, 0.3, 40, 64, 2e-3),
+    "default": Size("lstm", 256, 2, 64, 0.3, 24, 64, 2e-3),
 }
 
 
@@ -224,7 +224,9 @@ def encode_items(vocabulary, items, length):
     return inputs, targets
 
 
-def build_model(vocabulary, size="default", sequence_length=32):
+def build_model(vocabulary, size="default", sequence_length=32, decay_steps=None):
+    """A compiled `CharLM` of the given size; with `decay_steps` the learning
+    rate follows a cosine decay to 10% over that many steps."""
     s = choose(SIZES, size)
     model = CharLM(
         vocabulary,
@@ -235,9 +237,12 @@ def build_model(vocabulary, size="default", sequence_length=32):
         dropout=s.dropout,
         sequence_length=sequence_length,
     )
+    rate = s.learning_rate
+    if decay_steps:
+        rate = keras.optimizers.schedules.CosineDecay(s.learning_rate, decay_steps, alpha=0.1)
     model.compile(
         # Clip the global gradient norm: exploding gradients (seed 4.5).
-        optimizer=keras.optimizers.Adam(s.learning_rate, global_clipnorm=1.0),
+        optimizer=keras.optimizers.Adam(rate, global_clipnorm=1.0),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         weighted_metrics=["accuracy"],
     )
@@ -345,11 +350,13 @@ def train(
     def part(start, stop, shuffle_seed=None):
         return batched(inputs[start:stop], targets[start:stop], batch_size, shuffle_seed, weights[start:stop])
 
+    epochs = epochs or s.epochs
+    steps = epochs * -(-(len(train_items) - validation) // batch_size)
     model, history, seconds, replicas = fit(
-        lambda: build_model(vocabulary, size=size, sequence_length=length),
+        lambda: build_model(vocabulary, size=size, sequence_length=length, decay_steps=steps),
         part(validation, len(train_items), seed),
         part(0, validation),
-        epochs or s.epochs,
+        epochs,
         chosen,
         log_dir=log_dir,
         verbose=verbose,

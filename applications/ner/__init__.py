@@ -1,0 +1,1 @@
+"""Named-entity recognition (seed 15.1): BIO tagging with a BiLSTM over words, shapes and characters."""
