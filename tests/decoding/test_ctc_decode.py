@@ -76,6 +76,42 @@ def test_large_beam_equals_exhaustive_enumeration(rng, blank):
         assert [tuple(p.tolist()) for p in paths[b]] == [labels for labels, _ in best]
 
 
+def textbook_prefix_beam_search(log_probs, blank, beam_width):
+    """Dict-based prefix beam search (Hannun et al. 2014): keep the top prefixes."""
+    beams = {(): (0.0, -np.inf)}
+    for y in log_probs:
+        new = {}
+
+        def add(prefix, p_b, p_nb, new=new):
+            old_b, old_nb = new.get(prefix, (-np.inf, -np.inf))
+            new[prefix] = (np.logaddexp(old_b, p_b), np.logaddexp(old_nb, p_nb))
+
+        for prefix, (p_b, p_nb) in beams.items():
+            total = np.logaddexp(p_b, p_nb)
+            add(prefix, total + y[blank], -np.inf)
+            if prefix:
+                add(prefix, -np.inf, p_nb + y[prefix[-1]])
+            for c in range(len(y)):
+                if c != blank:
+                    previous = p_b if prefix and c == prefix[-1] else total
+                    add(prefix + (c,), -np.inf, previous + y[c])
+        ranked_beams = sorted(new.items(), key=lambda kv: -np.logaddexp(*kv[1]))
+        beams = dict(ranked_beams[:beam_width])
+    return [(prefix, np.logaddexp(*p)) for prefix, p in beams.items()]
+
+
+def test_small_beam_equals_textbook_prefix_beam_search(rng):
+    logits = rng.normal(size=(20, 10, 4)) * 2
+    lengths = rng.integers(1, 11, size=20)
+    paths, scores = ctc_beam_search_decode(logits, lengths, blank_index=3, beam_width=3, top_paths=3)
+    log_probs = log_softmax64(logits)
+    for b in range(20):
+        expected = textbook_prefix_beam_search(log_probs[b, : lengths[b]], 3, 3)
+        got = [(tuple(p.tolist()), s) for p, s in zip(paths[b], scores[b]) if np.isfinite(s)]
+        assert [p for p, _ in got] == [p for p, _ in expected]
+        np.testing.assert_allclose([s for _, s in got], [s for _, s in expected], rtol=1e-10)
+
+
 def test_top_paths_match_tf_beam_search_where_exact(rng):
     logits = rng.normal(size=(6, 6, 4)) * 2
     decoded, log_probability = tf.nn.ctc_beam_search_decoder(
