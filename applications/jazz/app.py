@@ -13,8 +13,11 @@ from keras import ops
 from applications._common import batched, choose, distribution, fit, save
 from applications.jazz.data import (
     BAR,
+    LOW,
+    MELODY_RANGE,
     PROGRESSIONS,
     QUALITIES,
+    ROLES,
     UNITS_PER_BEAT,
     bach_chorales,
     detokenize,
@@ -43,7 +46,7 @@ class Size:
 
 SIZES = {
     "fast": Size(400, 6, 32, 128, 1, 5e-3),
-    "default": Size(4_000, 12, 64, 256, 2, 3e-3),
+    "default": Size(2_000, 10, 64, 256, 1, 4e-3),
 }
 
 
@@ -140,8 +143,9 @@ def improvise(model, progression, count=1, temperature=0.8, seed=0):
 
     Each chord's token is forced at its change; in between, note and rest
     tokens are sampled with `temperature` among those whose duration fits in
-    what is left of the chord, so the line always lines up with the
-    harmony. Returns a list of `Piece`.
+    what is left of the chord (so the line always lines up with the
+    harmony) and whose pitch lies in `MELODY_RANGE`. Returns a list of
+    `Piece`.
     """
     if not progression:
         raise ValueError("`progression` must hold at least one chord.")
@@ -149,6 +153,10 @@ def improvise(model, progression, count=1, temperature=0.8, seed=0):
     kinds = [parse_token(t) if t not in Vocabulary.RESERVED_TOKENS else ("special", None, None, None)
              for t in vocabulary.tokens]
     durations = np.array([k[3] if k[0] not in ("chord", "special") else 10**9 for k in kinds])
+    # Pitch above LOW + chord root per token (rests: 0, always in range).
+    heights = np.array([k[1] + 12 * k[2] if k[0] in ROLES else None for k in kinds], dtype=object)
+    is_note = np.array([h is not None for h in heights])
+    heights = np.where(is_note, heights, 0).astype(int)
     forced = chord_tokens(progression)
     rng = np.random.default_rng(seed)
     states = model.initial_states(count)
@@ -170,7 +178,9 @@ def improvise(model, progression, count=1, temperature=0.8, seed=0):
                 remaining[i] = progression[chord[i]][2]
                 pending[i] = False
             else:
-                allowed = durations <= remaining[i]
+                pitches = LOW + progression[chord[i]][0] + heights
+                in_range = ~is_note | ((pitches >= MELODY_RANGE[0]) & (pitches <= MELODY_RANGE[1]))
+                allowed = (durations <= remaining[i]) & in_range
                 if not allowed.any():
                     token = f"R/{remaining[i]}"
                 else:

@@ -42,6 +42,8 @@ def test_improvised_lines_follow_the_progression(trained):
         assert bounds <= set(onsets)
         tokens = data.tokenize(piece)
         assert [t for t in tokens if t.startswith("chord:")] == app.chord_tokens(progression)
+        pitches = [p for p, _ in piece.notes if p is not None]
+        assert data.MELODY_RANGE[0] <= min(pitches) and max(pitches) <= data.MELODY_RANGE[1]
     assert len({p.notes for p in pieces}) == 3  # sampling varies the lines
 
 
