@@ -30,12 +30,16 @@ class Size:
     qa_examples: int
     qa_epochs: int
     batch_size: int
+    qa_pretrain_examples: int  # (question, passage) pairs added to pretraining
+    qa_learning_rate: float
+    sentence_segments: int  # context sentence i gets segment 1 + min(i, n - 1)
 
 
 SIZES = {
-    "fast": Size(2000, 64, 64, 2, 2, 1, 1500, 3, 32),
-    "default": Size(4000, 64, 128, 2, 12, 4, 12_000, 15, 32),
+    "fast": Size(2000, 64, 64, 2, 2, 1, 1500, 3, 32, 1000, 1e-3, 8),
+    "default": Size(4000, 64, 128, 2, 4, 2, 30_000, 6, 32, 20_000, 1e-3, 8),
 }
+QA_LENGTH = 64  # [CLS] question [SEP] passage [SEP] in word pieces (longest generated: 59)
 
 
 class WordPieces:
@@ -72,10 +76,13 @@ class WordPieces:
         return np.array(tokens + [PAD] * pad, "int32"), np.array(segments + [0] * pad, "int32")
 
 
-def pretraining_data(documents, pieces, length, copies, seed):
+def pretraining_data(documents, pieces, length, copies, seed, extra=None):
     """NSP pairs (half true next sentence) with MLM corruption (15%; 80/10/10),
-    `copies` times with fresh pairs and masks."""
+    `copies` times with fresh pairs and masks; `extra` adds rows
+    `(token_ids, segment_ids, is_next)` (see `qa_pretraining_rows`)."""
     rows, segments, labels = [], [], []
+    if extra is not None:
+        rows, segments, labels = list(extra[0]), list(extra[1]), list(extra[2])
     for copy in range(copies):
         for a, b, is_next in nsp_pairs(documents, seed=seed + copy):
             token_ids, segment_ids = pieces.pair(*pieces.ids([a, b]), length)
@@ -91,31 +98,76 @@ def pretraining_data(documents, pieces, length, copies, seed):
     return x, y
 
 
-def qa_data(examples, pieces, length):
-    """`[CLS] question [SEP] context [SEP]` with the answer's word span mapped
-    to word-piece positions; examples whose answer is truncated are dropped."""
+def qa_pair(pieces, question, words, length, sentence_segments=1):
+    """Ids and segments of `[CLS] question [SEP] passage [SEP]` (padded to
+    `length`, the passage truncated): the question is segment 0; with
+    `sentence_segments=n > 1` passage sentence i (words up to one ending in
+    ".", "!" or "?") is segment 1 + min(i, n - 1), else the passage is
+    segment 1. Returns `(token_ids, segment_ids, first)` where `first` is the
+    position of the passage's first piece, and the word offsets in pieces."""
+    question = np.concatenate(pieces.ids(question.split())) if question.split() else np.zeros(0, "int32")
+    word_pieces = pieces.ids(words)
+    offsets = np.cumsum([0] + [len(p) for p in word_pieces])
+    first = len(question) + 2
+    tokens, segments, sentence = [CLS, *question, SEP], [0] * first, 0
+    for word, piece in zip(words, word_pieces):
+        segments.extend([1 + min(sentence, sentence_segments - 1)] * len(piece))
+        tokens.extend(piece)
+        sentence += word.endswith((".", "!", "?"))
+    tokens, segments = tokens[: length - 1], segments[: length - 1]
+    tokens.append(SEP)
+    segments.append(segments[-1] if len(segments) > first else 1)
+    pad = length - len(tokens)
+    return (np.array(tokens + [PAD] * pad, "int32"), np.array(segments + [0] * pad, "int32"), first, offsets)
+
+
+def qa_data(examples, pieces, length, sentence_segments=1):
+    """`[CLS] question [SEP] context [SEP]` (see `qa_pair`) with the answer's
+    word span mapped to word-piece positions; examples whose answer is
+    truncated are dropped."""
     token_ids, segment_ids, starts, ends, kept = [], [], [], [], []
     for example in examples:
-        question = np.concatenate(pieces.ids(example["question"].split()))
-        words = example["context"].split()
-        word_pieces = pieces.ids(words)
-        offsets = np.cumsum([0] + [len(p) for p in word_pieces])
-        first = len(question) + 2
+        tokens, segments, first, offsets = qa_pair(
+            pieces, example["question"], example["context"].split(), length, sentence_segments
+        )
         start = first + offsets[example["answer_start_word"]]
         end = first + offsets[example["answer_end_word"] + 1] - 1
         if end >= length - 1:
             continue
-        tokens, segments = pieces.pair(question, np.concatenate(word_pieces), length)
         token_ids.append(tokens)
         segment_ids.append(segments)
         starts.append(start)
         ends.append(end)
         kept.append(example)
-    x = {"token_ids": np.stack(token_ids), "segment_ids": np.stack(segment_ids)}
+    x = {
+        "token_ids": np.array(token_ids, "int32").reshape(-1, length),
+        "segment_ids": np.array(segment_ids, "int32").reshape(-1, length),
+    }
     return x, {"start": np.array(starts), "end": np.array(ends)}, kept
 
 
-def build_qa_model(encoder, max_answer_length=4):
+def qa_pretraining_rows(examples, pieces, length, sentence_segments, seed):
+    """Task-adaptive pretraining pairs: `[CLS] question [SEP] passage [SEP]`
+    where half the questions are replaced by another passage's question (the
+    NSP label says whether the question belongs to the passage); no answers
+    are used. Returns `(token_ids, segment_ids, is_next)`."""
+    rng = np.random.default_rng(seed)
+    rows, segments, labels = [], [], []
+    for i, example in enumerate(examples):
+        question, is_next = example["question"], 1
+        if rng.random() < 0.5 and len(examples) > 1:
+            other = int(rng.integers(len(examples) - 1))
+            question, is_next = examples[other + (other >= i)]["question"], 0
+        tokens, segment_ids, _, _ = qa_pair(pieces, question, example["context"].split(), length, sentence_segments)
+        rows.append(tokens)
+        segments.append(segment_ids)
+        labels.append(is_next)
+    return rows, segments, labels
+
+
+def build_qa_model(encoder, max_answer_length=4, learning_rate=5e-4, steps=None):
+    """Encoder + `SpanQAHead`; with `steps`, AdamW with 10% linear warmup and
+    cosine decay to 0 over `steps`, else Adam at `learning_rate`."""
     token_ids = keras.Input((None,), dtype="int32", name="token_ids")
     segment_ids = keras.Input((None,), dtype="int32", name="segment_ids")
     sequence = encoder({"token_ids": token_ids, "segment_ids": segment_ids})["sequence_output"]
@@ -123,8 +175,16 @@ def build_qa_model(encoder, max_answer_length=4):
         sequence, padding_mask=keras.ops.not_equal(token_ids, PAD)
     )
     model = keras.Model({"token_ids": token_ids, "segment_ids": segment_ids}, {"start": start, "end": end})
+    if steps:
+        warmup = max(1, steps // 10)
+        schedule = keras.optimizers.schedules.CosineDecay(
+            0.0, max(1, steps - warmup), warmup_target=learning_rate, warmup_steps=warmup
+        )
+        optimizer = keras.optimizers.AdamW(schedule, weight_decay=0.01, clipnorm=1.0)
+    else:
+        optimizer = keras.optimizers.Adam(learning_rate)
     model.compile(
-        keras.optimizers.Adam(5e-4),
+        optimizer,
         loss={
             "start": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             "end": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -168,19 +228,27 @@ def train(
     held = max(2, len(documents) // 10)
     test_documents = [documents[i] for i in order[:held]]
     train_documents = [documents[i] for i in order[held:]]
+    qa_train, qa_test = make_qa_dataset(train_examples or s.qa_examples, eval_examples, seed=seed)
+    # Domain adaptation: the word pieces are learned on the pretraining text
+    # and the QA training passages and questions, so names, cities and
+    # numbers are whole pieces.
+    adaptation = qa_train[: s.qa_pretrain_examples]
     sentences = [sentence for document in train_documents for sentence in document]
+    sentences += [e["context"] for e in adaptation] + [e["question"] for e in adaptation]
     pieces = WordPieces(train_wordpiece(sentences, s.vocabulary_size))
-    x, y = pretraining_data(train_documents, pieces, s.sequence_length, s.mask_copies, seed)
+    segments = s.sentence_segments
+    extra = qa_pretraining_rows(adaptation, pieces, s.sequence_length, segments, seed + 7)
+    x, y = pretraining_data(train_documents, pieces, s.sequence_length, s.mask_copies, seed, extra=extra)
     test_x, test_y = pretraining_data(test_documents, pieces, s.sequence_length, 1, seed + 99)
     batch_size = batch_size or s.batch_size
 
     with chosen.scope():
         encoder = BertEncoder(
-            len(pieces), 128, num_layers=s.num_layers, hidden_dim=s.hidden_dim,
-            num_heads=4, intermediate_dim=4 * s.hidden_dim, dropout=0.1,
+            len(pieces), max(s.sequence_length, QA_LENGTH), num_layers=s.num_layers, hidden_dim=s.hidden_dim,
+            num_heads=4, intermediate_dim=4 * s.hidden_dim, dropout=0.1, num_segments=1 + segments,
         )
         pretrainer = BertPretrainer(encoder)
-        pretrainer.compile(keras.optimizers.Adam(1e-3))
+        pretrainer.compile(keras.optimizers.Adam(1e-3, clipnorm=1.0))
     before = pretrainer.evaluate(test_x, test_y, batch_size=batch_size, verbose=0, return_dict=True)
     callbacks = [keras.callbacks.TensorBoard(log_dir=f"{log_dir}/pretraining")] if log_dir else []
     started = time.perf_counter()
@@ -191,14 +259,18 @@ def train(
     pretrain_seconds = time.perf_counter() - started
     after = pretrainer.evaluate(test_x, test_y, batch_size=batch_size, verbose=0, return_dict=True)
 
-    qa_train, qa_test = make_qa_dataset(train_examples or s.qa_examples, eval_examples, seed=seed)
-    qa_x, qa_y, _ = qa_data(qa_train, pieces, 128)
-    qa_test_x, qa_test_y, qa_kept = qa_data(qa_test, pieces, 128)
+    qa_x, qa_y, _ = qa_data(qa_train, pieces, QA_LENGTH, segments)
+    qa_test_x, qa_test_y, qa_kept = qa_data(qa_test, pieces, QA_LENGTH, segments)
+    steps = s.qa_epochs * -(-len(qa_y["start"]) // batch_size)
     with chosen.scope():
-        qa_model = build_qa_model(encoder)
-    callbacks = [keras.callbacks.TensorBoard(log_dir=f"{log_dir}/qa")] if log_dir else []
+        qa_model = build_qa_model(encoder, learning_rate=s.qa_learning_rate, steps=steps)
+    callbacks = [ExactMatchLogger(qa_test_x, qa_test_y, verbose=verbose)]
+    if log_dir:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=f"{log_dir}/qa"))
     started = time.perf_counter()
-    qa_model.fit(qa_x, qa_y, batch_size=batch_size, epochs=s.qa_epochs, callbacks=callbacks, verbose=verbose)
+    qa_history = qa_model.fit(
+        qa_x, qa_y, batch_size=batch_size, epochs=s.qa_epochs, callbacks=callbacks, verbose=verbose
+    )
     qa_seconds = time.perf_counter() - started
     exact = span_exact_match(qa_model, qa_test_x, qa_test_y)
     save(qa_model, output)
@@ -209,6 +281,7 @@ def train(
         "pretrainer": pretrainer,
         "pieces": pieces,
         "history": history.history,
+        "qa_history": qa_history.history,
         "mlm_accuracy_before": before["mlm_accuracy"],
         "mlm_accuracy_after": after["mlm_accuracy"],
         "nsp_accuracy_after": after["nsp_accuracy"],
@@ -221,44 +294,61 @@ def train(
     }
 
 
+class ExactMatchLogger(keras.callbacks.Callback):
+    """Adds held-out span exact match to each epoch's logs (and TensorBoard)."""
+
+    def __init__(self, x, y, verbose=1):
+        super().__init__()
+        self.x, self.y, self.verbose = x, y, verbose
+
+    def on_epoch_end(self, epoch, logs=None):
+        exact = span_exact_match(self.model, self.x, self.y)
+        if logs is not None:
+            logs["val_exact_match"] = exact
+        if self.verbose:
+            print(f"epoch {epoch + 1}: held-out span exact match {100 * exact:.2f}%", flush=True)
+
+
 def vocabulary_path(model_path):
     """The WordPiece `vocab.txt` saved beside a model (as BERT checkpoints do)."""
     return str(model_path).removesuffix(".keras") + ".vocab.txt"
 
 
 def load(model_path):
-    """The fine-tuned QA model and its WordPiece vocabulary."""
+    """The fine-tuned QA model, its WordPiece vocabulary and its input
+    layout `(length, sentence_segments)`."""
     model = keras.models.load_model(model_path)
     if not any(isinstance(layer, SpanQAHead) for layer in model.layers):
         raise ValueError(f"{model_path} is not a bert_pretraining QA model (no SpanQAHead).")
-    return model, WordPieces.load(vocabulary_path(model_path))
+    encoder = next(layer for layer in model.layers if isinstance(layer, BertEncoder))
+    layout = (min(QA_LENGTH, encoder.sequence_length), encoder.num_segments - 1)
+    return model, WordPieces.load(vocabulary_path(model_path)), layout
 
 
 def evaluate(model_path, examples=1000, seed=0, data=None):
-    """Span exact match on generated QA examples (or a SQuAD v1.1 file)."""
+    """Span exact match on generated QA examples (or a SQuAD v1.1 file;
+    questions whose answer lies beyond the model's input length are left out)."""
     from applications.qa.data import load_squad
 
-    model, pieces = load(model_path)
+    model, pieces, (length, segments) = load(model_path)
     qa = load_squad(data) if data else make_qa_dataset(1, examples, seed=seed)[1]
-    x, y, kept = qa_data(qa, pieces, 128)
+    x, y, kept = qa_data(qa, pieces, length, segments)
     return {"qa_exact_match": span_exact_match(model, x, y), "eval_examples": len(kept), "examples": []}
 
 
 def predict(model_path, texts):
     """Answers `"question | context"` strings with the best span."""
-    model, pieces = load(model_path)
+    model, pieces, (length, segments) = load(model_path)
     lines = []
     for text in texts:
         if "|" not in text:
             raise ValueError(f"expected 'question | context', received {text!r}")
         question, context = (part.strip().lower() for part in text.split("|", 1))
         words = context.split()
-        example = {"question": question, "context": context, "answer_start_word": 0, "answer_end_word": 0}
-        x, _, _ = qa_data([example], pieces, 128)
+        tokens, segment_ids, first, offsets = qa_pair(pieces, question, words, length, segments)
+        x = {"token_ids": tokens[None], "segment_ids": segment_ids[None]}
         logits = model.predict(x, verbose=0)
         start, end, _ = best_span(logits["start"], logits["end"], 4, mask=x["token_ids"] != PAD)
-        first = len(np.concatenate(pieces.ids(question.split()))) + 2
-        offsets = np.cumsum([0] + [len(p) for p in pieces.ids(words)])
         word_of = np.searchsorted(offsets, np.arange(offsets[-1]), side="right") - 1
         s_, e_ = int(np.asarray(start)[0]) - first, int(np.asarray(end)[0]) - first
         if 0 <= s_ <= e_ < len(word_of):

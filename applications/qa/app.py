@@ -41,13 +41,17 @@ class Size:
 
 
 SIZES = {
-    "fast": Size(200, 40, 32, 32, 4_000, 4, 64, 2, 2e-3, 32),
-    "default": Size(2_000, 40, 50, 64, 40_000, 8, 128, 3, 1e-3, 32),
+    "fast": Size(200, 25, 32, 32, 4_000, 4, 64, 2, 2e-3, 32),
+    "default": Size(2_000, 20, 50, 64, 40_000, 8, 128, 3, 1e-3, 32),
 }
 
 
 # --------------------------------------------------------------------------
 # SQuAD answer normalisation and metrics.
+
+
+_PUNCTUATION = str.maketrans("", "", string.punctuation)
+_ARTICLES = re.compile(r"\b(?:a|an|the)\b")
 
 
 def normalize_answer(text: str) -> str:
@@ -58,8 +62,7 @@ def normalize_answer(text: str) -> str:
     >>> normalize_answer("The  Eiffel-Tower, (Paris)!")
     'eiffeltower paris'
     """
-    text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
-    return " ".join(word for word in text.split() if word not in ("a", "an", "the"))
+    return " ".join(_ARTICLES.sub(" ", text.lower().translate(_PUNCTUATION)).split())
 
 
 def exact_match(prediction: str, truths) -> float:
@@ -308,7 +311,26 @@ def span_scores(model, codec, examples):
     wrong = [
         (e["question"] + " | " + e["context"], a, e["answer_text"]) for a, e, m in zip(answers, kept, em) if not m
     ]
-    return {"exact_match": float(np.mean(em)), "f1": float(np.mean(f)), "eval_examples": len(kept), "examples": wrong}
+    return {
+        "exact_match": float(np.mean(em)),
+        "f1": float(np.mean(f)),
+        "chance_exact_match": chance_exact_match(codec, kept),
+        "eval_examples": len(kept),
+        "examples": wrong,
+    }
+
+
+def chance_exact_match(codec, examples, max_answer_length=4):
+    """Expected exact match of a uniformly random valid span (at most
+    `max_answer_length` context words, within the encoded length): the
+    baseline the span model must beat."""
+    x, _, kept = codec.encode(examples)
+    chances = []
+    for tokens in x["token_ids"]:
+        n = int(np.sum(tokens != PAD)) - int(np.argmax(tokens == SEP)) - 2  # context tokens
+        spans = sum(max(0, n - width + 1) for width in range(1, max_answer_length + 1))
+        chances.append(1.0 / max(spans, 1))
+    return float(np.mean(chances))
 
 
 # --------------------------------------------------------------------------

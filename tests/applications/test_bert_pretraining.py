@@ -66,3 +66,31 @@ def test_saved_model_evaluates_and_answers(trained, tmp_path, capsys):
     assert main(["predict", "where was anna born ? | anna was born in lisbon .", "--model", str(root / "qa.keras")]) == 0
     answer = capsys.readouterr().out.strip()
     assert answer and answer in "anna was born in lisbon ."
+
+
+def test_sentence_segments_and_task_adaptive_pairs():
+    examples = generate_examples(40, seed=2)
+    texts = [e["context"] for e in examples] + [e["question"] for e in examples]
+    pieces = app.WordPieces(app.train_wordpiece(texts * 10, 600))
+    x, y, kept = app.qa_data(examples, pieces, 64, sentence_segments=8)
+    assert len(kept) == 40
+    for tokens, segments, example in zip(x["token_ids"], x["segment_ids"], kept):
+        first = int(np.argmax(tokens == app.SEP)) + 1
+        assert (segments[:first] == 0).all()
+        expected, sentence = [], 0
+        for word in example["context"].split():
+            expected += [1 + min(sentence, 7)] * len(pieces.ids([word])[0])
+            sentence += word == "."
+        n = len(expected)
+        np.testing.assert_array_equal(segments[first : first + n], expected)
+        assert tokens[first + n] == app.SEP and (tokens[first + n + 1 :] == app.PAD).all()
+    rows, segments, labels = app.qa_pretraining_rows(examples, pieces, 64, 8, seed=0)
+    assert 10 <= sum(labels) <= 30
+    questions = [np.concatenate(pieces.ids(e["question"].split())) for e in examples]
+    for i, (row, label) in enumerate(zip(rows, labels)):
+        first = int(np.argmax(row == app.SEP))
+        asked = row[1:first]
+        if label:
+            np.testing.assert_array_equal(asked, questions[i])
+        else:  # another passage's question
+            assert any(np.array_equal(asked, q) for j, q in enumerate(questions) if j != i)
