@@ -42,7 +42,7 @@ class Size:
 
 SIZES = {
     "fast": Size("gru", 128, 1, 32, 0.0, 10, 64, 3e-3),
-    "default": Size("lstm", 256, 2, 64, 0.3, 24, 64, 2e-3),
+    "default": Size("lstm", 256, 2, 64, 0.4, 16, 64, 2e-3),
 }
 
 
