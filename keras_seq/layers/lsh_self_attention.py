@@ -8,8 +8,8 @@ import keras
 from keras import ops
 
 from keras_seq.ops.lsh import (
+    bucket_factors,
     check_num_buckets,
-    default_num_buckets,
     lsh_attention,
     lsh_hash,
 )
@@ -47,8 +47,12 @@ class LSHSelfAttention(keras.layers.Layer):
 
     Any length works: the layer pads to a multiple of `bucket_size`
     internally (padding never receives attention) and slices back. The bucket
-    count defaults to `2 * padded_length // bucket_size` (at least 2), so the
-    average bucket holds half a chunk.
+    count defaults, as in HF `transformers`, to `2 * padded_length //
+    bucket_size` rounded down to a power of two (at least 2), so the average
+    bucket holds about half a chunk; for long inputs (more than
+    `2 * max(bucket_size, sqrt(padded_length / bucket_size))` buckets) the
+    hash is factorised into two smaller rotations, which keeps hashing
+    O(L sqrt(L)).
 
     Rotations: a fixed function of `seed` and the bucket count, like HF with
     `hash_seed` set (trax and HF by default redraw them every forward pass).
@@ -57,6 +61,10 @@ class LSHSelfAttention(keras.layers.Layer):
     construction and recorded in `get_config`. `compute_buckets` returns the
     buckets of a forward pass and `call(..., buckets=...)` reuses them
     without hashing again; buckets never carry gradients.
+
+    Under mixed policies the shared query/key projection, the hashing and the
+    softmax statistics run in float32; values and outputs in the compute
+    dtype.
 
     Masks: `padding_mask` `[B, T]` (True = real token) and the implicit Keras
     mask are merged with `&`; masked tokens are never attended to and are
@@ -75,8 +83,11 @@ class LSHSelfAttention(keras.layers.Layer):
             Defaults to `0.0`.
         seed: optional int, seed of the rotations and of dropout. Defaults
             to `None` (drawn once at construction).
-        num_buckets: optional even int >= 2; `None` derives it from the
-            length. Defaults to `None`.
+        num_buckets: optional even int >= 2, or a list of them for a
+            factorised hash with their product as bucket count; `None`
+            derives it from the padded length with
+            `keras_seq.ops.lsh.bucket_factors` (as HF `transformers`).
+            Defaults to `None`.
 
     Call arguments:
         inputs: `[B, T, D]`.
@@ -168,8 +179,15 @@ class LSHSelfAttention(keras.layers.Layer):
             raise ValueError("The last dimension of `inputs` must be known.")
         width = inputs_shape[-1]
         heads_shape = (None, self.num_heads, self.key_dim)
+        # Under mixed policies the shared QK projection runs in float32: the
+        # buckets are a discontinuous function of it, and float16 rounding
+        # (and its thread-dependent summation order) would flip near-ties.
+        mixed = self.dtype_policy.compute_dtype != self.dtype_policy.variable_dtype
         self.query_key_dense = keras.layers.EinsumDense(
-            "abc,cde->abde", heads_shape, dtype=self.dtype_policy, name="query_key"
+            "abc,cde->abde",
+            heads_shape,
+            dtype="float32" if mixed else self.dtype_policy,
+            name="query_key",
         )
         self.query_key_dense.build(inputs_shape)
         self.value_dense = keras.layers.EinsumDense(
@@ -194,15 +212,24 @@ class LSHSelfAttention(keras.layers.Layer):
             padded = -(-length // self.bucket_size) * self.bucket_size
         return length, padded
 
-    def _bucket_count(self, padded_length):
-        if self.num_buckets is not None:
-            return self.num_buckets
-        return default_num_buckets(padded_length, self.bucket_size)
+    def bucket_factors(self, padded_length):
+        """The hash's bucket factors `(n1, ...)` for a padded length (ints or tensors)."""
+        if self.num_buckets is None:
+            return bucket_factors(padded_length, self.bucket_size)
+        if isinstance(self.num_buckets, (list, tuple)):
+            return tuple(self.num_buckets)
+        return (self.num_buckets,)
 
-    def rotations(self, num_buckets):
-        """The random rotations `[H, key_dim, num_hashes, num_buckets // 2]`."""
-        shape = (self.num_heads, self.key_dim, self.num_hashes, num_buckets // 2)
+    def rotations(self, factors):
+        """The random rotations `[H, key_dim, num_hashes, sum(n_i // 2)]`."""
+        columns = 0
+        for n in factors:
+            columns = columns + n // 2
+        shape = (self.num_heads, self.key_dim, self.num_hashes, columns)
         return keras.random.normal(shape, dtype="float32", seed=self.seed)
+
+    def _hash(self, query_key, valid, factors):
+        return lsh_hash(query_key, self.rotations(factors), valid, num_buckets=factors)
 
     def _valid_mask(self, inputs, padding_mask, mask):
         masks = []
@@ -254,7 +281,7 @@ class LSHSelfAttention(keras.layers.Layer):
             self.build(tuple(inputs.shape))
         valid = self._valid_mask(inputs, padding_mask, None)
         query_key, _, valid, _, padded = self._project_padded(inputs, valid)
-        buckets = lsh_hash(query_key, self.rotations(self._bucket_count(padded)), valid)
+        buckets = self._hash(query_key, valid, self.bucket_factors(padded))
         return ops.reshape(buckets, (ops.shape(buckets)[0], self.num_heads, -1))
 
     def call(self, inputs, padding_mask=None, training=None, buckets=None, mask=None):
@@ -265,9 +292,12 @@ class LSHSelfAttention(keras.layers.Layer):
             )
         valid = self._valid_mask(inputs, padding_mask, mask)
         query_key, value, valid, length, padded = self._project_padded(inputs, valid)
-        num_buckets = self._bucket_count(padded)
+        factors = self.bucket_factors(padded)
+        num_buckets = 1
+        for n in factors:
+            num_buckets = num_buckets * n
         if buckets is None:
-            buckets = lsh_hash(query_key, self.rotations(num_buckets), valid)
+            buckets = self._hash(query_key, valid, factors)
         else:
             if len(buckets.shape) != 3 or buckets.shape[1] != self.num_heads:
                 raise ValueError(
@@ -315,7 +345,11 @@ class LSHSelfAttention(keras.layers.Layer):
                 "causal": self.causal,
                 "dropout": self.dropout,
                 "seed": self.seed,
-                "num_buckets": self.num_buckets,
+                "num_buckets": (
+                    list(self.num_buckets)
+                    if isinstance(self.num_buckets, (list, tuple))
+                    else self.num_buckets
+                ),
             }
         )
         return config

@@ -25,50 +25,108 @@ def _static_or_dynamic(tensor, axis):
     return ops.shape(tensor)[axis] if dim is None else dim
 
 
-def default_num_buckets(length, bucket_size):
-    """Bucket count for a (padded) length: two buckets per chunk, at least 2.
+def _is_static(*values):
+    return all(isinstance(v, int) for v in values)
 
-    The average bucket then holds half a chunk, as trax and HF choose; the
-    count is always even, as rotation hashing requires.
+
+def bucket_factors(length, bucket_size):
+    """Default bucket count for a padded length, as `(n1, n2)` factors.
+
+    As HF `transformers`: n = 2 * length // bucket_size rounded down to a
+    power of two (at least 2), so the average bucket holds about half a
+    chunk. Above 2 * max(bucket_size, sqrt(length / bucket_size)) buckets
+    the hash is factorised into two rotations of n1 and n2 buckets
+    (n = n1 * n2, bucket = b1 + n1 * b2), which keeps hashing O(L sqrt(L))
+    instead of O(L^2 / bucket_size). `n2 == 1` means one unfactorised
+    hash. Works on Python ints and on scalar tensors (dynamic lengths).
+
+    Example:
+    >>> from keras_seq.ops.lsh import bucket_factors
+    >>> bucket_factors(2048, 64), bucket_factors(32768, 64), bucket_factors(10, 64)
+    ((64, 1), (32, 32), (2, 1))
+    """
+    if _is_static(length, bucket_size):
+        n = max(2, 2 * (length // bucket_size))
+        power = n.bit_length() - 1
+        limit = 2 * max(bucket_size, math.isqrt(length // bucket_size))
+        if 2**power <= limit:
+            return 2**power, 1
+        return 2 ** (power // 2), 2 ** (power - power // 2)
+    n = ops.maximum(2, 2 * (length // bucket_size))
+    power = ops.cast(ops.floor(ops.log2(ops.cast(n, "float32")) + 1e-3), "int32")
+    power = ops.where(2**power > n, power - 1, power)
+    chunks = length // bucket_size
+    root = ops.cast(ops.floor(ops.sqrt(ops.cast(chunks, "float32")) + 1e-3), "int32")
+    root = ops.where(root * root > chunks, root - 1, root)
+    limit = 2 * ops.maximum(bucket_size, root)
+    whole = 2**power <= limit
+    first = ops.where(whole, 2**power, 2 ** (power // 2))
+    second = ops.where(whole, 1, 2 ** (power - power // 2))
+    return first, second
+
+
+def default_num_buckets(length, bucket_size):
+    """`bucket_factors` as `num_buckets` takes it: an int, or `[n1, n2]`.
 
     Example:
     >>> from keras_seq.ops.lsh import default_num_buckets
-    >>> default_num_buckets(2048, 64), default_num_buckets(10, 64)
-    (64, 2)
+    >>> default_num_buckets(2048, 64), default_num_buckets(8192, 64)
+    (64, [16, 16])
     """
-    if isinstance(length, int):
-        return max(2, 2 * (length // bucket_size))
-    return ops.maximum(2, 2 * (length // bucket_size))
+    first, second = bucket_factors(length, bucket_size)
+    return first if second == 1 else [first, second]
 
 
 def check_num_buckets(num_buckets):
-    """Raises `ValueError` unless `num_buckets` is an even integer >= 2."""
-    if (
-        isinstance(num_buckets, bool)
-        or not isinstance(num_buckets, int)
-        or num_buckets < 2
-        or num_buckets % 2
+    """Raises `ValueError` unless `num_buckets` is an even int >= 2 or a list of them.
+
+    A list `[n1, n2, ...]` is a factorised hash with `n1 * n2 * ...` buckets.
+    """
+    factors = num_buckets if isinstance(num_buckets, (list, tuple)) else [num_buckets]
+    if not factors or any(
+        isinstance(n, bool) or not isinstance(n, int) or n < 2 or n % 2
+        for n in factors
     ):
         raise ValueError(
-            "`num_buckets` must be an even integer >= 2 (rotation hashing takes "
-            f"the argmax over [xR; -xR]); received {num_buckets!r}."
+            "`num_buckets` must be an even integer >= 2, or a list of them for a "
+            "factorised hash (rotation hashing takes the argmax over [xR; -xR]); "
+            f"received {num_buckets!r}."
         )
 
 
-def lsh_hash(vectors, rotations, padding_mask=None):
+def _factors(num_buckets, rotation_columns):
+    if num_buckets is None:
+        return (2 * rotation_columns,)
+    if isinstance(num_buckets, (list, tuple)):
+        return tuple(num_buckets)
+    return (num_buckets,)
+
+
+def _total(factors):
+    total = 1
+    for n in factors:
+        total = total * n
+    return total
+
+
+def lsh_hash(vectors, rotations, padding_mask=None, num_buckets=None):
     """Angular LSH: bucket = argmax over [xR; -xR] for each hash round.
 
     Args:
         vectors: float tensor `[B, H, L, d]` (the shared query/key vectors).
-        rotations: float tensor `[H, d, num_hashes, num_buckets // 2]` of
+        rotations: float tensor `[H, d, num_hashes, sum(n_i) // 2]` of
             random Gaussian rotations.
         padding_mask: optional boolean `[B, L]`, True for real tokens; padded
-            positions get the extra bucket `num_buckets`, which sorts them
+            positions get the extra bucket `n = prod(n_i)`, which sorts them
             after every real token of their round.
+        num_buckets: `None` (one hash with `2 * rotations.shape[-1]`
+            buckets), an even int, or factors `(n1, n2, ...)` (ints or scalar
+            tensors; a factor 1 is skipped): factor i hashes with its own
+            `n_i // 2` rotation columns and bucket = b1 + n1 * (b2 + n2 * ...).
 
     Returns:
-        int32 bucket ids `[B, H, num_hashes, L]` in `[0, num_buckets]`
-        (`num_buckets` only for padding). No gradient flows through them.
+        int32 bucket ids `[B, H, num_hashes, L]` in `[0, n]` (`n` only for
+        padding). No gradient flows through them.
 
     Example:
     >>> import numpy as np
@@ -78,16 +136,38 @@ def lsh_hash(vectors, rotations, padding_mask=None):
     >>> b = np.asarray(lsh_hash(x, r))
     >>> b.shape, bool(((b >= 0) & (b < 8)).all())
     ((1, 2, 3, 5), True)
+    >>> b = np.asarray(lsh_hash(x, r, num_buckets=(4, 4)))  # factorised: 16
+    >>> bool(((b >= 0) & (b < 16)).all())
+    True
     """
     vectors = ops.cast(ops.stop_gradient(vectors), "float32")
     rotations = ops.cast(ops.stop_gradient(rotations), "float32")
+    factors = _factors(num_buckets, _static_or_dynamic(rotations, -1))
     rotated = ops.einsum("bhtd,hdrk->bhrtk", vectors, rotations)
-    rotated = ops.concatenate([rotated, -rotated], axis=-1)
-    buckets = ops.cast(ops.argmax(rotated, axis=-1), "int32")
+    buckets = None
+    start, product = 0, 1
+    for n in factors:
+        if _is_static(n) and n == 1:
+            continue
+        part = rotated[..., start : start + n // 2]
+        candidates = [part, -part]
+        if not _is_static(n):
+            # A dynamic factor may be 1 (no columns): a never-winning extra
+            # column then yields bucket 0.
+            fill = ops.full_like(rotated[..., :1], masked_fill_value("float32"))
+            candidates.append(fill)
+        factor_buckets = ops.cast(
+            ops.argmax(ops.concatenate(candidates, axis=-1), axis=-1), "int32"
+        )
+        term = factor_buckets if _is_static(product) and product == 1 else (
+            factor_buckets * ops.cast(product, "int32")
+        )
+        buckets = term if buckets is None else buckets + term
+        start = start + n // 2
+        product = product * n
     if padding_mask is not None:
-        num_buckets = 2 * _static_or_dynamic(rotations, -1)
         valid = ops.cast(padding_mask, "bool")[:, None, None, :]
-        buckets = ops.where(valid, buckets, ops.cast(num_buckets, "int32"))
+        buckets = ops.where(valid, buckets, ops.cast(_total(factors), "int32"))
     return ops.stop_gradient(buckets)
 
 

@@ -9,6 +9,7 @@ from keras import ops
 
 from keras_seq.layers import LSHSelfAttention
 from keras_seq.ops.lsh import (
+    bucket_factors,
     check_num_buckets,
     default_num_buckets,
     lsh_attention,
@@ -253,7 +254,7 @@ def test_buckets_in_range_and_shape(rng):
     mask = np.ones((2, 13), bool)
     mask[1, 10:] = False
     buckets = np_(layer.compute_buckets(x, padding_mask=mask))
-    num_buckets = default_num_buckets(16, 4)
+    num_buckets = int(np.prod(bucket_factors(16, 4)))
     assert buckets.shape == (2, 2, 3 * 16)
     assert buckets.dtype == np.int32
     per_round = buckets.reshape(2, 2, 3, 16)
@@ -263,7 +264,49 @@ def test_buckets_in_range_and_shape(rng):
     assert len(np.unique(per_round[real.repeat(3, 2).repeat(2, 1)])) > 1
 
 
-@pytest.mark.parametrize("bad", [3, 1, 0, -2, 2.0, True])
+def test_factorised_hashing_matches_numpy_formula(rng):
+    x = rng.normal(size=(2, 3, 20, 6)).astype("float32")
+    rotations = rng.normal(size=(3, 6, 4, 2 + 3)).astype("float32")
+    rotated = np.einsum("bhtd,hdrk->bhrtk", x, rotations)
+    first, second = rotated[..., :2], rotated[..., 2:]
+    want = np.argmax(np.concatenate([first, -first], -1), -1) + 4 * np.argmax(
+        np.concatenate([second, -second], -1), -1
+    )
+    np.testing.assert_array_equal(np_(lsh_hash(x, rotations, num_buckets=[4, 6])), want)
+
+
+@pytest.mark.parametrize(
+    "length, bucket_size, factors",
+    [(64, 64, (2, 1)), (2048, 64, (64, 1)), (8192, 64, (16, 16)),
+     (65536, 64, (32, 64)), (48, 4, (4, 4)), (3 * 64, 64, (4, 1))],
+)
+def test_bucket_factors_static_and_dynamic(length, bucket_size, factors):
+    # HF: 2 L / chunk rounded down to a power of two, factorised when large.
+    assert bucket_factors(length, bucket_size) == factors
+    dynamic = tf.function(
+        lambda n: bucket_factors(n, bucket_size),
+        input_signature=[tf.TensorSpec((), tf.int32)],
+    )
+    assert tuple(int(v) for v in dynamic(tf.constant(length))) == factors
+    want = factors[0] if factors[1] == 1 else list(factors)
+    assert default_num_buckets(length, bucket_size) == want
+
+
+def test_dynamic_length_graph_equals_eager(rng):
+    # Relaxed tf.function shapes (e.g. retracing in fit/generate) must hash
+    # exactly like the static path; 40 steps -> 48 padded -> factors (4, 4).
+    layer = LSHSelfAttention(2, 4, bucket_size=2, num_hashes=2, causal=True, seed=9)
+    x = rng.normal(size=(2, 37, 8)).astype("float32")
+    dynamic = tf.function(
+        lambda x: (layer(x), layer.compute_buckets(x)),
+        input_signature=[tf.TensorSpec((None, None, 8), tf.float32)],
+    )
+    out, buckets = dynamic(x)
+    np.testing.assert_array_equal(np_(buckets), np_(layer.compute_buckets(x)))
+    np.testing.assert_allclose(np_(out), np_(layer(x)), atol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [3, 1, 0, -2, 2.0, True, [4, 3], []])
 def test_odd_or_invalid_bucket_counts_are_rejected(bad):
     with pytest.raises(ValueError, match="num_buckets"):
         check_num_buckets(bad)
