@@ -93,8 +93,6 @@ class Captioner(keras.Model):
     >>> images = np.zeros((2, 64, 64, 3), "float32")
     >>> tuple(model({"images": images, "tokens": np.ones((2, 5), "int32")}).shape)
     (2, 5, 7)
-    >>> len(model.caption(images))
-    2
     """
 
     def __init__(
