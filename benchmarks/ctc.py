@@ -8,15 +8,17 @@ between, and Gaussian noise on the logits makes the greedy path err (a few
 percent character error) so that the beam and the LM have work to do.
 
 Compared, each on one core in-process, timed interleaved (median of rounds):
-- no LM: ours vs pyctcdecode (`build_ctcdecoder(labels)`), ours vs TF's
-  `ctc_beam_search_decoder` (blank moved to the last class for TF);
+- no LM: ours vs pyctcdecode (`build_ctcdecoder(labels)`), and ours without
+  pruning vs TF's `ctc_beam_search_decoder` (blank moved to the last class);
 - word 3-gram LM (our Kneser-Ney `NGramLM`, written as ARPA and loaded by
   KenLM): ours with `KenLMAdapter` vs pyctcdecode with the same KenLM model,
   alpha = 0.5, beta = 1.0.
 Both ours and pyctcdecode prune with token_min_logp = -5 and beam_prune_logp
-= 10 (pyctcdecode's defaults). Reported: time ratio ours/peer (< 1 = ours
-faster), agreement of the top paths (same text), and the CER of each against
-the true transcripts (jiwer).
+= 10 (pyctcdecode's defaults); with the LM ours also uses
+`unknown_word_logp=-10` (pyctcdecode's `unk_score_offset`). Reported: time
+ratio ours/peer (< 1 = ours faster), agreement of the top paths (same text),
+where they differ which output has the higher exact p(text | x) (CTC forward
+algorithm), and the CER of each against the true transcripts (jiwer).
 
     make bench   # installs pyctcdecode with --no-deps (it pins numpy<2)
     .venv/bin/python benchmarks/ctc.py [--quick]
@@ -152,10 +154,12 @@ def main(argv=None):
         dense = tf.sparse.to_dense(decoded[0], default_value=-1).numpy()
         return ["".join(ALPHABET[order[i]] for i in row if i >= 0) for row in dense]
 
+    # pyctcdecode returns whitespace-normalised text, so its rows compare
+    # normalised texts; the TF row compares the raw label sequences.
     pairs = [
-        ("no LM, pyctcdecode", ours_plain, peer_plain),
-        ("no LM, tf.nn.ctc_beam_search_decoder", ours_exact, peer_tf),
-        ("word 3-gram KenLM, pyctcdecode", ours_lm, peer_lm),
+        ("no LM, pyctcdecode", ours_plain, peer_plain, tidy),
+        ("no LM, tf.nn.ctc_beam_search_decoder", ours_exact, peer_tf, str),
+        ("word 3-gram KenLM, pyctcdecode", ours_lm, peer_lm, tidy),
     ]
     print(
         f"# CTC beam search, B={args.batch}, T={args.time}, V={len(ALPHABET)}, beam={args.beam}, "
@@ -166,12 +170,12 @@ def main(argv=None):
           "top-path agreement | where they differ, ours has higher p(text\\|x) | "
           "CER ours | CER peer | runs |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for name, ours, peer in pairs:
+    for name, ours, peer, norm in pairs:
         ours_text, peer_text = ours(), peer()  # warm-up and outputs
-        same = np.array([tidy(a) == tidy(b) for a, b in zip(ours_text, peer_text)])
+        same = np.array([norm(a) == norm(b) for a, b in zip(ours_text, peer_text)])
         agreement = same.mean()
-        ours_ll = log_likelihood(log_probs, [tidy(t) for t in ours_text])
-        peer_ll = log_likelihood(log_probs, [tidy(t) for t in peer_text])
+        ours_ll = log_likelihood(log_probs, [norm(t) for t in ours_text])
+        peer_ll = log_likelihood(log_probs, [norm(t) for t in peer_text])
         better = f"{int(np.sum(ours_ll[~same] > peer_ll[~same]))}/{int(np.sum(~same))}"
         if "LM" in name and "no LM" not in name:
             better = "n/a (LM objective)"

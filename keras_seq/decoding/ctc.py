@@ -131,6 +131,7 @@ class _LMFusion:
             i for i, s in enumerate(self.alphabet) if s == word_delimiter and i != blank
         ]
         self.cache = {}
+        self.bonus_cache = {}
         self.unknown = unknown_word_logp
         self.words = None
         if unknown_word_logp is not None and self.level == "word":
@@ -179,21 +180,28 @@ class _LMFusion:
 
     def next_bonus(self, state, classes):
         """Scores committed, and pending penalties, when each class is appended."""
+        context, partial = state
+        if self.order is not None:
+            context = context[max(0, len(context) - self.order + 1) :]
+        key = (context, partial)
+        cached = self.bonus_cache.get(key)
+        if cached is not None:
+            return cached
         bonus = np.zeros(classes)
         pending = np.zeros(classes)
-        context, partial = state
         if self.level == "char":
             for c in range(classes):
                 if c != self.blank:
                     char = self.alphabet[c]
                     bonus[c] = self.alpha * self._score(context, char) + self.beta
-            return bonus, pending
-        if partial:
-            bonus[self.delimiter_ids] = self._word_score(context, partial)
-        if self.words is not None:
-            for c in range(classes):
-                if c != self.blank and c not in self.delimiter_ids:
-                    pending[c] = self.pending((context, partial + self.alphabet[c]))
+        else:
+            if partial:
+                bonus[self.delimiter_ids] = self._word_score(context, partial)
+            if self.words is not None:
+                for c in range(classes):
+                    if c != self.blank and c not in self.delimiter_ids:
+                        pending[c] = self.pending((context, partial + self.alphabet[c]))
+        self.bonus_cache[key] = (bonus, pending)
         return bonus, pending
 
     def final_bonus(self, state):
@@ -339,53 +347,71 @@ def ctc_beam_search_decode(
         pending_next = np.broadcast_to(first_pending, (batch, k, classes)).copy()
     back_src = np.zeros((time, batch, k), dtype="int64")
     back_tok = np.full((time, batch, k), -1, dtype="int64")
-    class_ids = np.arange(classes)
 
+    non_blank = np.array([c for c in range(classes) if c != blank])
+    pruning = token_min_logp is not None
     for t in range(time):
         y = log_probs[:, t]
-        y_ext = log_probs_ext[:, t]
+        y_ext = log_probs_ext[:, t].copy()
+        y_ext[:, blank] = _NEG_INF
         total = np.logaddexp(p_b, p_nb)
         stay_b = total + y[:, blank][:, None]
         y_last = np.take_along_axis(y, np.maximum(last, 0), axis=1)
         stay_nb = np.where(last >= 0, p_nb + y_last, _NEG_INF)
-        repeat = last[:, :, None] == class_ids[None, None, :]
-        ext = np.where(repeat, p_b[:, :, None], total[:, :, None]) + y_ext[:, None, :]
-        ext[:, :, blank] = _NEG_INF
         # An extension that equals a prefix already in the beam is merged into it.
         match = prefix_hash[:, :, None] == parent_hash[:, None, :]
         has_parent = match.any(axis=1)
+        merged = None
         if has_parent.any():
             b_idx, child = np.nonzero(has_parent)
             parent = match.argmax(axis=1)[b_idx, child]
             token = last[b_idx, child]
-            stay_nb[b_idx, child] = np.logaddexp(
-                stay_nb[b_idx, child], ext[b_idx, parent, token]
+            previous = np.where(
+                token == last[b_idx, parent], p_b[b_idx, parent], total[b_idx, parent]
             )
-            ext[b_idx, parent, token] = _NEG_INF
-        # Only columns some row can still append take part in the selection.
-        columns = np.nonzero(np.isfinite(y_ext).any(axis=0))[0]
-        columns = columns[columns != blank]
+            stay_nb[b_idx, child] = np.logaddexp(
+                stay_nb[b_idx, child], previous + y_ext[b_idx, token]
+            )
+            merged = np.zeros((batch, k, classes), dtype=bool)
+            merged[b_idx, parent, token] = True
+        # Classes each row may append. Without an LM, an extension by a class
+        # outside the row's top k cannot be among the k best candidates (the k
+        # better extensions of the same prefix beat it), so only those compete.
+        if pruning:
+            width = max(1, int(np.isfinite(y_ext).sum(axis=1).max()))
+        else:
+            width = len(non_blank)
+        if fusion is None:
+            width = min(width, k)
+        if width < len(non_blank):
+            tokens = np.argpartition(-y_ext, width - 1, axis=1)[:, :width]
+        else:
+            tokens = np.broadcast_to(non_blank, (batch, width))
+        y_tok = np.take_along_axis(y_ext, tokens, axis=1)
+        repeat = last[:, :, None] == tokens[:, None, :]
+        ext = np.where(repeat, p_b[:, :, None], total[:, :, None]) + y_tok[:, None, :]
+        if merged is not None:
+            ext[np.take_along_axis(merged, tokens[:, None, :], axis=2)] = _NEG_INF
         stay_score = np.logaddexp(stay_b, stay_nb) + lm_total + pending
-        ext_score = ext[:, :, columns] + lm_total[:, :, None]
+        ext_score = ext + lm_total[:, :, None]
         if fusion is not None:
-            ext_score = ext_score + lm_next[:, :, columns] + pending_next[:, :, columns]
-        width = len(columns)
+            ext_score = ext_score + np.take_along_axis(
+                lm_next + pending_next, tokens[:, None, :], axis=2
+            )
         candidates = np.concatenate([stay_score, ext_score.reshape(batch, k * width)], 1)
         if beam_prune_logp is not None:
             best = candidates.max(axis=1, keepdims=True)
             candidates = np.where(candidates < best - beam_prune_logp, _NEG_INF, candidates)
-        if candidates.shape[1] > k:
-            chosen = np.argpartition(-candidates, k - 1, axis=1)[:, :k]
-        else:
-            chosen = np.broadcast_to(np.arange(k), (batch, k))
+        chosen = np.argpartition(-candidates, k - 1, axis=1)[:, :k]
         is_stay = chosen < k
         flat = np.maximum(chosen - k, 0)
-        src = np.where(is_stay, chosen, flat // max(width, 1))
-        tok = np.where(is_stay, -1, columns[flat % max(width, 1)] if width else -1)
+        src = np.where(is_stay, chosen, flat // width)
+        column = flat % width
+        tok = np.where(is_stay, -1, tokens[rows, column])
         score = np.take_along_axis(candidates, chosen, axis=1)
         tok_safe = np.maximum(tok, 0)
         new_pb = np.where(is_stay, stay_b[rows, src], _NEG_INF)
-        new_pnb = np.where(is_stay, stay_nb[rows, src], ext[rows, src, tok_safe])
+        new_pnb = np.where(is_stay, stay_nb[rows, src], ext[rows, src, column])
         src_hash = prefix_hash[rows, src]
         new_hash = np.where(
             is_stay, src_hash, src_hash * _HASH_MULT + tok_safe.astype(np.uint64) + np.uint64(1)
