@@ -241,14 +241,16 @@ def ctc_beam_search_decode(
     The `beam_width` prefixes with the best score survive; all B rows and all
     candidate extensions are scored at once in NumPy. With a large enough
     beam (and no pruning) the result is exact: the labelling probabilities
-    are sums over all alignments.
+    are sums over all alignments. With a small beam it keeps exactly the
+    textbook top-`beam_width` prefixes per frame (TensorFlow's decoder prunes
+    differently, so at equal small beams the two can return different paths).
 
     Shallow fusion: a prefix's score is log(p_b + p_nb) + `lm_weight` * LM
     log-probability + `word_bonus` * number of LM tokens. `lm(context, token)`
     returns the natural-log probability of `token` after the tuple `context`.
     With `lm.level == "word"` (the default for any callable) a word is scored
     when a `word_delimiter` follows it and at the end of the row, context =
-    the previous words; with `lm.level == "char"` every appended character is
+    `("<s>",)` followed by the previous words; with `lm.level == "char"` every appended character is
     scored. At the end of the row `lm(context, "</s>")` is added as well.
     `lm.order`, if present, trims contexts to `order - 1` tokens (for caching).
     `keras_seq.decoding.NGramLM` and `KenLMAdapter` fit this protocol.
