@@ -195,3 +195,13 @@ def test_errors(rng):
         ctc_loss(np.array([1]), logits)
     with pytest.raises(ValueError, match=r"`blank_index` must lie in \[-3, 3\)"):
         ctc_loss(np.array([[1]]), logits, blank_index=3)
+
+
+def test_compiles_under_xla(rng):
+    features = rng.normal(size=(4, 6, 3)).astype("float32")
+    labels = np.array([[1, 2], [2, -1], [1, 1], [3, -1]])
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6, 3)), keras.layers.Dense(4)])
+    model.compile(optimizer="sgd", loss=CTC(), jit_compile=True)
+    expected = np.mean(np.asarray(ctc_loss(labels, np.asarray(model(features)))))
+    np.testing.assert_allclose(model.evaluate(features, labels, verbose=0), expected, rtol=1e-5)
