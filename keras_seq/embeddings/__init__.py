@@ -8,9 +8,13 @@ from keras_seq.embeddings.corpus import (
     tokenize,
 )
 from keras_seq.embeddings.debiasing import bias_direction, debias, equalize, neutralize
+from keras_seq.embeddings.glove import GloVe
+from keras_seq.embeddings.word2vec import Word2Vec
 from keras_seq.embeddings.word_vectors import WordVectors, cosine_similarity
 
 __all__ = [
+    "GloVe",
+    "Word2Vec",
     "WordVectors",
     "bias_direction",
     "cosine_similarity",
