@@ -15,11 +15,17 @@ input and all weights: ours and full attention in a `tf.function` with
 `jit_compile=True` (XLA), reformer-pytorch in eager PyTorch (CPU, float32).
 Every (implementation, length) case runs in a fresh subprocess: one warm-up
 step (which compiles), then `--steps` timed steps; time is their median.
-Memory: after the warm-up the process's peak-RSS counter is reset
-(`/proc/self/clear_refs`), and "step peak" is the peak RSS during the timed
-steps minus the RSS just before them, i.e. the working memory of a training
-step, excluding the framework, the weights, the inputs and XLA compilation;
-"process peak" is the absolute peak RSS over the timed steps. A watchdog
+Memory, "step peak": the working memory of a training step above what is
+live before it (framework, weights, inputs and compiled code excluded). For
+PyTorch it is the peak RSS during the timed steps minus the RSS just before
+them (peak counter reset through `/proc/self/clear_refs`; glibc's mmap
+threshold is fixed at 128 KiB so freed buffers leave RSS). TensorFlow keeps
+freed buffers mapped, so for the Keras cases it is the TF CPU allocator's
+peak (`tf.config.experimental.get_memory_info`, which counts XLA's buffers)
+minus its live bytes before the steps. Also recorded: "first-step RSS
+growth" (peak RSS during the warm-up step minus RSS before it, which for the
+Keras cases includes XLA compilation: a conservative upper bound) and the
+absolute process peak RSS. A watchdog
 kills a case whose RSS exceeds `--memory-cap-mib` (the machine is shared)
 and reports it as out of memory.
 
@@ -140,17 +146,35 @@ def _torch_step(length, seed=0):
 def run_case(kind, length, steps):
     """Runs one case in this process and returns its measurements."""
     run = _torch_step(length) if kind == "reformer_pytorch" else _keras_step(kind, length)
+    uses_tf = kind != "reformer_pytorch"
+    reset = _reset_peak_rss()
+    before = _status_mib("VmRSS")
     start = time.perf_counter()
     run()  # warm-up: XLA compilation for the Keras cases
     warmup = time.perf_counter() - start
+    first_step_growth = (_status_mib("VmHWM") - before) if reset else None
     reset = _reset_peak_rss()
     base = _status_mib("VmRSS")
+    if uses_tf:
+        import tensorflow as tf
+
+        tf.config.experimental.reset_memory_stats("CPU:0")
+        current = tf.config.experimental.get_memory_info("CPU:0")["current"]
     times = []
     for _ in range(steps):
         start = time.perf_counter()
         run()
         times.append(time.perf_counter() - start)
     peak = _status_mib("VmHWM")
+    if uses_tf:
+        # TF keeps freed buffers mapped, so RSS cannot show a step's working
+        # set; its allocator's own peak counter can (XLA buffers included).
+        allocator_peak = tf.config.experimental.get_memory_info("CPU:0")["peak"]
+        step_peak = (allocator_peak - current) / 2**20
+        step_peak_source = "tf allocator peak"
+    else:
+        step_peak = (peak - base) if reset else None
+        step_peak_source = "peak RSS"
     return {
         "impl": kind,
         "length": length,
@@ -158,7 +182,9 @@ def run_case(kind, length, steps):
         "times": times,
         "median_s": statistics.median(times),
         "warmup_s": warmup,
-        "step_peak_mib": (peak - base) if reset else None,
+        "step_peak_mib": step_peak,
+        "step_peak_source": step_peak_source,
+        "first_step_rss_growth_mib": first_step_growth,
         "process_peak_mib": peak,
         "load": os.getloadavg()[0],
     }
@@ -175,7 +201,11 @@ def spawn_case(kind, length, steps, memory_cap_mib, timeout):
         "--steps",
         str(steps),
     ]
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(HERE))
+    # A fixed glibc mmap threshold returns freed large buffers to the OS, so
+    # peak RSS above the pre-step RSS is PyTorch's working set.
+    env = dict(
+        os.environ, PYTHONPATH=os.path.dirname(HERE), MALLOC_MMAP_THRESHOLD_="131072"
+    )
     proc = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
@@ -212,6 +242,9 @@ def _cell(result):
         return result["status"], "-"
     memory = result["step_peak_mib"]
     memory = f"{memory:.0f}" if memory is not None else "n/a"
+    growth = result.get("first_step_rss_growth_mib")
+    if growth is not None:
+        memory += f" ({growth:.0f})"
     return f"{result['median_s']:.2f}", memory
 
 

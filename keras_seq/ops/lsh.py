@@ -219,6 +219,35 @@ def _gather_rows(values, indices):
     return ops.take(flat_values, flat_indices, axis=0)
 
 
+def _permute_rows(values, indices, inverse, rounds=1):
+    """`_gather_rows` by a permutation, differentiated by the inverse gather.
+
+    `indices` `[B, H, R * L]` holds, per round, a permutation of `[0, L)` when
+    `values` has `L` rows (the sort: the gradient sums the `R` rounds) or of
+    the `R * L` rows (the unsort). The gradient of a gather is a scatter-add,
+    which XLA runs slowly on CPU; the inverse permutation gives the same
+    result as another gather.
+    """
+
+    @ops.custom_gradient
+    def permute(values):
+        def grad(*args, upstream=None):
+            if upstream is None:
+                (upstream,) = args
+            restored = _gather_rows(upstream, inverse)
+            if rounds > 1:
+                shape = ops.shape(restored)
+                restored = ops.reshape(
+                    restored, (shape[0], shape[1], rounds, -1, restored.shape[-1])
+                )
+                restored = ops.sum(restored, axis=2)
+            return restored
+
+        return _gather_rows(values, indices), grad
+
+    return permute(values)
+
+
 def _previous_chunk(x, axis=2):
     """Rolls chunks by one along `axis` (chunk 0 gets the last chunk), as HF/trax."""
     return ops.roll(x, 1, axis=axis)
@@ -311,8 +340,14 @@ def lsh_attention(
     sort_indices, undo_indices = sort_by_bucket(buckets, num_buckets)
     # Flatten the rounds: round r's sorted tokens occupy [r L, (r + 1) L).
     flat_sort = ops.reshape(sort_indices, (batch, heads, -1))
-    sorted_qk = _gather_rows(query_key, flat_sort)
-    sorted_value = _gather_rows(value, flat_sort)
+    round_offsets = ops.reshape(
+        ops.arange(num_hashes, dtype="int32") * ops.cast(length, "int32"),
+        (1, 1, num_hashes, 1),
+    )
+    flat_undo = ops.reshape(undo_indices + round_offsets, (batch, heads, -1))
+    flat_sort_rounds = ops.reshape(sort_indices + round_offsets, (batch, heads, -1))
+    sorted_qk = _permute_rows(query_key, flat_sort, flat_undo, num_hashes)
+    sorted_value = _permute_rows(value, flat_sort, flat_undo, num_hashes)
 
     chunk_shape = (batch, heads, -1, bucket_size)
     queries = ops.reshape(sorted_qk, chunk_shape + (depth,))
@@ -321,52 +356,61 @@ def lsh_attention(
     values = ops.reshape(sorted_value, chunk_shape + (value_depth,))
     positions = ops.reshape(flat_sort, chunk_shape)
 
-    keys = ops.concatenate([_previous_chunk(keys), keys], axis=3)
-    values = ops.concatenate([_previous_chunk(values), values], axis=3)
-    key_positions = ops.concatenate([_previous_chunk(positions), positions], axis=3)
-
-    logits = ops.einsum("bhcid,bhcjd->bhcij", queries, keys)
-    logits = ops.cast(logits, stats_dtype)
+    # Each chunk attends to [previous chunk, itself]. The two halves are kept
+    # apart (no concatenated copies of keys and values, nor their gradients).
+    halves = (
+        (_previous_chunk(keys), _previous_chunk(values), _previous_chunk(positions)),
+        (keys, values, positions),
+    )
     masked_value = masked_fill_value(stats_dtype)
     query_pos = positions[..., :, None]
-    key_pos = key_positions[..., None, :]
-    allowed = None
-    if causal:
-        allowed = query_pos >= key_pos
     if padding_mask is not None:
-        key_valid = ops.take(
-            ops.reshape(valid, (-1,)),
-            ops.reshape(ops.arange(batch, dtype="int32"), (-1, 1, 1, 1))
-            * ops.cast(length, "int32")
-            + key_positions,
-            axis=0,
-        )[..., None, :]
-        allowed = key_valid if allowed is None else ops.logical_and(allowed, key_valid)
-    if allowed is not None:
-        logits = ops.where(allowed, logits, masked_value)
-    if mask_self:
-        logits = ops.where(query_pos != key_pos, logits, 0.5 * masked_value)
+        flat_valid = ops.reshape(valid, (-1,))
+        batch_offsets = ops.reshape(
+            ops.arange(batch, dtype="int32") * ops.cast(length, "int32"), (-1, 1, 1, 1)
+        )
+    all_logits = []
+    for half_keys, _, half_positions in halves:
+        logits = ops.einsum("bhcid,bhcjd->bhcij", queries, half_keys)
+        logits = ops.cast(logits, stats_dtype)
+        key_pos = half_positions[..., None, :]
+        allowed = None
+        if causal:
+            allowed = query_pos >= key_pos
+        if padding_mask is not None:
+            key_valid = ops.take(flat_valid, batch_offsets + half_positions, axis=0)
+            key_valid = key_valid[..., None, :]
+            allowed = key_valid if allowed is None else ops.logical_and(allowed, key_valid)
+        if allowed is not None:
+            logits = ops.where(allowed, logits, masked_value)
+        if mask_self:
+            logits = ops.where(query_pos != key_pos, logits, 0.5 * masked_value)
+        all_logits.append(logits)
 
-    row_max = ops.stop_gradient(ops.max(logits, axis=-1, keepdims=True))
-    shifted = ops.exp(logits - row_max)
-    total = ops.sum(shifted, axis=-1, keepdims=True)
-    weights = shifted / total
+    row_max = ops.stop_gradient(
+        ops.maximum(
+            ops.max(all_logits[0], axis=-1, keepdims=True),
+            ops.max(all_logits[1], axis=-1, keepdims=True),
+        )
+    )
+    shifted = [ops.exp(logits - row_max) for logits in all_logits]
+    total = ops.sum(shifted[0], axis=-1, keepdims=True) + ops.sum(
+        shifted[1], axis=-1, keepdims=True
+    )
     round_lse = ops.squeeze(row_max + ops.log(total), axis=-1)
-    weights = ops.cast(weights, compute_dtype)
-    if dropout_fn is not None:
-        weights = dropout_fn(weights)
-    attended = ops.einsum("bhcij,bhcjd->bhcid", weights, values)
+    attended = None
+    for part, (_, half_values, _) in zip(shifted, halves):
+        weights = ops.cast(part / total, compute_dtype)
+        if dropout_fn is not None:
+            weights = dropout_fn(weights)
+        term = ops.einsum("bhcij,bhcjd->bhcid", weights, half_values)
+        attended = term if attended is None else attended + term
 
     # Undo the sort, round by round.
     attended = ops.reshape(attended, (batch, heads, -1, value_depth))
     round_lse = ops.reshape(round_lse, (batch, heads, -1, 1))
-    round_offsets = ops.reshape(
-        ops.arange(num_hashes, dtype="int32") * ops.cast(length, "int32"),
-        (1, 1, num_hashes, 1),
-    )
-    flat_undo = ops.reshape(undo_indices + round_offsets, (batch, heads, -1))
-    attended = _gather_rows(attended, flat_undo)
-    round_lse = _gather_rows(round_lse, flat_undo)
+    attended = _permute_rows(attended, flat_undo, flat_sort_rounds)
+    round_lse = _permute_rows(round_lse, flat_undo, flat_sort_rounds)
     if num_hashes == 1:
         return ops.reshape(attended, (batch, heads, length, value_depth))
     attended = ops.reshape(attended, (batch, heads, num_hashes, length, value_depth))
