@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 
 import numpy as np
 
@@ -81,7 +80,7 @@ def train(method="word2vec", size="default", data=None, output="word_vectors.txt
 
     Example:
 
-    >>> import tempfile
+    >>> import os, tempfile
     >>> out = os.path.join(tempfile.mkdtemp(), "v.txt")
     >>> r = train(size="fast", epochs=1, output=out, verbose=0)
     >>> len(r["vectors"]) > 1000 and os.path.exists(out)
