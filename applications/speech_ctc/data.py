@@ -130,11 +130,17 @@ def unpack(packed):
     return waves, [str(t) for t in packed["texts"]]
 
 
+def utterance_voices(count, voices, seed):
+    """The `Voice` (name, rate 140-220, pitch) of each of `count` utterances."""
+    rng = np.random.default_rng(seed)
+    return [random_voice(rng, voices, rate_range=(140, 220)) for _ in range(count)]
+
+
 def synthesize_utterances(sentences, voices, seed):
     """Speaks `sentences` with random `voices`, adds silence and noise; packed int16."""
-    rng = np.random.default_rng(seed)
-    requests = [(s, random_voice(rng, voices, rate_range=(140, 220))) for s in sentences]
-    clips = synthesize_many(requests, SAMPLE_RATE, trim=True, cache_dir=False)
+    spoken = utterance_voices(len(sentences), voices, seed)
+    clips = synthesize_many(list(zip(sentences, spoken)), SAMPLE_RATE, trim=True, cache_dir=False)
+    rng = np.random.default_rng([seed, 1])
     waves = []
     for clip in clips:
         lead = np.zeros(int(rng.uniform(0.05, 0.3) * SAMPLE_RATE), "float32")
@@ -158,7 +164,7 @@ def make_dataset(train_examples, eval_examples, seed=0, cache_dir=None):
         if not count:
             return None
         parameters = dict(
-            app="speech_ctc", version=1, count=count, voices=voices,
+            app="speech_ctc", version=2, count=count, voices=voices,
             sentence_seed=sentence_seed, voice_seed=voice_seed,
         )  # fmt: skip
         return cached_arrays(
