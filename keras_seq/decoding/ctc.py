@@ -347,8 +347,8 @@ def ctc_beam_search_decode(
         first, first_pending = fusion.next_bonus(fusion.initial_state(), classes)
         lm_next = np.broadcast_to(first, (batch, k, classes)).copy()
         pending_next = np.broadcast_to(first_pending, (batch, k, classes)).copy()
-    back_src = np.zeros((time, batch, k), dtype="int64")
-    back_tok = np.full((time, batch, k), -1, dtype="int64")
+    back_src = np.zeros((time, batch, k), dtype="int32")
+    back_tok = np.full((time, batch, k), -1, dtype="int32")
 
     non_blank = np.array([c for c in range(classes) if c != blank])
     pruning = token_min_logp is not None

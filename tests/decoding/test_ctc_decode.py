@@ -233,3 +233,15 @@ def test_errors(rng):
         ctc_beam_search_decode(logits, lm=NGramLM(2).fit(["a"]))
     with pytest.raises(ValueError, match="`alphabet` must have one string per class"):
         ctc_beam_search_decode(logits, alphabet=["_", "a"])
+
+
+def test_empty_rows_and_fewer_prefixes_than_top_paths(rng):
+    logits = rng.normal(size=(2, 1, 3))
+    paths, scores = ctc_beam_search_decode(logits, np.array([0, 1]), beam_width=4, top_paths=4)
+    assert paths[0][0].tolist() == [] and scores[0, 0] == 0.0
+    assert np.all(np.isneginf(scores[0, 1:]))
+    # One frame over {blank, 1, 2}: exactly three labellings, "" / "1" / "2".
+    log_probs = log_softmax64(logits[1, 0])
+    assert sorted(p.tolist() for p in paths[1][:3]) == [[], [1], [2]]
+    np.testing.assert_allclose(np.sort(scores[1, :3]), np.sort(log_probs))
+    assert np.isneginf(scores[1, 3]) and paths[1][3].tolist() == []
