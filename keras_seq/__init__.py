@@ -13,6 +13,7 @@ from keras_seq import (  # noqa: E402
     losses,
     metrics,
     models,
+    numpy_rnn,
     ops,
     text,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "losses",
     "metrics",
     "models",
+    "numpy_rnn",
     "ops",
     "text",
     "__version__",
