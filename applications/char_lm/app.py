@@ -50,8 +50,9 @@ SIZES = {
 class CharLM(keras.Model):
     """A character language model that carries its vocabulary.
 
-    Embedding (padding masked) -> `num_layers` GRU or LSTM layers (dropout
-    between them) -> Dense logits over the vocabulary.
+    Embedding (padding masked) -> `num_layers` GRU or LSTM layers -> Dense
+    logits over the vocabulary, with dropout between the recurrent layers and
+    before the output layer.
 
     Args:
         vocabulary: a char-level `keras_seq.text.Vocabulary` (or its config).
@@ -59,7 +60,7 @@ class CharLM(keras.Model):
         units: int, state size of every recurrent layer.
         num_layers: int >= 1.
         embedding_dim: int.
-        dropout: float in [0, 1), between layers (training only).
+        dropout: float in [0, 1), after every recurrent layer (training only).
         sequence_length: int, the longest sequence (incl. `<sos>`/`<eos>`)
             `generate` produces.
 

@@ -140,17 +140,23 @@ ORG_WORDS = (
 _SLOT = re.compile(r"\{([A-Z]+)\d?\}")
 
 
-@functools.cache
 def entity_pools() -> dict:
     """``{"train": {...}, "test": {...}}``, each with the lists ``first``,
     ``last``, ``state`` and ``country`` from faker's en_US providers: a fixed
-    seeded quarter of every list is held out for the test splits.
+    seeded quarter of every list is held out for the test splits, and
+    training items sharing a capitalised word with any held-out item
+    ("Virginia" the first name vs the state) are dropped.
 
     >>> from applications.ner.data import entity_pools
     >>> pools = entity_pools()
     >>> set(pools["train"]["last"]) & set(pools["test"]["last"])
     set()
     """
+    return {split: {k: list(v) for k, v in lists.items()} for split, lists in _entity_pools().items()}
+
+
+@functools.cache
+def _entity_pools() -> dict:
     from faker.providers.address.en_US import Provider as Address
     from faker.providers.person.en_US import Provider as Person
 
@@ -235,7 +241,7 @@ def generate_sentences(n: int, seed: int = 0, split: str = "train") -> list[tupl
     _check_count("n", n)
     if split not in SPLITS:
         raise ValueError(f"`split` must be one of {list(SPLITS)}; received {split!r}.")
-    pool = entity_pools()["train" if split == "train" else "test"]
+    pool = _entity_pools()["train" if split == "train" else "test"]
     templates = [TEMPLATES[i] for i in (HELD_OUT_TEMPLATES if split == "held_out_templates" else TRAIN_TEMPLATES)]
     rng = random.Random(f"{split}:{seed}")
     fake = faker.Faker("en_US")
