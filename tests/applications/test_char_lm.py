@@ -110,3 +110,14 @@ def test_bad_arguments():
         model.generate(["abab"])
     with pytest.raises(ValueError, match="`size`"):
         app.build_model(vocabulary, size="huge")
+
+
+def test_trains_on_a_text_file(tmp_path):
+    from applications.char_lm.data import generate_dinosaur_names
+
+    path = tmp_path / "dinos.txt"
+    path.write_text("\n".join(generate_dinosaur_names(300, seed=2)) + "\n", encoding="utf-8")
+    result = app.train(size="fast", epochs=1, data=str(path), eval_examples=20, output=str(tmp_path / "d.keras"), verbose=0)
+    assert result["eval_examples"] == 30 and result["train_items"] == 270
+    assert result["nats_per_char"] < result["baselines"]["unigram"] + 1.0
+    assert app.load(str(tmp_path / "d.keras")).vocabulary.tokens == result["model"].vocabulary.tokens

@@ -130,3 +130,12 @@ def test_bad_arguments():
         model.tag("Paris is nice")
     with pytest.raises(ValueError, match="`size`"):
         app.build_model(vocabularies, size="large")
+
+
+def test_trains_on_a_conll_file(tmp_path):
+    path = tmp_path / "train.conll"
+    save_conll(path, generate_sentences(300, seed=11))
+    result = app.train(size="fast", epochs=1, data=str(path), eval_examples=30, output=str(tmp_path / "n.keras"), verbose=0)
+    assert list(result["splits"]) == ["held_out"] and result["eval_examples"] == 30
+    assert result["splits"]["held_out"]["gold"] > 30
+    assert isinstance(app.load(str(tmp_path / "n.keras")), app.NERTagger)
