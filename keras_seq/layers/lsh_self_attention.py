@@ -299,10 +299,19 @@ class LSHSelfAttention(keras.layers.Layer):
         if buckets is None:
             buckets = self._hash(query_key, valid, factors)
         else:
-            if len(buckets.shape) != 3 or buckets.shape[1] != self.num_heads:
+            expected = self.num_hashes * padded if isinstance(padded, int) else None
+            if (
+                len(buckets.shape) != 3
+                or buckets.shape[1] != self.num_heads
+                or (
+                    None not in (expected, buckets.shape[2])
+                    and buckets.shape[2] != expected
+                )
+            ):
                 raise ValueError(
                     "`buckets` must have shape [batch, num_heads="
-                    f"{self.num_heads}, num_hashes * padded_length] as returned by "
+                    f"{self.num_heads}, num_hashes * padded_length="
+                    f"{expected if expected is not None else '?'}] as returned by "
                     f"`compute_buckets`; received shape {tuple(buckets.shape)}."
                 )
             buckets = ops.stop_gradient(ops.cast(buckets, "int32"))

@@ -258,11 +258,16 @@ def _statistics_dtype(dtype):
     return "float64" if standardize_dtype(dtype) == "float64" else "float32"
 
 
-def _normalise_keys(vectors):
+def _key_scales(vectors):
+    """Per-key factor rsqrt(mean(x^2) + eps) / sqrt(d): k_hat = x * factor.
+
+    Applied to the logits' columns instead of materialising normalised keys
+    (and their gradient), which saves two chunk-sized tensors.
+    """
     vectors = ops.cast(vectors, _statistics_dtype(vectors.dtype))
-    variance = ops.mean(ops.square(vectors), axis=-1, keepdims=True)
+    variance = ops.mean(ops.square(vectors), axis=-1)
     scale = 1.0 / math.sqrt(float(vectors.shape[-1]))
-    return vectors * ops.rsqrt(variance + _NORM_EPSILON) * scale
+    return ops.rsqrt(variance + _NORM_EPSILON) * scale
 
 
 def lsh_attention(
@@ -351,16 +356,20 @@ def lsh_attention(
 
     chunk_shape = (batch, heads, -1, bucket_size)
     queries = ops.reshape(sorted_qk, chunk_shape + (depth,))
-    keys = _normalise_keys(queries)
-    keys = ops.cast(keys, queries.dtype)
+    key_scales = _key_scales(queries)
     values = ops.reshape(sorted_value, chunk_shape + (value_depth,))
     positions = ops.reshape(flat_sort, chunk_shape)
 
     # Each chunk attends to [previous chunk, itself]. The two halves are kept
     # apart (no concatenated copies of keys and values, nor their gradients).
     halves = (
-        (_previous_chunk(keys), _previous_chunk(values), _previous_chunk(positions)),
-        (keys, values, positions),
+        (
+            _previous_chunk(queries),
+            _previous_chunk(values),
+            _previous_chunk(positions),
+            _previous_chunk(key_scales),
+        ),
+        (queries, values, positions, key_scales),
     )
     masked_value = masked_fill_value(stats_dtype)
     query_pos = positions[..., :, None]
@@ -370,9 +379,9 @@ def lsh_attention(
             ops.arange(batch, dtype="int32") * ops.cast(length, "int32"), (-1, 1, 1, 1)
         )
     all_logits = []
-    for half_keys, _, half_positions in halves:
+    for half_keys, _, half_positions, half_scales in halves:
         logits = ops.einsum("bhcid,bhcjd->bhcij", queries, half_keys)
-        logits = ops.cast(logits, stats_dtype)
+        logits = ops.cast(logits, stats_dtype) * half_scales[..., None, :]
         key_pos = half_positions[..., None, :]
         allowed = None
         if causal:
@@ -399,7 +408,7 @@ def lsh_attention(
     )
     round_lse = ops.squeeze(row_max + ops.log(total), axis=-1)
     attended = None
-    for part, (_, half_values, _) in zip(shifted, halves):
+    for part, (_, half_values, _, _) in zip(shifted, halves):
         weights = ops.cast(part / total, compute_dtype)
         if dropout_fn is not None:
             weights = dropout_fn(weights)

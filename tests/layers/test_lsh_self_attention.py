@@ -514,3 +514,5 @@ def test_invalid_call_inputs(rng):
         layer(x, padding_mask=np.ones((2, 8, 1), bool))
     with pytest.raises(ValueError, match="`buckets` must have shape"):
         layer(x, buckets=np.zeros((2, 3, 16), "int32"))
+    with pytest.raises(ValueError, match="`buckets` must have shape"):
+        layer(x, buckets=np.zeros((2, 2, 12), "int32"))  # 2 rounds x 8 steps
