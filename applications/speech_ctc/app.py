@@ -56,7 +56,7 @@ WORD_BONUSES = (0.0, 1.0, 2.0)
 
 @keras.saving.register_keras_serializable(package="applications")
 class FrameLengths(keras.layers.Layer):
-    """Audio sample counts -> (feature-frame mask [B, T], logit mask [B, T'], logit lengths [B]).
+    """Audio sample counts -> (frame mask [B, T], logit mask [B, T'], logit lengths [B], logit weights [B, T', 1]).
 
     Feature frames `1 + (n - frame_length) // frame_step`; the stride-2
     'same' convolution gives `ceil(frames / 2)` logit frames.
@@ -75,7 +75,7 @@ class FrameLengths(keras.layers.Layer):
         time = ops.shape(features)[1]
         frame_mask = ops.arange(time)[None, :] < frames[:, None]
         logit_mask = ops.arange((time + 1) // 2)[None, :] < logit_lengths[:, None]
-        return frame_mask, logit_mask, logit_lengths
+        return frame_mask, logit_mask, logit_lengths, ops.cast(logit_mask, self.compute_dtype)[..., None]
 
     def get_config(self):
         config = super().get_config()
@@ -97,12 +97,18 @@ def build_model(size="default", num_mel_bins=64, seed=0):
     labels = keras.Input((None,), dtype="int32", name="labels")
     label_length = keras.Input((), dtype="int32", name="label_length")
     x = LogMelSpectrogram(SAMPLE_RATE, num_mel_bins, frame_length=FRAME_LENGTH, frame_step=FRAME_STEP, name="log_mel")(audio)
-    frame_mask, logit_mask, logit_length = FrameLengths(name="frame_lengths")(audio_length, x)
+    frame_mask, logit_mask, logit_length, logit_weights = FrameLengths(name="frame_lengths")(audio_length, x)
     x = UtteranceNormalization(name="normalize")(x, mask=frame_mask)
     x = SpecAugment(freq_mask_param=10, time_mask_param=12, num_time_masks=2, seed=seed, name="spec_augment")(x)
-    x = keras.layers.Conv1D(s.filters, 11, strides=2, padding="same", name="conv_1")(x)
+    # Explicit padding: with 'same', a strided convolution's left padding depends on
+    # the parity of the padded batch length, which would shift the frame grid.
+    x = keras.layers.ZeroPadding1D(5, name="conv_1_pad")(x)
+    x = keras.layers.Conv1D(s.filters, 11, strides=2, name="conv_1")(x)
     x = keras.layers.BatchNormalization(name="conv_1_norm")(x)
     x = keras.layers.Activation("relu")(x)
+    # Zero the frames past each utterance's end, so that padding a batch does not
+    # change what the next convolution (and the backward GRU) sees.
+    x = keras.layers.Multiply(name="drop_padding")([x, logit_weights])
     x = keras.layers.Conv1D(s.filters, 11, padding="same", name="conv_2")(x)
     x = keras.layers.BatchNormalization(name="conv_2_norm")(x)
     x = keras.layers.Activation("relu")(x)
