@@ -4,6 +4,7 @@ and for classification."""
 from __future__ import annotations
 
 import dataclasses
+import string
 import time
 
 import keras
@@ -32,12 +33,12 @@ class Size:
     batch_size: int
     qa_pretrain_examples: int  # (question, passage) pairs added to pretraining
     qa_learning_rate: float
-    sentence_segments: int  # context sentence i gets segment 1 + min(i, n - 1)
+    sentence_segments: int  # passage sentence types (see `qa_pair`, question_match=True)
 
 
 SIZES = {
     "fast": Size(2000, 64, 64, 2, 2, 1, 1500, 3, 32, 1000, 1e-3, 8),
-    "default": Size(4000, 64, 128, 2, 4, 2, 30_000, 6, 32, 20_000, 1e-3, 8),
+    "default": Size(4000, 64, 128, 2, 3, 2, 24_000, 4, 32, 16_000, 1e-3, 8),
 }
 QA_LENGTH = 64  # [CLS] question [SEP] passage [SEP] in word pieces (longest generated: 59)
 
@@ -98,37 +99,51 @@ def pretraining_data(documents, pieces, length, copies, seed, extra=None):
     return x, y
 
 
-def qa_pair(pieces, question, words, length, sentence_segments=1):
+def _bare(word):
+    return word.lower().strip(string.punctuation)
+
+
+def qa_pair(pieces, question, words, length, sentence_segments=1, question_match=False):
     """Ids and segments of `[CLS] question [SEP] passage [SEP]` (padded to
-    `length`, the passage truncated): the question is segment 0; with
-    `sentence_segments=n > 1` passage sentence i (words up to one ending in
-    ".", "!" or "?") is segment 1 + min(i, n - 1), else the passage is
-    segment 1. Returns `(token_ids, segment_ids, first)` where `first` is the
-    position of the passage's first piece, and the word offsets in pieces."""
+    `length`, the passage truncated).
+
+    Segment ids (BERT's token types) are 0 for the question; the passage is
+    segment 1, or with `sentence_segments=n > 1` its sentence i (words up to
+    one ending in ".", "!" or "?") is segment 1 + min(i, n - 1). With
+    `question_match=True` a passage word that also occurs in the question
+    (case and punctuation ignored) gets the type of its sentence's "in the
+    question" twin, 1 + 2 min(i, n - 1) + 1 (DrQA's exact-match feature,
+    Chen et al. 2017, carried by the token-type embedding), so there are
+    1 + 2n types. Returns `(token_ids, segment_ids, first, offsets)`: the
+    position of the passage's first piece and each word's offset in pieces.
+    """
+    asked = {_bare(w) for w in question.split()} - {""} if question_match else set()
     question = np.concatenate(pieces.ids(question.split())) if question.split() else np.zeros(0, "int32")
     word_pieces = pieces.ids(words)
     offsets = np.cumsum([0] + [len(p) for p in word_pieces])
     first = len(question) + 2
     tokens, segments, sentence = [CLS, *question, SEP], [0] * first, 0
     for word, piece in zip(words, word_pieces):
-        segments.extend([1 + min(sentence, sentence_segments - 1)] * len(piece))
+        index = min(sentence, sentence_segments - 1)
+        segment = 1 + 2 * index + (_bare(word) in asked) if question_match else 1 + index
+        segments.extend([segment] * len(piece))
         tokens.extend(piece)
         sentence += word.endswith((".", "!", "?"))
     tokens, segments = tokens[: length - 1], segments[: length - 1]
     tokens.append(SEP)
-    segments.append(segments[-1] if len(segments) > first else 1)
+    segments.append(1)
     pad = length - len(tokens)
     return (np.array(tokens + [PAD] * pad, "int32"), np.array(segments + [0] * pad, "int32"), first, offsets)
 
 
-def qa_data(examples, pieces, length, sentence_segments=1):
+def qa_data(examples, pieces, length, sentence_segments=1, question_match=False):
     """`[CLS] question [SEP] context [SEP]` (see `qa_pair`) with the answer's
     word span mapped to word-piece positions; examples whose answer is
     truncated are dropped."""
     token_ids, segment_ids, starts, ends, kept = [], [], [], [], []
     for example in examples:
         tokens, segments, first, offsets = qa_pair(
-            pieces, example["question"], example["context"].split(), length, sentence_segments
+            pieces, example["question"], example["context"].split(), length, sentence_segments, question_match
         )
         start = first + offsets[example["answer_start_word"]]
         end = first + offsets[example["answer_end_word"] + 1] - 1
@@ -146,7 +161,7 @@ def qa_data(examples, pieces, length, sentence_segments=1):
     return x, {"start": np.array(starts), "end": np.array(ends)}, kept
 
 
-def qa_pretraining_rows(examples, pieces, length, sentence_segments, seed):
+def qa_pretraining_rows(examples, pieces, length, sentence_segments, seed, question_match=False):
     """Task-adaptive pretraining pairs: `[CLS] question [SEP] passage [SEP]`
     where half the questions are replaced by another passage's question (the
     NSP label says whether the question belongs to the passage); no answers
@@ -158,7 +173,9 @@ def qa_pretraining_rows(examples, pieces, length, sentence_segments, seed):
         if rng.random() < 0.5 and len(examples) > 1:
             other = int(rng.integers(len(examples) - 1))
             question, is_next = examples[other + (other >= i)]["question"], 0
-        tokens, segment_ids, _, _ = qa_pair(pieces, question, example["context"].split(), length, sentence_segments)
+        tokens, segment_ids, _, _ = qa_pair(
+            pieces, question, example["context"].split(), length, sentence_segments, question_match
+        )
         rows.append(tokens)
         segments.append(segment_ids)
         labels.append(is_next)
@@ -237,7 +254,7 @@ def train(
     sentences += [e["context"] for e in adaptation] + [e["question"] for e in adaptation]
     pieces = WordPieces(train_wordpiece(sentences, s.vocabulary_size))
     segments = s.sentence_segments
-    extra = qa_pretraining_rows(adaptation, pieces, s.sequence_length, segments, seed + 7)
+    extra = qa_pretraining_rows(adaptation, pieces, s.sequence_length, segments, seed + 7, question_match=True)
     x, y = pretraining_data(train_documents, pieces, s.sequence_length, s.mask_copies, seed, extra=extra)
     test_x, test_y = pretraining_data(test_documents, pieces, s.sequence_length, 1, seed + 99)
     batch_size = batch_size or s.batch_size
@@ -245,7 +262,7 @@ def train(
     with chosen.scope():
         encoder = BertEncoder(
             len(pieces), max(s.sequence_length, QA_LENGTH), num_layers=s.num_layers, hidden_dim=s.hidden_dim,
-            num_heads=4, intermediate_dim=4 * s.hidden_dim, dropout=0.1, num_segments=1 + segments,
+            num_heads=4, intermediate_dim=4 * s.hidden_dim, dropout=0.1, num_segments=1 + 2 * segments,
         )
         pretrainer = BertPretrainer(encoder)
         pretrainer.compile(keras.optimizers.Adam(1e-3, clipnorm=1.0))
@@ -259,8 +276,8 @@ def train(
     pretrain_seconds = time.perf_counter() - started
     after = pretrainer.evaluate(test_x, test_y, batch_size=batch_size, verbose=0, return_dict=True)
 
-    qa_x, qa_y, _ = qa_data(qa_train, pieces, QA_LENGTH, segments)
-    qa_test_x, qa_test_y, qa_kept = qa_data(qa_test, pieces, QA_LENGTH, segments)
+    qa_x, qa_y, _ = qa_data(qa_train, pieces, QA_LENGTH, segments, question_match=True)
+    qa_test_x, qa_test_y, qa_kept = qa_data(qa_test, pieces, QA_LENGTH, segments, question_match=True)
     steps = s.qa_epochs * -(-len(qa_y["start"]) // batch_size)
     with chosen.scope():
         qa_model = build_qa_model(encoder, learning_rate=s.qa_learning_rate, steps=steps)
@@ -321,7 +338,7 @@ def load(model_path):
     if not any(isinstance(layer, SpanQAHead) for layer in model.layers):
         raise ValueError(f"{model_path} is not a bert_pretraining QA model (no SpanQAHead).")
     encoder = next(layer for layer in model.layers if isinstance(layer, BertEncoder))
-    layout = (min(QA_LENGTH, encoder.sequence_length), encoder.num_segments - 1)
+    layout = (min(QA_LENGTH, encoder.sequence_length), (encoder.num_segments - 1) // 2)
     return model, WordPieces.load(vocabulary_path(model_path)), layout
 
 
@@ -332,7 +349,7 @@ def evaluate(model_path, examples=1000, seed=0, data=None):
 
     model, pieces, (length, segments) = load(model_path)
     qa = load_squad(data) if data else make_qa_dataset(1, examples, seed=seed)[1]
-    x, y, kept = qa_data(qa, pieces, length, segments)
+    x, y, kept = qa_data(qa, pieces, length, segments, question_match=True)
     return {"qa_exact_match": span_exact_match(model, x, y), "eval_examples": len(kept), "examples": []}
 
 
@@ -345,7 +362,7 @@ def predict(model_path, texts):
             raise ValueError(f"expected 'question | context', received {text!r}")
         question, context = (part.strip().lower() for part in text.split("|", 1))
         words = context.split()
-        tokens, segment_ids, first, offsets = qa_pair(pieces, question, words, length, segments)
+        tokens, segment_ids, first, offsets = qa_pair(pieces, question, words, length, segments, question_match=True)
         x = {"token_ids": tokens[None], "segment_ids": segment_ids[None]}
         logits = model.predict(x, verbose=0)
         start, end, _ = best_span(logits["start"], logits["end"], 4, mask=x["token_ids"] != PAD)

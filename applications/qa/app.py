@@ -18,12 +18,13 @@ from applications._common import choose, distribution, save
 from applications.qa.babi import load_babi, make_babi_dataset
 from applications.qa.data import MAX_ANSWER_WORDS, load_squad, make_dataset
 from applications.qa.memnet import LstmReader, MemoryNetwork
-from keras_seq.models import BertEncoder, SpanQAHead, best_span
-from keras_seq.text import Vocabulary
+from keras_seq.models import BertEncoder, BertPretrainer, SpanQAHead, best_span
+from keras_seq.text import Vocabulary, mlm_mask
 
 TASKS = ("babi1", "babi2", "babi6", "squad")
 BABI_MODELS = ("memn2n", "lstm")
 PAD, CLS, SEP = Vocabulary.PAD, Vocabulary.SOS, Vocabulary.EOS
+MASK_TOKEN = "[mask]"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Size:
     memory_dim: int
     lstm_units: int
     squad_examples: int
+    squad_pretrain_epochs: int  # task-adaptive MLM + NSP on the training passages
     squad_epochs: int
     hidden_dim: int
     num_layers: int
@@ -41,8 +43,8 @@ class Size:
 
 
 SIZES = {
-    "fast": Size(200, 25, 32, 32, 4_000, 4, 64, 2, 2e-3, 32),
-    "default": Size(2_000, 20, 50, 64, 40_000, 8, 128, 3, 1e-3, 32),
+    "fast": Size(200, 25, 32, 32, 4_000, 1, 4, 64, 2, 2e-3, 32),
+    "default": Size(2_000, 20, 50, 64, 24_000, 1, 4, 128, 2, 1e-3, 32),
 }
 
 
@@ -200,11 +202,21 @@ def majority_baseline(train, test):
 # Span QA.
 
 
+def _bare(word):
+    return word.lower().strip(string.punctuation)
+
+
 @dataclasses.dataclass
 class SpanCodec:
-    """`[CLS] question [SEP] context [SEP]` word ids; segment 0 is the
-    question, context sentence i (split after ".") gets segment 1 + i
-    (at most `sentence_segments`), so attention can tell sentences apart."""
+    """`[CLS] question [SEP] context [SEP]` word ids and token types.
+
+    Token type (segment id) 0 is the question; a context word of sentence i
+    (sentences end with a word ending in ".", "!" or "?"; i is capped at
+    `sentence_segments - 1`) gets 1 + 2 i, plus 1 if the word also occurs in
+    the question (case and punctuation ignored): DrQA's exact-match feature
+    (Chen et al., 2017) carried by BERT's token-type embedding. Attention can
+    then tell the sentences apart and see which words the question mentions.
+    """
 
     vocabulary: Vocabulary
     sequence_length: int
@@ -213,29 +225,41 @@ class SpanCodec:
     @classmethod
     def fit(cls, examples, sequence_length):
         texts = [e["question"] + " " + e["context"] for e in examples]
-        return cls(Vocabulary.build(texts, level="word", lowercase=True), sequence_length)
+        built = Vocabulary.build(texts, level="word", lowercase=True)
+        return cls(Vocabulary([*built.tokens[4:], MASK_TOKEN], level="word", lowercase=True), sequence_length)
+
+    @property
+    def mask_id(self):
+        return self.vocabulary.token_to_id(MASK_TOKEN)
+
+    def pair(self, question, context_words):
+        """`(token ids, segment ids, first context position)`, padded."""
+        vocabulary, length = self.vocabulary, self.sequence_length
+        question_words = question.split()[: length // 2]
+        question = [vocabulary.token_to_id(w) for w in question_words]
+        first = len(question) + 2
+        context = [vocabulary.token_to_id(w) for w in context_words[: length - first - 1]]
+        asked = {_bare(w) for w in question_words} - {""}
+        sentence, segments = 0, [0] * first
+        for word in context_words[: len(context)]:
+            segments.append(1 + 2 * min(sentence, self.sentence_segments - 1) + (_bare(word) in asked))
+            sentence += word.endswith((".", "!", "?"))
+        row = [CLS, *question, SEP, *context, SEP]
+        segments.append(1)
+        pad = length - len(row)
+        return row + [PAD] * pad, segments + [0] * pad, first
 
     def encode(self, examples):
         """Inputs, `{"start", "end"}` targets (token positions) and the kept
         examples (those whose answer fits in `sequence_length`)."""
-        vocabulary, length = self.vocabulary, self.sequence_length
+        length = self.sequence_length
         tokens, segments, starts, ends, kept = [], [], [], [], []
         for example in examples:
-            question = [vocabulary.token_to_id(w) for w in example["question"].split()]
-            context_words = example["context"].split()
-            context = [vocabulary.token_to_id(w) for w in context_words]
-            first = len(question) + 2
-            room = length - first - 1
-            if room <= example["answer_end_word"]:
+            row, seg, first = self.pair(example["question"], example["context"].split())
+            if first + example["answer_end_word"] >= length - 1:
                 continue
-            sentence, sentence_ids = 0, []
-            for word in context_words[:room]:
-                sentence_ids.append(1 + min(sentence, self.sentence_segments - 1))
-                sentence += word.endswith((".", "!", "?"))
-            row = [CLS, *question, SEP, *context[:room], SEP]
-            seg = [0] * first + sentence_ids + [sentence_ids[-1] if sentence_ids else 1]
-            tokens.append(row + [PAD] * (length - len(row)))
-            segments.append(seg + [0] * (length - len(seg)))
+            tokens.append(row)
+            segments.append(seg)
             starts.append(first + example["answer_start_word"])
             ends.append(first + example["answer_end_word"])
             kept.append(example)
@@ -244,6 +268,28 @@ class SpanCodec:
             "segment_ids": np.array(segments, "int32").reshape(-1, length),
         }
         return x, {"start": np.array(starts, "int32"), "end": np.array(ends, "int32")}, kept
+
+    def pretraining_data(self, examples, seed):
+        """Task-adaptive MLM + NSP data from the passages and questions (no
+        answers): half the pairs get another passage's question (NSP label
+        0), and 15% of the tokens are masked (80/10/10)."""
+        rng = np.random.default_rng(seed)
+        rows, segments, labels = [], [], []
+        for i, example in enumerate(examples):
+            question, is_next = example["question"], 1
+            if len(examples) > 1 and rng.random() < 0.5:
+                other = int(rng.integers(len(examples) - 1))
+                question, is_next = examples[other + (other >= i)]["question"], 0
+            row, seg, _ = self.pair(question, example["context"].split())
+            rows.append(row)
+            segments.append(seg)
+            labels.append(is_next)
+        inputs, mlm_labels, weights = mlm_mask(
+            np.array(rows, "int32"), len(self.vocabulary), self.mask_id,
+            special_ids=(PAD, Vocabulary.UNK, CLS, SEP), seed=seed,
+        )
+        x = {"token_ids": inputs, "segment_ids": np.array(segments, "int32")}
+        return x, {"mlm_labels": mlm_labels, "mlm_weights": weights, "nsp_labels": np.array(labels, "int32")}
 
     def config(self):
         return {
@@ -261,9 +307,9 @@ class SpanCodec:
         )
 
 
-def build_span_model(codec, size="default", steps=1000, max_answer_length=4):
+def build_encoder(codec, size="default"):
     s = choose(SIZES, size)
-    encoder = BertEncoder(
+    return BertEncoder(
         len(codec.vocabulary),
         codec.sequence_length,
         num_layers=s.num_layers,
@@ -271,8 +317,13 @@ def build_span_model(codec, size="default", steps=1000, max_answer_length=4):
         num_heads=4,
         intermediate_dim=4 * s.hidden_dim,
         dropout=0.1,
-        num_segments=1 + codec.sentence_segments,
+        num_segments=1 + 2 * codec.sentence_segments,
     )
+
+
+def build_span_model(encoder, size="default", steps=1000, max_answer_length=4):
+    """`encoder` + `SpanQAHead`, AdamW with 10% warmup and cosine decay over `steps`."""
+    s = choose(SIZES, size)
     token_ids = keras.Input((None,), dtype="int32", name="token_ids")
     segment_ids = keras.Input((None,), dtype="int32", name="segment_ids")
     inputs = {"token_ids": token_ids, "segment_ids": segment_ids}
@@ -441,13 +492,23 @@ def _train_span(s, size, epochs, batch_size, train_examples, seed, data, log_dir
         length = 64
     codec = SpanCodec.fit(train_set, length)
     x, y, kept = codec.encode(train_set)
+    with chosen.scope():
+        encoder = build_encoder(codec, size)
+        pretrainer = BertPretrainer(encoder)
+        pretrainer.compile(keras.optimizers.Adam(1e-3, clipnorm=1.0))
+    started = time.perf_counter()
+    if s.squad_pretrain_epochs:
+        pre_x, pre_y = codec.pretraining_data(train_set, seed + 1)
+        callbacks = [keras.callbacks.TensorBoard(log_dir=f"{log_dir}/pretraining")] if log_dir else []
+        pretrainer.fit(pre_x, pre_y, batch_size=batch_size, epochs=s.squad_pretrain_epochs,
+                       callbacks=callbacks, verbose=verbose)
     epochs = epochs or s.squad_epochs
     steps = epochs * -(-len(kept) // batch_size)
     with chosen.scope():
-        net = build_span_model(codec, size, steps=steps, max_answer_length=max(4, MAX_ANSWER_WORDS))
-    started = time.perf_counter()
+        net = build_span_model(encoder, size, steps=steps, max_answer_length=max(4, MAX_ANSWER_WORDS))
     history = net.fit(
-        x, y, batch_size=batch_size, epochs=epochs, callbacks=_callbacks(log_dir), verbose=verbose
+        x, y, batch_size=batch_size, epochs=epochs, callbacks=_callbacks(log_dir and f"{log_dir}/span"),
+        verbose=verbose,
     )
     seconds = time.perf_counter() - started
     result = span_scores(net, codec, test)

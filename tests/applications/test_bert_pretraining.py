@@ -94,3 +94,19 @@ def test_sentence_segments_and_task_adaptive_pairs():
             np.testing.assert_array_equal(asked, questions[i])
         else:  # another passage's question
             assert any(np.array_equal(asked, q) for j, q in enumerate(questions) if j != i)
+
+
+def test_question_match_token_types():
+    examples = generate_examples(30, seed=4)
+    texts = [e["context"] for e in examples] + [e["question"] for e in examples]
+    pieces = app.WordPieces(app.train_wordpiece(texts * 10, 600))
+    x, _, kept = app.qa_data(examples, pieces, 64, sentence_segments=8, question_match=True)
+    for tokens, segments, example in zip(x["token_ids"], x["segment_ids"], kept):
+        first = int(np.argmax(tokens == app.SEP)) + 1
+        asked = set(example["question"].split())
+        expected, sentence = [], 0
+        for word in example["context"].split():
+            expected += [1 + 2 * min(sentence, 7) + (word in asked)] * len(pieces.ids([word])[0])
+            sentence += word == "."
+        np.testing.assert_array_equal(segments[first : first + len(expected)], expected)
+    assert x["segment_ids"].max() <= 16
