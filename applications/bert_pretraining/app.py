@@ -234,6 +234,15 @@ def train(
     accuracy on held-out documents before and after, then fine-tunes the
     pretrained encoder for span QA on generated passages.
 
+    Pretraining is domain- and task-adaptive: the WordPiece vocabulary is
+    learned on the corpus plus the first `qa_pretrain_examples` training
+    passages and questions, and those (question, passage) pairs join the
+    corpus' sentence pairs for MLM + NSP (half the questions swapped for
+    another passage's; no answers are used). Span-QA inputs mark each passage
+    word's sentence and whether it occurs in the question through the token
+    types (`qa_pair`); fine-tuning uses AdamW with warmup and cosine decay
+    and logs held-out exact match after every epoch.
+
     `epochs` overrides the pretraining epochs; `train_examples` the number
     of QA fine-tuning examples.
     """
