@@ -81,10 +81,13 @@ def train(method="word2vec", size="default", data=None, output="word_vectors.txt
     Example:
 
     >>> import os, tempfile
-    >>> out = os.path.join(tempfile.mkdtemp(), "v.txt")
-    >>> r = train(size="fast", epochs=1, output=out, verbose=0)
-    >>> len(r["vectors"]) > 1000 and os.path.exists(out)
-    True
+    >>> root = tempfile.mkdtemp()
+    >>> with open(os.path.join(root, "corpus.txt"), "w") as f:
+    ...     _ = f.write("the king rules the land the queen rules the land " * 20)
+    >>> r = train(size="fast", data=os.path.join(root, "corpus.txt"), epochs=1,
+    ...           output=os.path.join(root, "v.txt"), verbose=0)
+    >>> sorted(r["vectors"].words), os.path.exists(os.path.join(root, "v.txt"))
+    (['king', 'land', 'queen', 'rules', 'the'], True)
     """
     if method not in ("word2vec", "glove"):
         raise ValueError(f'`method` must be "word2vec" or "glove"; received {method!r}.')

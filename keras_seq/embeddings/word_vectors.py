@@ -327,14 +327,12 @@ class WordVectors:
 
         matrix, _ = self.embedding_matrix(vocabulary, seed=seed)
         layer = keras.layers.Embedding(
-            matrix.shape[0],
-            matrix.shape[1],
-            embeddings_initializer=keras.initializers.Constant(matrix),
-            mask_zero=mask_zero,
-            trainable=trainable,
-            name=name,
+            matrix.shape[0], matrix.shape[1], mask_zero=mask_zero, trainable=trainable, name=name
         )
         layer.build((None, None))
+        # Assigned rather than passed as a Constant initializer, so the saved
+        # model's config stays small (the matrix goes to the weights file).
+        layer.embeddings.assign(matrix)
         return layer
 
     # ----------------------------------------------------------- files
