@@ -407,13 +407,17 @@ def lsh_attention(
         shifted[1], axis=-1, keepdims=True
     )
     round_lse = ops.squeeze(row_max + ops.log(total), axis=-1)
+    # Normalising after the value product (divide [c, d] rather than the
+    # weights [c, 2c]) leaves one chunk-sized tensor per half to keep for
+    # the backward pass instead of two. Dropout commutes with the division.
     attended = None
     for part, (_, half_values, _, _) in zip(shifted, halves):
-        weights = ops.cast(part / total, compute_dtype)
+        part = ops.cast(part, compute_dtype)
         if dropout_fn is not None:
-            weights = dropout_fn(weights)
-        term = ops.einsum("bhcij,bhcjd->bhcid", weights, half_values)
+            part = dropout_fn(part)
+        term = ops.einsum("bhcij,bhcjd->bhcid", part, half_values)
         attended = term if attended is None else attended + term
+    attended = attended / ops.cast(total, compute_dtype)
 
     # Undo the sort, round by round.
     attended = ops.reshape(attended, (batch, heads, -1, value_depth))
