@@ -455,13 +455,18 @@ def _tf_reversible_stack(blocks, x1, x2, padding_mask, training):
                     if g is not None:
                         g = tf.convert_to_tensor(g)
                         totals[i] = g if totals[i] is None else totals[i] + g
+                        done.append(totals[i])
 
             y1, y2 = outputs
+            done = []  # the previous block's weight gradients
             for block, (buckets, f_seeds, g_seeds) in zip(reversed(blocks), reversed(saved)):
-                # Recompute only once the gradient for this block exists, or
-                # the graph runtime may recompute every block up front.
-                with tf.control_dependencies([dy1, dy2]):
+                # Recompute only once the gradients of the block above exist
+                # (input and weight gradients), or the graph runtime may
+                # recompute blocks early, or defer weight gradients and keep
+                # their activations alive.
+                with tf.control_dependencies([dy1, dy2] + done):
                     y1, y2 = tf.identity(y1), tf.identity(y2)
+                done = []
                 with tf.GradientTape(watch_accessed_variables=False) as tape:
                     tape.watch(y1)
                     tape.watch(variables)
