@@ -20,7 +20,11 @@ smaller depths, would not fit in the machine's available memory is skipped
 subprocess. The step is traced first (`get_concrete_function`, nothing
 runs), then the peak-RSS counter is reset; the "activation peak" is the
 peak RSS while the steps run minus the RSS before them (runtime, weights,
-inputs, traced graph); the total peak RSS is reported too. Time is the median of `--steps` steps after the
+inputs, traced graph; the first run's graph optimisation included); the
+total peak RSS is reported too. "Allocator step peak": TensorFlow's CPU
+allocator peak (`tf.config.experimental.get_memory_info`) during the steps
+after the first run, minus its live bytes before them: tensors only, no
+runtime or graph memory. Time is the median of `--steps` steps after the
 first run (which also optimises the graph). Before timing, the script checks once (small T) that
 the reversible gradients equal the plain ones.
 
@@ -141,16 +145,23 @@ def worker(variant, depth, length, width, hashes, steps):
     baseline = _rss_mib()
     _reset_peak()
     times = []
-    for _ in range(steps + 1):  # the first run also optimises the graph
+    allocator = None
+    for i in range(steps + 1):  # the first run also optimises the graph
+        if i == 1:
+            tf.config.experimental.reset_memory_stats("CPU:0")
+            current = tf.config.experimental.get_memory_info("CPU:0")["current"]
         start = time.perf_counter()
         grads = step(x, cotangent)
         _ = grads[0].numpy()
         times.append(time.perf_counter() - start)
         del grads, _
+    if steps:
+        allocator = (tf.config.experimental.get_memory_info("CPU:0")["peak"] - current) / 2**20
     peak = _peak_mib()
     return {
         "variant": variant, "depth": depth, "length": length,
         "baseline_mib": baseline, "peak_mib": peak, "activation_mib": peak - baseline,
+        "allocator_step_peak_mib": allocator,
         "step_s": statistics.median(times[1:]), "first_step_s": times[0],
         "trace_s": trace_time,
     }
@@ -253,10 +264,13 @@ def _estimate_mib(rows, variant, depth):
 
 def report(rows):
     ok = {(r["variant"], r["depth"]): r for r in rows if "error" not in r}
-    print("\n| depth | variant | activation peak MiB | total peak RSS MiB | step s |")
-    print("| ---: | --- | ---: | ---: | ---: |")
+    print("\n| depth | variant | activation peak MiB | allocator step peak MiB "
+          "| total peak RSS MiB | step s |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: |")
     for (variant, depth), r in sorted(ok.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        print(f"| {depth} | {variant} | {r['activation_mib']:.0f} | {r['peak_mib']:.0f} "
+        alloc = r.get("allocator_step_peak_mib")
+        alloc = "-" if alloc is None else f"{alloc:.0f}"
+        print(f"| {depth} | {variant} | {r['activation_mib']:.0f} | {alloc} | {r['peak_mib']:.0f} "
               f"| {r['step_s']:.2f} |")
     depths = sorted({d for _, d in ok})
     for variant in VARIANTS:
