@@ -51,9 +51,11 @@ def trained(tmp_path_factory):
 def test_pretraining_and_fine_tuning_learn(trained):
     _, result = trained
     # Fast size: a few seconds of pretraining must still beat the untrained model,
-    # and fine-tuning must find answer spans far above chance (~1/200).
+    # and fine-tuning must find answer spans far above chance (~1/200; the
+    # fast size reaches ~0.3).
     assert result["mlm_accuracy_after"] > result["mlm_accuracy_before"] + 0.01
-    assert result["qa_exact_match"] > 0.05
+    assert result["qa_exact_match"] > 0.15
+    assert len(result["qa_history"]["val_exact_match"]) == app.SIZES["fast"].qa_epochs
     assert result["history"]["loss"][-1] < result["history"]["loss"][0]
 
 
