@@ -29,7 +29,7 @@ class Size:
 
 
 SIZES = {
-    "fast": Size(3000, 10, 64, 32, 1, 50),
+    "fast": Size(3000, 20, 64, 32, 1, 50),
     "default": Size(10000, 20, 64, 64, 5, 100),
 }
 MAX_LENGTH = 16
