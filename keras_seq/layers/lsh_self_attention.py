@@ -7,26 +7,15 @@ import random
 import keras
 from keras import ops
 
+# EinsumDense does not support masking; a mask-free view keeps Keras from warning
+# and from stripping the mask off the caller's tensor (shared with MultiHeadAttention).
+from keras_seq.layers.multi_head_attention import _positive_int, _without_mask
 from keras_seq.ops.lsh import (
     bucket_factors,
     check_num_buckets,
     lsh_attention,
     lsh_hash,
 )
-
-
-def _without_mask(tensor):
-    # EinsumDense does not support masking; a mask-free view keeps Keras from
-    # warning and from stripping the mask off the caller's tensor.
-    if getattr(tensor, "_keras_mask", None) is None:
-        return tensor
-    return ops.copy(tensor)
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        return f"`{name}` must be a positive integer; received {value!r}."
-    return None
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
