@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 
+from keras_seq._validation import check_positive_ints
+
 STRATEGIES = ("auto", "default", "cpu", "mirrored", "multi_worker", "tpu")
 
 
@@ -61,10 +63,7 @@ def get_strategy(name="auto", num_cpu_devices=None):
     if name not in STRATEGIES:
         raise ValueError(f"`name` must be one of {STRATEGIES}; received {name!r}.")
     if num_cpu_devices is not None:
-        if isinstance(num_cpu_devices, bool) or not isinstance(num_cpu_devices, int) or num_cpu_devices < 1:
-            raise ValueError(
-                f"`num_cpu_devices` must be a positive integer; received {num_cpu_devices!r}."
-            )
+        check_positive_ints({"num_cpu_devices": num_cpu_devices})
         _configure_logical_cpus(num_cpu_devices)
     if name == "auto":
         name = _auto_name()

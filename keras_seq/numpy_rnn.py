@@ -58,6 +58,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from keras_seq._validation import positive_int_errors
+
 _OUTPUTS = ("softmax", "sigmoid")
 PARAMETER_NAMES = ("W_ax", "W_aa", "b_a", "W_ya", "b_y")
 
@@ -127,14 +129,10 @@ class NumpyRNN:
         seed: int | None = None,
         init_scale: float = 0.01,
     ):
-        errors = []
-        for name, value in (
-            ("input_dim", input_dim),
-            ("hidden_dim", hidden_dim),
-            ("output_dim", output_dim),
-        ):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                errors.append(f"`{name}` must be a positive integer; received {value!r}.")
+        errors = positive_int_errors(
+            {"input_dim": input_dim, "hidden_dim": hidden_dim, "output_dim": output_dim},
+            allow_numpy=True,
+        )
         if output not in _OUTPUTS:
             errors.append(f'`output` must be "softmax" or "sigmoid"; received {output!r}.')
         if not isinstance(init_scale, (int, float)) or not init_scale > 0:

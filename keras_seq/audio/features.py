@@ -12,12 +12,13 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from keras_seq._validation import check_positive_ints
+
 _WINDOWS = ("hann", "hamming", "rectangular")
 
 
 def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer; received {value!r}.")
+    check_positive_ints({name: value}, allow_numpy=True)
     return int(value)
 
 

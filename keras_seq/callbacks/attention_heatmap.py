@@ -7,6 +7,8 @@ import io
 import keras
 import numpy as np
 
+from keras_seq._validation import check_positive_ints
+
 
 def plot_attention(weights, source_labels, target_labels, title=None, ax=None):
     """Draws one attention matrix `[Tq, Tk]` as a heatmap.
@@ -90,8 +92,7 @@ class AttentionHeatmap(keras.callbacks.Callback):
         super().__init__()
         if not callable(attention_fn):
             raise ValueError("`attention_fn` must be callable: model -> list of (weights, source_labels, target_labels).")
-        if not isinstance(every_n_epochs, int) or every_n_epochs <= 0:
-            raise ValueError(f"`every_n_epochs` must be a positive integer; received {every_n_epochs!r}.")
+        check_positive_ints({"every_n_epochs": every_n_epochs})
         self.log_dir = str(log_dir)
         self.attention_fn = attention_fn
         self.every_n_epochs = every_n_epochs

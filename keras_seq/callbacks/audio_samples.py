@@ -7,6 +7,8 @@ import os
 import keras
 import numpy as np
 
+from keras_seq._validation import check_positive_ints
+
 
 class AudioSamples(keras.callbacks.Callback):
     """Logs fixed audio clips, their spectrograms and per-epoch predictions.
@@ -62,10 +64,7 @@ class AudioSamples(keras.callbacks.Callback):
     ):
         super().__init__()
         audio = _stack(audio)
-        if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate < 1:
-            raise ValueError(f"`sample_rate` must be a positive integer; received {sample_rate!r}.")
-        if isinstance(every_n_epochs, bool) or not isinstance(every_n_epochs, int) or every_n_epochs < 1:
-            raise ValueError(f"`every_n_epochs` must be a positive integer; received {every_n_epochs!r}.")
+        check_positive_ints({"sample_rate": sample_rate, "every_n_epochs": every_n_epochs})
         if describe_fn is not None and not callable(describe_fn):
             raise ValueError("`describe_fn` must be callable: (model, audio) -> list of strings.")
         if references is not None and len(references) != len(audio):

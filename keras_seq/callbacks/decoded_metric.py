@@ -7,6 +7,8 @@ import os
 import keras
 import numpy as np
 
+from keras_seq._validation import check_positive_ints
+
 _METRICS = ("bleu", "rouge1", "rouge2", "rougeL", "exact_match")
 
 
@@ -72,8 +74,7 @@ class DecodedMetric(keras.callbacks.Callback):
         unknown = [m for m in metrics if m not in _METRICS]
         if unknown:
             raise ValueError(f"`metrics` must be drawn from {_METRICS}; received unknown {unknown}.")
-        if isinstance(every_n_epochs, bool) or not isinstance(every_n_epochs, int) or every_n_epochs < 1:
-            raise ValueError(f"`every_n_epochs` must be a positive integer; received {every_n_epochs!r}.")
+        check_positive_ints({"every_n_epochs": every_n_epochs})
         self.decode_fn = decode_fn
         self.sources = sources
         self.references = list(references)

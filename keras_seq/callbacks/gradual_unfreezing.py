@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import keras
 
+from keras_seq._validation import check_positive_ints
+
 
 class GradualUnfreezing(keras.callbacks.Callback):
     """Unfreezes `layer_groups` one group every `epochs_per_stage` epochs.
@@ -38,8 +40,7 @@ class GradualUnfreezing(keras.callbacks.Callback):
         groups = [list(g) if isinstance(g, (list, tuple)) else [g] for g in layer_groups]
         if not groups or not all(groups):
             raise ValueError("`layer_groups` must be a non-empty list of layers or lists of layers.")
-        if isinstance(epochs_per_stage, bool) or not isinstance(epochs_per_stage, int) or epochs_per_stage <= 0:
-            raise ValueError(f"`epochs_per_stage` must be a positive integer; received {epochs_per_stage!r}.")
+        check_positive_ints({"epochs_per_stage": epochs_per_stage})
         self.layer_groups = groups
         self.epochs_per_stage = epochs_per_stage
         self.verbose = verbose

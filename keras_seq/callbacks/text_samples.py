@@ -6,6 +6,8 @@ import os
 
 import keras
 
+from keras_seq._validation import check_positive_ints
+
 
 class TextSamples(keras.callbacks.Callback):
     """Generates text from fixed prompts every few epochs and logs it.
@@ -41,8 +43,7 @@ class TextSamples(keras.callbacks.Callback):
         prompts = list(prompts)
         if not prompts:
             raise ValueError("`prompts` must hold at least one prompt; received an empty list.")
-        if isinstance(every_n_epochs, bool) or not isinstance(every_n_epochs, int) or every_n_epochs < 1:
-            raise ValueError(f"`every_n_epochs` must be a positive integer; received {every_n_epochs!r}.")
+        check_positive_ints({"every_n_epochs": every_n_epochs})
         self.generate_fn = generate_fn
         self.prompts = prompts
         self.log_dir = log_dir

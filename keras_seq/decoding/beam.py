@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from keras import ops, tree
 
+from keras_seq._validation import check_positive_ints
 from keras_seq.decoding.greedy import _validate
 
 _DEAD = -1e30  # score of an impossible hypothesis (finite: no inf - inf = NaN)
@@ -87,9 +88,7 @@ def beam_search(
     [0, 3, 0, 0]
     """
     start_tokens = _validate(start_tokens, max_length)
-    for name, value in (("beam_width", beam_width), ("num_return", num_return)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"`{name}` must be a positive integer; received {value!r}.")
+    check_positive_ints({"beam_width": beam_width, "num_return": num_return})
     if num_return > beam_width:
         raise ValueError(f"`num_return` ({num_return}) must be <= `beam_width` ({beam_width}).")
     if not isinstance(length_penalty, (int, float)) or length_penalty < 0:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from keras import ops
 
+from keras_seq._validation import check_positive_ints
+
 
 def _validate(start_tokens, max_length):
     start_tokens = ops.convert_to_tensor(start_tokens, "int32")
@@ -13,8 +15,7 @@ def _validate(start_tokens, max_length):
             f"received shape {tuple(start_tokens.shape)}."
         )
     prompt_length = start_tokens.shape[1]
-    if not isinstance(max_length, int) or max_length < 1:
-        raise ValueError(f"`max_length` must be a positive integer; received {max_length!r}.")
+    check_positive_ints({"max_length": max_length})
     if prompt_length is not None and max_length < prompt_length:
         raise ValueError(
             f"`max_length` ({max_length}) is the total length and must be at least "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from keras import ops
 
+from keras_seq._validation import positive_int_errors
 from keras_seq.decoding.greedy import extend
 from keras_seq.ops.attention import masked_fill_value
 
@@ -42,8 +43,7 @@ def _check(temperature, top_k, top_p):
     errors = []
     if not isinstance(temperature, (int, float)) or temperature < 0:
         errors.append(f"`temperature` must be a number >= 0; received {temperature!r}.")
-    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
-        errors.append(f"`top_k` must be a positive integer or None; received {top_k!r}.")
+    errors += positive_int_errors({"top_k": top_k}, allow_none=True)
     if top_p is not None and (not isinstance(top_p, (int, float)) or not 0 < top_p <= 1):
         errors.append(f"`top_p` must be in (0, 1] or None; received {top_p!r}.")
     if errors:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_seq._validation import positive_int_errors
+
 
 def validate_block_args(num_heads, intermediate_dim, dropout, layer_norm_epsilon):
-    errors = []
-    for name, value in (("num_heads", num_heads), ("intermediate_dim", intermediate_dim)):
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            errors.append(f"`{name}` must be a positive integer; received {value!r}.")
+    errors = positive_int_errors({"num_heads": num_heads, "intermediate_dim": intermediate_dim})
     if not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
         errors.append(f"`dropout` must be a float in [0, 1); received {dropout!r}.")
     if not isinstance(layer_norm_epsilon, (int, float)) or layer_norm_epsilon <= 0:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import keras
 
+from keras_seq._validation import check_positive_ints
+
 
 @keras.saving.register_keras_serializable(package="keras_seq")
 class Adapter(keras.layers.Layer):
@@ -31,8 +33,7 @@ class Adapter(keras.layers.Layer):
 
     def __init__(self, bottleneck_dim, activation="relu", **kwargs):
         super().__init__(**kwargs)
-        if isinstance(bottleneck_dim, bool) or not isinstance(bottleneck_dim, int) or bottleneck_dim <= 0:
-            raise ValueError(f"`bottleneck_dim` must be a positive integer; received {bottleneck_dim!r}.")
+        check_positive_ints({"bottleneck_dim": bottleneck_dim})
         self.bottleneck_dim = bottleneck_dim
         self.activation = keras.activations.get(activation)
         self.supports_masking = True

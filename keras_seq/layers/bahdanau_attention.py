@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_seq._validation import positive_int_errors
 from keras_seq.ops.attention import masked_fill_value, merge_masks
 
 _SCORES = ("additive", "concat")
@@ -58,9 +59,7 @@ class BahdanauAttention(keras.layers.Layer):
 
     def __init__(self, units, score="additive", kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
-        errors = []
-        if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
-            errors.append(f"`units` must be a positive integer; received {units!r}.")
+        errors = positive_int_errors({"units": units})
         if score not in _SCORES:
             errors.append(f"`score` must be one of {_SCORES}; received {score!r}.")
         if errors:

@@ -7,17 +7,9 @@ import math
 import keras
 from keras import ops
 
+from keras_seq._validation import positive_int_error as _positive_int
 from keras_seq.layers.masks import causal_mask
 from keras_seq.ops.attention import masked_fill_value, merge_masks
-
-
-def _positive_int(name, value, allow_none=False):
-    if allow_none and value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        expected = "a positive integer" + (" or None" if allow_none else "")
-        return f"`{name}` must be {expected}; received {value!r}."
-    return None
 
 
 def _without_mask(tensor):

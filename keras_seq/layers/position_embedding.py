@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_seq._validation import check_positive_ints
+
 
 @keras.saving.register_keras_serializable(package="keras_seq")
 class PositionEmbedding(keras.layers.Layer):
@@ -34,11 +36,7 @@ class PositionEmbedding(keras.layers.Layer):
 
     def __init__(self, sequence_length, initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(sequence_length, int) or sequence_length <= 0:
-            raise ValueError(
-                "`sequence_length` must be a positive integer; received "
-                f"{sequence_length!r}."
-            )
+        check_positive_ints({"sequence_length": sequence_length})
         self.sequence_length = sequence_length
         self.initializer = keras.initializers.get(initializer)
         self.supports_masking = True

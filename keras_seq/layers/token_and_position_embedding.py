@@ -7,6 +7,7 @@ import math
 import keras
 from keras import ops
 
+from keras_seq._validation import positive_int_errors
 from keras_seq.layers.position_embedding import PositionEmbedding
 from keras_seq.layers.sinusoidal_position_encoding import SinusoidalPositionEncoding
 
@@ -59,14 +60,13 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        errors = []
-        for name, value in (
-            ("vocabulary_size", vocabulary_size),
-            ("sequence_length", sequence_length),
-            ("embedding_dim", embedding_dim),
-        ):
-            if not isinstance(value, int) or value <= 0:
-                errors.append(f"`{name}` must be a positive integer; received {value!r}.")
+        errors = positive_int_errors(
+            {
+                "vocabulary_size": vocabulary_size,
+                "sequence_length": sequence_length,
+                "embedding_dim": embedding_dim,
+            }
+        )
         if position not in _POSITIONS:
             errors.append(f"`position` must be one of {_POSITIONS}; received {position!r}.")
         if errors:

@@ -32,6 +32,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_seq._validation import check_positive_ints
 from keras_seq.metrics._streaming import (
     HostStatisticsMetric,
     is_text_tensor,
@@ -74,10 +75,7 @@ class BleuScore:
 
 
 def _validate_options(max_order, smooth, tokenize) -> None:
-    if isinstance(max_order, bool) or not isinstance(max_order, int) or max_order < 1:
-        raise ValueError(
-            f"`max_order` must be a positive integer; received {max_order!r}."
-        )
+    check_positive_ints({"max_order": max_order})
     if smooth not in _SMOOTH_METHODS:
         raise ValueError(
             f"`smooth` must be one of {_SMOOTH_METHODS}; received {smooth!r}."

@@ -26,6 +26,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_seq._validation import check_positive_ints
 from keras_seq.metrics._streaming import (
     HostStatisticsMetric,
     segment_weights,
@@ -50,8 +51,7 @@ def _tokens(text, argument: str, use_stemmer: bool) -> list[str]:
 
 
 def _validate_order(n) -> None:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"`n` must be a positive integer; received {n!r}.")
+    check_positive_ints({"n": n})
 
 
 def _reference_list(reference) -> list:

@@ -5,15 +5,11 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_seq._validation import check_positive_ints
+
 
 def validate_sizes(**sizes):
-    errors = [
-        f"`{name}` must be a positive integer; received {value!r}."
-        for name, value in sizes.items()
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0
-    ]
-    if errors:
-        raise ValueError(" ".join(errors))
+    check_positive_ints(sizes)
 
 
 class StoredConfig:

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_seq._validation import check_positive_ints, positive_int_errors
 from keras_seq.decoding.greedy import greedy_search
 from keras_seq.layers.bahdanau_attention import BahdanauAttention
 from keras_seq.models._generation import compiled, decoding_options, search
@@ -98,17 +99,16 @@ class AttentionSeq2Seq(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        errors = []
-        for name, value in (
-            ("source_vocabulary_size", source_vocabulary_size),
-            ("target_vocabulary_size", target_vocabulary_size),
-            ("embedding_dim", embedding_dim),
-            ("encoder_units", encoder_units),
-            ("decoder_units", decoder_units),
-            ("attention_units", attention_units),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                errors.append(f"`{name}` must be a positive integer; received {value!r}.")
+        errors = positive_int_errors(
+            {
+                "source_vocabulary_size": source_vocabulary_size,
+                "target_vocabulary_size": target_vocabulary_size,
+                "embedding_dim": embedding_dim,
+                "encoder_units": encoder_units,
+                "decoder_units": decoder_units,
+                "attention_units": attention_units,
+            }
+        )
         if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
             errors.append(f"`dropout` must be a float in [0, 1); received {dropout!r}.")
         if errors:
@@ -282,8 +282,7 @@ class AttentionSeq2Seq(keras.Model):
         options = decoding_options(strategy, beam_width, length_penalty, temperature, top_k, top_p, seed)
         if return_attention and strategy != "greedy":
             raise ValueError("`return_attention=True` is supported with strategy='greedy' only.")
-        if not isinstance(max_length, int) or max_length <= 0:
-            raise ValueError(f"`max_length` must be a positive integer; received {max_length!r}.")
+        check_positive_ints({"max_length": max_length})
         encoder_tokens = np.asarray(encoder_tokens, "int32")
         if encoder_tokens.ndim != 2:
             raise ValueError(

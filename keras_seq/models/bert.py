@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_seq._validation import check_positive_ints
 from keras_seq.layers.position_embedding import PositionEmbedding
 from keras_seq.layers.transformer_encoder_block import TransformerEncoderBlock
 from keras_seq.models._transformer_common import (
@@ -277,8 +278,7 @@ def best_span(start_logits, end_logits, max_answer_length, mask=None):
     >>> [np.asarray(t).tolist() for t in best_span(start, end, 2)]
     [[3], [3], [13.0]]
     """
-    if not isinstance(max_answer_length, int) or max_answer_length <= 0:
-        raise ValueError(f"`max_answer_length` must be a positive integer; received {max_answer_length!r}.")
+    check_positive_ints({"max_answer_length": max_answer_length})
     start_logits = ops.cast(start_logits, "float32")
     end_logits = ops.cast(end_logits, "float32")
     length = ops.shape(start_logits)[1]
@@ -329,8 +329,7 @@ class SpanQAHead(keras.layers.Layer):
 
     def __init__(self, max_answer_length=30, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(max_answer_length, bool) or not isinstance(max_answer_length, int) or max_answer_length <= 0:
-            raise ValueError(f"`max_answer_length` must be a positive integer; received {max_answer_length!r}.")
+        check_positive_ints({"max_answer_length": max_answer_length})
         self.max_answer_length = max_answer_length
         self.supports_masking = True
         self.dense = keras.layers.Dense(2, dtype=self.dtype_policy, name="span_logits")
