@@ -255,6 +255,30 @@ class LSHSelfAttention(keras.layers.Layer):
             valid = ops.pad(valid, [[0, 0], [0, extra]], constant_values=False)
         return query_key, value, valid, length, padded
 
+    def _dropout_fn(self):
+        """Dropout on attention weights as `lsh_attention` wants it.
+
+        On TensorFlow the masks are a stateless function of one seed drawn
+        per call from the dropout layer's seed generator and of the
+        round/half index, so the recomputation in the backward pass drops
+        the same weights (a `ReversibleSequence` replays the generator's
+        state the same way). Other backends use the dropout layer directly.
+        """
+        rate = self.dropout
+        if keras.backend.backend() != "tensorflow":
+            return lambda weights, index: self._dropout_layer(weights, training=True)
+        import tensorflow as tf
+
+        seed = self._dropout_layer.seed_generator.next()
+        seed = tf.cast(tf.math.floormod(tf.cast(seed, "int64"), 2**31 - 1), "int32")
+
+        def dropout_fn(weights, index):
+            index_seed = seed + tf.stack([tf.constant(0, "int32"), tf.cast(index, "int32")])
+            keep = tf.random.stateless_uniform(tf.shape(weights), index_seed) >= rate
+            return tf.where(keep, weights / tf.cast(1.0 - rate, weights.dtype), 0)
+
+        return dropout_fn
+
     def compute_buckets(self, inputs, padding_mask=None):
         """Bucket ids of `inputs`, as `call` would compute them.
 
@@ -308,9 +332,6 @@ class LSHSelfAttention(keras.layers.Layer):
                 buckets, (ops.shape(buckets)[0], self.num_heads, self.num_hashes, -1)
             )
 
-        def dropout_fn(weights):
-            return self._dropout_layer(weights, training=training)
-
         attended = lsh_attention(
             query_key,
             value,
@@ -318,7 +339,7 @@ class LSHSelfAttention(keras.layers.Layer):
             self.bucket_size,
             causal=self.causal,
             padding_mask=valid,
-            dropout_fn=dropout_fn if self.dropout > 0 else None,
+            dropout_fn=self._dropout_fn() if training and self.dropout > 0 else None,
             num_buckets=num_buckets,
         )
         attended = ops.transpose(attended, (0, 2, 1, 3))

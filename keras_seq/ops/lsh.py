@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from keras import ops
-from keras.backend import standardize_dtype
+from keras.backend import backend, standardize_dtype
 
 from keras_seq.ops.attention import masked_fill_value
 
@@ -248,9 +248,9 @@ def _permute_rows(values, indices, inverse, rounds=1):
     return permute(values)
 
 
-def _previous_chunk(x, axis=2):
-    """Rolls chunks by one along `axis` (chunk 0 gets the last chunk), as HF/trax."""
-    return ops.roll(x, 1, axis=axis)
+def _after_first(first, chunks):
+    """Chunks shifted by one along axis 2, `first` `[B, H, 1, ...]` in front."""
+    return ops.concatenate([ops.cast(first, chunks.dtype), chunks[:, :, :-1]], axis=2)
 
 
 def _statistics_dtype(dtype):
@@ -268,6 +268,204 @@ def _key_scales(vectors):
     variance = ops.mean(ops.square(vectors), axis=-1)
     scale = 1.0 / math.sqrt(float(vectors.shape[-1]))
     return ops.rsqrt(variance + _NORM_EPSILON) * scale
+
+
+def _round_attention(
+    query_key, value, sort_indices, undo_indices, previous_indices, bucket_size,
+    causal, valid, mask_self, dropout_fn, round_index,
+):
+    """One hash round: `(output [B, H, L, d_v], logsumexp [B, H, L])`.
+
+    `sort_indices`/`undo_indices` `[B, H, L]` are the round's permutation and
+    its inverse; `previous_indices` `[B, H, bucket_size]` the tokens of the
+    last chunk of the previous round (cyclically), which the round's first
+    chunk attends to, as in trax and HF, where the rounds are concatenated.
+    The output and the per-row logsumexp of the logits are returned in the
+    original token order (the logsumexp in the statistics dtype).
+    """
+    compute_dtype = value.dtype
+    stats_dtype = _statistics_dtype(compute_dtype)
+    heads = query_key.shape[1]
+    depth = query_key.shape[-1]
+    value_depth = value.shape[-1]
+    length = _static_or_dynamic(query_key, 2)
+    batch = _static_or_dynamic(query_key, 0)
+
+    sorted_qk = _permute_rows(query_key, sort_indices, undo_indices)
+    sorted_value = _permute_rows(value, sort_indices, undo_indices)
+    chunk_shape = (batch, heads, -1, bucket_size)
+    queries = ops.reshape(sorted_qk, chunk_shape + (depth,))
+    key_scales = _key_scales(queries)
+    values = ops.reshape(sorted_value, chunk_shape + (value_depth,))
+    positions = ops.reshape(sort_indices, chunk_shape)
+
+    # Each chunk attends to [previous chunk, itself]. The two halves are kept
+    # apart (no concatenated copies of keys and values, nor their gradients).
+    # The first chunk's previous chunk is the last one of the previous round.
+    first_keys = _gather_rows(query_key, previous_indices)[:, :, None]
+    first_values = _gather_rows(value, previous_indices)[:, :, None]
+    halves = (
+        (
+            _after_first(first_keys, queries),
+            _after_first(first_values, values),
+            _after_first(previous_indices[:, :, None], positions),
+            _after_first(_key_scales(first_keys), key_scales),
+        ),
+        (queries, values, positions, key_scales),
+    )
+    masked_value = masked_fill_value(stats_dtype)
+    query_pos = positions[..., :, None]
+    if valid is not None:
+        flat_valid = ops.reshape(valid, (-1,))
+        batch_offsets = ops.reshape(
+            ops.arange(batch, dtype="int32") * ops.cast(length, "int32"), (-1, 1, 1, 1)
+        )
+    all_logits = []
+    for half_keys, _, half_positions, half_scales in halves:
+        logits = ops.einsum("bhcid,bhcjd->bhcij", queries, half_keys)
+        logits = ops.cast(logits, stats_dtype) * half_scales[..., None, :]
+        key_pos = half_positions[..., None, :]
+        allowed = None
+        if causal:
+            allowed = query_pos >= key_pos
+        if valid is not None:
+            key_valid = ops.take(flat_valid, batch_offsets + half_positions, axis=0)
+            key_valid = key_valid[..., None, :]
+            allowed = key_valid if allowed is None else ops.logical_and(allowed, key_valid)
+        if allowed is not None:
+            logits = ops.where(allowed, logits, masked_value)
+        if mask_self:
+            logits = ops.where(query_pos != key_pos, logits, 0.5 * masked_value)
+        all_logits.append(logits)
+
+    row_max = ops.stop_gradient(
+        ops.maximum(
+            ops.max(all_logits[0], axis=-1, keepdims=True),
+            ops.max(all_logits[1], axis=-1, keepdims=True),
+        )
+    )
+    shifted = [ops.exp(logits - row_max) for logits in all_logits]
+    total = ops.sum(shifted[0], axis=-1, keepdims=True) + ops.sum(
+        shifted[1], axis=-1, keepdims=True
+    )
+    round_lse = row_max + ops.log(total)
+    # Normalising after the value product (divide [c, d] rather than the
+    # weights [c, 2c]) leaves one chunk-sized tensor per half to keep for
+    # the backward pass instead of two. Dropout commutes with the division.
+    attended = None
+    for half, (part, (_, half_values, _, _)) in enumerate(zip(shifted, halves)):
+        part = ops.cast(part, compute_dtype)
+        if dropout_fn is not None:
+            part = dropout_fn(part, 2 * round_index + half)
+        term = ops.einsum("bhcij,bhcjd->bhcid", part, half_values)
+        attended = term if attended is None else attended + term
+    attended = attended / ops.cast(total, compute_dtype)
+
+    # Undo the sort.
+    attended = ops.reshape(attended, (batch, heads, -1, value_depth))
+    round_lse = ops.reshape(round_lse, (batch, heads, -1, 1))
+    attended = _permute_rows(attended, undo_indices, sort_indices)
+    round_lse = _permute_rows(round_lse, undo_indices, sort_indices)
+    return attended, round_lse[..., 0]
+
+
+def _merge_round(state, output, lse):
+    """Online softmax over rounds: adds one round to `(sum, max, normaliser)`."""
+    total, running_max, normaliser = state
+    new_max = ops.maximum(running_max, lse)
+    rescale = ops.exp(running_max - new_max)
+    weight = ops.exp(lse - new_max)
+    total = total * rescale[..., None] + ops.cast(output, total.dtype) * weight[..., None]
+    return total, new_max, normaliser * rescale + weight
+
+
+def _combine_rounds(query_key, value, round_fn, num_hashes):
+    """Ordinary autodiff: the rounds one after another, merged online."""
+    stats_dtype = _statistics_dtype(value.dtype)
+    output, lse = round_fn(query_key, value, 0)
+    state = (ops.cast(output, stats_dtype), lse, ops.ones_like(lse))
+    for r in range(1, num_hashes):
+        state = _merge_round(state, *round_fn(query_key, value, r))
+    total, _, normaliser = state
+    return ops.cast(total / normaliser[..., None], value.dtype)
+
+
+def _combine_rounds_tf(query_key, value, round_fn, num_hashes):
+    """TensorFlow: the rounds in a loop under a custom gradient that recomputes.
+
+    The forward pass runs the rounds one at a time (`tf.while_loop`, one
+    iteration in flight) and keeps only the combined output and each row's
+    running max and log-normaliser over the rounds; the backward pass runs
+    the rounds again one at a time, recomputing each round under a tape and
+    backpropagating through it alone. So only one round's chunk-sized
+    tensors are alive at any time, in the forward and in the backward pass
+    (XLA cannot merge the recomputation with the forward either: the loop
+    bodies are separate computations).
+
+    Gradients: with `out = sum_r w_r o_r`, `w_r = exp(lse_r - LSE)`,
+    `d o_r = w_r d_out` and `d lse_r = w_r (d_out . o_r - d_out . out)`.
+    `LSE` is kept as `max + log(normaliser)`, so rows whose logsumexps are
+    all the huge negative self-mask value still get exact weights.
+    """
+    import tensorflow as tf
+    from tensorflow.python.eager import record
+
+    stats_dtype = _statistics_dtype(value.dtype)
+
+    def loop(body, initial):
+        return tf.while_loop(
+            lambda r, *_: r < num_hashes, body, initial, parallel_iterations=1
+        )
+
+    def forward(query_key, value):
+        output, lse = round_fn(query_key, value, tf.constant(0, "int32"))
+        state = (tf.cast(output, stats_dtype), lse, tf.ones_like(lse))
+        if num_hashes > 1:
+
+            def body(r, *state):
+                return (r + 1,) + tuple(_merge_round(state, *round_fn(query_key, value, r)))
+
+            _, *state = loop(body, (tf.constant(1, "int32"),) + state)
+        total, running_max, normaliser = state
+        return total / normaliser[..., None], running_max, tf.math.log(normaliser)
+
+    @tf.custom_gradient
+    def combined(query_key, value):
+        with record.stop_recording():
+            output, running_max, log_normaliser = forward(query_key, value)
+
+        def grad(upstream):
+            upstream = tf.cast(upstream, stats_dtype)
+
+            def body(r, query_key_grad, value_grad):
+                # Identities inside the body: the tape watches the body's own
+                # tensors, not the loop's captured inputs.
+                qk, v = tf.identity(query_key), tf.identity(value)
+                with tf.GradientTape(watch_accessed_variables=False) as tape:
+                    tape.watch([qk, v])
+                    round_output, lse = round_fn(qk, v, r)
+                weight = tf.exp(lse - running_max - log_normaliser)
+                round_output_stats = tf.cast(round_output, stats_dtype)
+                output_grad = weight[..., None] * upstream
+                lse_grad = weight * tf.reduce_sum(
+                    upstream * (round_output_stats - output), axis=-1
+                )
+                qk_grad, v_grad = tape.gradient(
+                    [round_output, lse],
+                    [qk, v],
+                    output_gradients=[tf.cast(output_grad, round_output.dtype), lse_grad],
+                )
+                return r + 1, query_key_grad + qk_grad, value_grad + v_grad
+
+            _, query_key_grad, value_grad = loop(
+                body,
+                (tf.constant(0, "int32"), tf.zeros_like(query_key), tf.zeros_like(value)),
+            )
+            return query_key_grad, value_grad
+
+        return tf.cast(output, value.dtype), grad
+
+    return combined(query_key, value)
 
 
 def lsh_attention(
@@ -293,6 +491,12 @@ def lsh_attention(
     are masked. Each round's output is unsorted and the rounds are combined
     with weights softmax(logsumexp_r) over the rounds.
 
+    Memory: the rounds are computed one at a time. On TensorFlow a custom
+    gradient recomputes each round in the backward pass instead of storing
+    its chunk-sized intermediates, so one round's worth of them is alive at
+    any time (about `1 / num_hashes` of computing all rounds at once, for one
+    extra forward computation); other backends use ordinary autodiff.
+
     Differences from HF `transformers` (both numerical): masked logits use the
     most negative finite float32 and the self logit half of it (HF: -1e9 and
     -1e5), and the round weights are a max-subtracted softmax (HF's
@@ -309,7 +513,11 @@ def lsh_attention(
         padding_mask: optional boolean `[B, L]`, True for real tokens.
         mask_self: bool, apply the self mask. Defaults to `True`; `False`
             exists for tests against plain attention.
-        dropout_fn: optional callable applied to the attention weights.
+        dropout_fn: optional callable `(weights, index)` applied to the
+            (unnormalised) attention weights of one half of a round, `index`
+            an int32 scalar (a Python int on other backends) distinct per
+            round and half. It must be a deterministic function of its
+            arguments: the backward pass calls it again to recompute a round.
         num_buckets: optional int, the bucket count of `buckets` (padded
             tokens carry `num_buckets`); only used to size the sort keys.
 
@@ -327,15 +535,9 @@ def lsh_attention(
     query_key = ops.convert_to_tensor(query_key)
     value = ops.convert_to_tensor(value)
     buckets = ops.convert_to_tensor(buckets)
-    compute_dtype = value.dtype
-    stats_dtype = _statistics_dtype(compute_dtype)
-    heads = query_key.shape[1]
-    depth = query_key.shape[-1]
-    value_depth = value.shape[-1]
     num_hashes = buckets.shape[2]
-    length = _static_or_dynamic(query_key, 2)
-    batch = _static_or_dynamic(query_key, 0)
 
+    valid = None
     if padding_mask is not None:
         valid = ops.cast(padding_mask, "bool")
         padding_bucket = num_buckets if num_buckets is not None else ops.max(buckets) + 1
@@ -343,90 +545,21 @@ def lsh_attention(
             valid[:, None, None, :], buckets, ops.cast(padding_bucket, buckets.dtype)
         )
     sort_indices, undo_indices = sort_by_bucket(buckets, num_buckets)
-    # Flatten the rounds: round r's sorted tokens occupy [r L, (r + 1) L).
-    flat_sort = ops.reshape(sort_indices, (batch, heads, -1))
-    round_offsets = ops.reshape(
-        ops.arange(num_hashes, dtype="int32") * ops.cast(length, "int32"),
-        (1, 1, num_hashes, 1),
-    )
-    flat_undo = ops.reshape(undo_indices + round_offsets, (batch, heads, -1))
-    flat_sort_rounds = ops.reshape(sort_indices + round_offsets, (batch, heads, -1))
-    sorted_qk = _permute_rows(query_key, flat_sort, flat_undo, num_hashes)
-    sorted_value = _permute_rows(value, flat_sort, flat_undo, num_hashes)
+    last_chunks = sort_indices[..., -bucket_size:]
 
-    chunk_shape = (batch, heads, -1, bucket_size)
-    queries = ops.reshape(sorted_qk, chunk_shape + (depth,))
-    key_scales = _key_scales(queries)
-    values = ops.reshape(sorted_value, chunk_shape + (value_depth,))
-    positions = ops.reshape(flat_sort, chunk_shape)
-
-    # Each chunk attends to [previous chunk, itself]. The two halves are kept
-    # apart (no concatenated copies of keys and values, nor their gradients).
-    halves = (
-        (
-            _previous_chunk(queries),
-            _previous_chunk(values),
-            _previous_chunk(positions),
-            _previous_chunk(key_scales),
-        ),
-        (queries, values, positions, key_scales),
-    )
-    masked_value = masked_fill_value(stats_dtype)
-    query_pos = positions[..., :, None]
-    if padding_mask is not None:
-        flat_valid = ops.reshape(valid, (-1,))
-        batch_offsets = ops.reshape(
-            ops.arange(batch, dtype="int32") * ops.cast(length, "int32"), (-1, 1, 1, 1)
+    def round_fn(query_key, value, r):
+        if isinstance(r, int):
+            sort_r, undo_r = sort_indices[:, :, r], undo_indices[:, :, r]
+            previous = last_chunks[:, :, (r - 1) % num_hashes]
+        else:
+            sort_r = ops.take(sort_indices, r, axis=2)
+            undo_r = ops.take(undo_indices, r, axis=2)
+            previous = ops.take(last_chunks, (r + num_hashes - 1) % num_hashes, axis=2)
+        return _round_attention(
+            query_key, value, sort_r, undo_r, previous, bucket_size, causal, valid,
+            mask_self, dropout_fn, r,
         )
-    all_logits = []
-    for half_keys, _, half_positions, half_scales in halves:
-        logits = ops.einsum("bhcid,bhcjd->bhcij", queries, half_keys)
-        logits = ops.cast(logits, stats_dtype) * half_scales[..., None, :]
-        key_pos = half_positions[..., None, :]
-        allowed = None
-        if causal:
-            allowed = query_pos >= key_pos
-        if padding_mask is not None:
-            key_valid = ops.take(flat_valid, batch_offsets + half_positions, axis=0)
-            key_valid = key_valid[..., None, :]
-            allowed = key_valid if allowed is None else ops.logical_and(allowed, key_valid)
-        if allowed is not None:
-            logits = ops.where(allowed, logits, masked_value)
-        if mask_self:
-            logits = ops.where(query_pos != key_pos, logits, 0.5 * masked_value)
-        all_logits.append(logits)
 
-    row_max = ops.stop_gradient(
-        ops.maximum(
-            ops.max(all_logits[0], axis=-1, keepdims=True),
-            ops.max(all_logits[1], axis=-1, keepdims=True),
-        )
-    )
-    shifted = [ops.exp(logits - row_max) for logits in all_logits]
-    total = ops.sum(shifted[0], axis=-1, keepdims=True) + ops.sum(
-        shifted[1], axis=-1, keepdims=True
-    )
-    round_lse = ops.squeeze(row_max + ops.log(total), axis=-1)
-    # Normalising after the value product (divide [c, d] rather than the
-    # weights [c, 2c]) leaves one chunk-sized tensor per half to keep for
-    # the backward pass instead of two. Dropout commutes with the division.
-    attended = None
-    for part, (_, half_values, _, _) in zip(shifted, halves):
-        part = ops.cast(part, compute_dtype)
-        if dropout_fn is not None:
-            part = dropout_fn(part)
-        term = ops.einsum("bhcij,bhcjd->bhcid", part, half_values)
-        attended = term if attended is None else attended + term
-    attended = attended / ops.cast(total, compute_dtype)
-
-    # Undo the sort, round by round.
-    attended = ops.reshape(attended, (batch, heads, -1, value_depth))
-    round_lse = ops.reshape(round_lse, (batch, heads, -1, 1))
-    attended = _permute_rows(attended, flat_undo, flat_sort_rounds)
-    round_lse = _permute_rows(round_lse, flat_undo, flat_sort_rounds)
-    if num_hashes == 1:
-        return ops.reshape(attended, (batch, heads, length, value_depth))
-    attended = ops.reshape(attended, (batch, heads, num_hashes, length, value_depth))
-    round_lse = ops.reshape(round_lse, (batch, heads, num_hashes, length, 1))
-    round_weights = ops.cast(ops.softmax(round_lse, axis=2), compute_dtype)
-    return ops.sum(attended * round_weights, axis=2)
+    if backend() == "tensorflow":
+        return _combine_rounds_tf(query_key, value, round_fn, num_hashes)
+    return _combine_rounds(query_key, value, round_fn, num_hashes)
