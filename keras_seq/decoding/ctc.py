@@ -9,6 +9,8 @@ are natural logarithms.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 _NEG_INF = -np.inf
@@ -107,11 +109,22 @@ def ctc_greedy_decode(logits, logit_lengths=None, blank_index=0, merge_repeated=
 
 
 class _LMFusion:
-    """Turns an LM into per-slot bonuses for each possible next token."""
+    """LM shallow fusion over a table of LM states ("nodes") shared by all beams.
+
+    A node is (context, unfinished word): the LM context trimmed to `order - 1`
+    tokens (the LM cannot see further back) and, for word-level LMs, the
+    characters typed since the last delimiter. Beams hold node ids, so the
+    per-frame work is NumPy gathers: `bonus[node, c]` is the LM term added when
+    class c is appended (a word's score when a delimiter completes it, a
+    character's score for character-level LMs), `pending[node]` the
+    ranking-only penalty of its unfinished word, and `trans[node, c]` the child
+    node (-1 until first needed). LM calls are cached per (context, token).
+    """
 
     def __init__(
-        self, lm, lm_weight, word_bonus, alphabet, word_delimiter, blank, unknown_word_logp
-    ):
+        self, lm, lm_weight, word_bonus, alphabet, word_delimiter, blank, unknown_word_logp,
+        classes,
+    ):  # fmt: skip
         if alphabet is None:
             raise ValueError(
                 "`alphabet` (a string per class id, the blank's entry ignored) is "
@@ -125,13 +138,17 @@ class _LMFusion:
         self.alpha = float(lm_weight)
         self.beta = float(word_bonus)
         self.alphabet = list(alphabet)
-        self.delimiter = word_delimiter
         self.blank = blank
+        self.classes = classes
         self.delimiter_ids = [
             i for i, s in enumerate(self.alphabet) if s == word_delimiter and i != blank
         ]
+        self.is_delimiter = np.zeros(classes, dtype=bool)
+        self.is_delimiter[self.delimiter_ids] = True
+        self.letters = [
+            c for c in range(classes) if c != blank and not self.is_delimiter[c]
+        ]
         self.cache = {}
-        self.bonus_cache = {}
         self.unknown = unknown_word_logp
         self.words = None
         if unknown_word_logp is not None and self.level == "word":
@@ -141,12 +158,23 @@ class _LMFusion:
                     "`unknown_word_logp` needs an `lm` with a `vocabulary` attribute "
                     "(the known words)"
                 )
-            self.words = set(vocabulary)
-            self.prefixes = {w[:i] for w in self.words for i in range(1, len(w) + 1)}
+            self.words, self.prefixes = _vocabulary_prefixes(lm, vocabulary)
+        self._letters_after = {}
+        self._ids = {}
+        self._nodes = []
+        self._final = {}
+        self.trans = np.full((64, classes), -1, dtype=np.int64)
+        self.bonus = np.zeros((64, classes))
+        self.ranking = np.zeros((64, classes))
+        self.pending = np.zeros(64)
+        self.root = self.node(self._trim(("<s>",)), "")
+
+    def _trim(self, context):
+        if self.order is None:
+            return context
+        return context[max(0, len(context) - self.order + 1) :]
 
     def _score(self, context, token):
-        if self.order is not None:
-            context = context[max(0, len(context) - self.order + 1) :]
         key = (context, token)
         value = self.cache.get(key)
         if value is None:
@@ -154,63 +182,101 @@ class _LMFusion:
             self.cache[key] = value
         return value
 
-    def initial_state(self):
-        return (("<s>",), "")
-
-    def extend(self, state, token):
-        context, partial = state
-        if self.level == "char":
-            return (context + (self.alphabet[token],), "")
-        if token in self.delimiter_ids:
-            return ((context + (partial,)) if partial else context, "")
-        return (context, partial + self.alphabet[token])
-
     def _word_score(self, context, word):
         value = self.alpha * self._score(context, word) + self.beta
         if self.words is not None and word not in self.words:
             value += self.unknown
         return value
 
-    def pending(self, state):
-        """Ranking-only penalty of a partial word that starts no known word."""
-        partial = state[1]
-        if self.words is None or not partial or partial in self.prefixes:
-            return 0.0
-        return self.unknown
+    def _is_unknown_prefix(self, partial):
+        return self.words is not None and bool(partial) and partial not in self.prefixes
 
-    def next_bonus(self, state, classes):
-        """Scores committed, and pending penalties, when each class is appended."""
-        context, partial = state
-        if self.order is not None:
-            context = context[max(0, len(context) - self.order + 1) :]
+    def _known_letters_after(self, partial):
+        """Classes c such that `partial + alphabet[c]` starts a known word."""
+        known = self._letters_after.get(partial)
+        if known is None:
+            known = [c for c in self.letters if partial + self.alphabet[c] in self.prefixes]
+            self._letters_after[partial] = known
+        return known
+
+    def node(self, context, partial):
+        """Id of the node (trimmed context, unfinished word), created on first use."""
         key = (context, partial)
-        cached = self.bonus_cache.get(key)
-        if cached is not None:
-            return cached
-        bonus = np.zeros(classes)
-        pending = np.zeros(classes)
+        index = self._ids.get(key)
+        if index is not None:
+            return index
+        index = len(self._nodes)
+        if index == len(self.pending):
+            self.trans = np.concatenate([self.trans, np.full_like(self.trans, -1)])
+            self.bonus = np.concatenate([self.bonus, np.zeros_like(self.bonus)])
+            self.ranking = np.concatenate([self.ranking, np.zeros_like(self.ranking)])
+            self.pending = np.concatenate([self.pending, np.zeros_like(self.pending)])
+        self._ids[key] = index
+        self._nodes.append(key)
+        bonus = self.bonus[index]
         if self.level == "char":
-            for c in range(classes):
+            for c in range(self.classes):
                 if c != self.blank:
-                    char = self.alphabet[c]
-                    bonus[c] = self.alpha * self._score(context, char) + self.beta
-        else:
-            if partial:
-                bonus[self.delimiter_ids] = self._word_score(context, partial)
-            if self.words is not None:
-                for c in range(classes):
-                    if c != self.blank and c not in self.delimiter_ids:
-                        pending[c] = self.pending((context, partial + self.alphabet[c]))
-        self.bonus_cache[key] = (bonus, pending)
-        return bonus, pending
+                    bonus[c] = self.alpha * self._score(context, self.alphabet[c]) + self.beta
+            self.ranking[index] = bonus
+            return index
+        if partial:
+            bonus[self.delimiter_ids] = self._word_score(context, partial)
+        ranking = self.ranking[index]
+        ranking[:] = bonus
+        if self.words is not None:
+            # Ranking-only penalty of the unfinished word each letter would make;
+            # the set of word prefixes is closed, so an unknown prefix stays unknown.
+            self.pending[index] = self.unknown if self._is_unknown_prefix(partial) else 0.0
+            ranking[self.letters] += self.unknown
+            if not self.pending[index]:
+                ranking[self._known_letters_after(partial)] -= self.unknown
+        return index
 
-    def final_bonus(self, state):
-        context, partial = state
-        total = 0.0
-        if self.level == "word" and partial:
-            total += self._word_score(context, partial)
-            context = context + (partial,)
-        return total + self.alpha * self._score(context, "</s>")
+    def child(self, index, token):
+        """Node reached from node `index` by appending class `token`."""
+        context, partial = self._nodes[index]
+        if self.level == "char":
+            target = self.node(self._trim(context + (self.alphabet[token],)), "")
+        elif self.is_delimiter[token]:
+            target = self.node(self._trim(context + (partial,)) if partial else context, "")
+        else:
+            target = self.node(context, partial + self.alphabet[token])
+        self.trans[index, token] = target
+        return target
+
+    def final_bonus(self, index):
+        """LM terms added at the end of the row: the unfinished word and `</s>`."""
+        value = self._final.get(index)
+        if value is None:
+            context, partial = self._nodes[index]
+            value = 0.0
+            if self.level == "word" and partial:
+                value += self._word_score(context, partial)
+                context = self._trim(context + (partial,))
+            value += self.alpha * self._score(context, "</s>")
+            self._final[index] = value
+        return value
+
+
+_PREFIXES = weakref.WeakKeyDictionary()
+
+
+def _vocabulary_prefixes(lm, vocabulary):
+    """(words, every non-empty prefix of a word), cached per LM object."""
+    try:
+        cached = _PREFIXES.get(lm)
+    except TypeError:  # not weak-referenceable
+        cached = None
+    if cached is not None and cached[0] is vocabulary:
+        return cached[1], cached[2]
+    words = set(vocabulary)
+    prefixes = {w[:i] for w in words for i in range(1, len(w) + 1)}
+    try:
+        _PREFIXES[lm] = (vocabulary, words, prefixes)
+    except TypeError:
+        pass
+    return words, prefixes
 
 
 def ctc_beam_search_decode(
@@ -312,151 +378,161 @@ def ctc_beam_search_decode(
         if not callable(lm):
             raise ValueError(f"`lm` must be callable as lm(context, token), got {lm!r}")
         fusion = _LMFusion(
-            lm, lm_weight, word_bonus, alphabet, word_delimiter, blank, unknown_word_logp
-        )
+            lm, lm_weight, word_bonus, alphabet, word_delimiter, blank, unknown_word_logp,
+            classes,
+        )  # fmt: skip
 
-    # Frames past a row's length: the blank with probability 1 (prefixes keep
-    # their total, nothing is appended).
-    frozen = np.arange(time)[None, :] >= lengths[:, None]
-    log_probs = log_probs.copy()
-    log_probs[frozen] = _NEG_INF
-    log_probs[frozen, blank] = 0.0
+    # Time-major copies. Frames past a row's length: the blank with probability
+    # 1 (prefixes keep their total, nothing is appended). Column `classes` is an
+    # extra class of probability 0: the "last label" of prefixes without one.
+    frozen = (np.arange(time)[:, None] >= lengths[None, :])[:, :, None]
+    padded = np.full((time, batch, classes + 1), _NEG_INF)
+    padded[..., :classes] = np.transpose(log_probs, (1, 0, 2))
+    padded[..., :classes] = np.where(frozen, _NEG_INF, padded[..., :classes])
+    padded[..., blank] = np.where(frozen[..., 0], 0.0, padded[..., blank])
+    appendable = padded.copy()  # what an extension may use: no blank, pruned
+    appendable[..., blank] = _NEG_INF
     if token_min_logp is not None:
-        pruned = log_probs < token_min_logp
-        pruned[..., blank] = False
-        log_probs_ext = np.where(pruned, _NEG_INF, log_probs)
-    else:
-        log_probs_ext = log_probs
+        appendable[appendable < token_min_logp] = _NEG_INF
+    # Classes each row may append at each frame, best first. Without an LM, an
+    # extension by a class outside the row's top k cannot be among the k best
+    # candidates (the k better extensions of the same prefix beat it), so only
+    # those compete.
+    by_score = np.argsort(-appendable[..., :classes], axis=2)
+    sorted_logp = np.take_along_axis(appendable, by_score, axis=2)
+    widths = np.isfinite(appendable).sum(axis=2).max(axis=1)
+    if fusion is None:
+        widths = np.minimum(widths, beam_width)
 
+    # Beam slots: only as many as some row has live prefixes (at most k). Each
+    # slot has p_b, p_nb, its last label, a hash of its prefix and of the prefix
+    # without its last label (to find extensions that are already in the beam).
     k = int(beam_width)
     rows = np.arange(batch)[:, None]
-    slot_ids = np.arange(k, dtype=np.uint64)[None, :]
-    dead_hash = _DEAD + np.arange(batch, dtype=np.uint64)[:, None] * np.uint64(2 * k) + slot_ids
+    row_v = rows * (classes + 1)
+    dead_hash = _DEAD + rows.astype(np.uint64) * np.uint64(2 * k) + (
+        np.arange(k, dtype=np.uint64)[None, :]
+    )
     dead_parent = dead_hash + np.uint64(k)
-    p_b = np.full((batch, k), _NEG_INF)
-    p_b[:, 0] = 0.0
-    p_nb = np.full((batch, k), _NEG_INF)
-    last = np.full((batch, k), -1, dtype="int64")
-    prefix_hash = dead_hash.copy()
-    prefix_hash[:, 0] = 0
-    parent_hash = dead_parent.copy()
-    lm_total = np.zeros((batch, k))
-    pending = np.zeros((batch, k))
+    p_b = np.zeros((batch, 1))
+    p_nb = np.full((batch, 1), _NEG_INF)
+    last = np.full((batch, 1), classes, dtype=np.int64)
+    prefix_hash = np.zeros((batch, 1), dtype=np.uint64)
+    parent_hash = dead_parent[:, :1]
     if fusion is not None:
-        state = [[fusion.initial_state()] * k for _ in range(batch)]
-        first, first_pending = fusion.next_bonus(fusion.initial_state(), classes)
-        lm_next = np.broadcast_to(first, (batch, k, classes)).copy()
-        pending_next = np.broadcast_to(first_pending, (batch, k, classes)).copy()
-    back_src = np.zeros((time, batch, k), dtype="int32")
-    back_tok = np.full((time, batch, k), -1, dtype="int32")
-
-    non_blank = np.array([c for c in range(classes) if c != blank])
-    pruning = token_min_logp is not None
+        lm_total = np.zeros((batch, 1))
+        node = np.full((batch, 1), fusion.root, dtype=np.int64)
+    back = []  # per frame: (source slot, appended class or -1); None = unchanged
     for t in range(time):
-        y = log_probs[:, t]
-        y_ext = log_probs_ext[:, t].copy()
-        y_ext[:, blank] = _NEG_INF
+        y = padded[t]
+        slots = p_b.shape[1]
         total = np.logaddexp(p_b, p_nb)
-        stay_b = total + y[:, blank][:, None]
-        y_last = np.take_along_axis(y, np.maximum(last, 0), axis=1)
-        stay_nb = np.where(last >= 0, p_nb + y_last, _NEG_INF)
-        # An extension that equals a prefix already in the beam is merged into it.
-        match = prefix_hash[:, :, None] == parent_hash[:, None, :]
-        has_parent = match.any(axis=1)
-        merged = None
-        if has_parent.any():
-            b_idx, child = np.nonzero(has_parent)
-            parent = match.argmax(axis=1)[b_idx, child]
-            token = last[b_idx, child]
-            previous = np.where(
-                token == last[b_idx, parent], p_b[b_idx, parent], total[b_idx, parent]
-            )
-            stay_nb[b_idx, child] = np.logaddexp(
-                stay_nb[b_idx, child], previous + y_ext[b_idx, token]
-            )
-            merged = np.zeros((batch, k, classes), dtype=bool)
-            merged[b_idx, parent, token] = True
-        # Classes each row may append. Without an LM, an extension by a class
-        # outside the row's top k cannot be among the k best candidates (the k
-        # better extensions of the same prefix beat it), so only those compete.
-        if pruning:
-            width = max(1, int(np.isfinite(y_ext).sum(axis=1).max()))
-        else:
-            width = len(non_blank)
-        if fusion is None:
-            width = min(width, k)
-        if width < len(non_blank):
-            tokens = np.argpartition(-y_ext, width - 1, axis=1)[:, :width]
-        else:
-            tokens = np.broadcast_to(non_blank, (batch, width))
-        y_tok = np.take_along_axis(y_ext, tokens, axis=1)
+        stay_b = total + y[:, blank, None]
+        stay_nb = p_nb + y.take(last + row_v)
+        width = int(widths[t])
+        if width == 0:
+            # Nothing can be appended in any row: every prefix just stays.
+            rank = np.logaddexp(stay_b, stay_nb)
+            if fusion is not None:
+                rank = rank + lm_total + fusion.pending.take(node)
+            if beam_prune_logp is not None:
+                keep = rank >= rank.max(axis=1, keepdims=True) - beam_prune_logp
+                keep &= rank > _NEG_INF
+            else:
+                keep = rank > _NEG_INF
+            if not keep.all():
+                stay_b = np.where(keep, stay_b, _NEG_INF)
+                stay_nb = np.where(keep, stay_nb, _NEG_INF)
+                prefix_hash = np.where(keep, prefix_hash, dead_hash[:, :slots])
+                parent_hash = np.where(keep, parent_hash, dead_parent[:, :slots])
+            p_b, p_nb = stay_b, stay_nb
+            back.append(None)
+            continue
+        row_s = rows * slots
+        tokens = by_score[t, :, :width]
+        y_tokens = sorted_logp[t, :, :width]
         repeat = last[:, :, None] == tokens[:, None, :]
-        ext = np.where(repeat, p_b[:, :, None], total[:, :, None]) + y_tok[:, None, :]
-        if merged is not None:
-            ext[np.take_along_axis(merged, tokens[:, None, :], axis=2)] = _NEG_INF
-        stay_score = np.logaddexp(stay_b, stay_nb) + lm_total + pending
-        ext_score = ext + lm_total[:, :, None]
-        if fusion is not None:
-            ext_score = ext_score + np.take_along_axis(
-                lm_next + pending_next, tokens[:, None, :], axis=2
+        ext = np.where(repeat, p_b[:, :, None], total[:, :, None]) + y_tokens[:, None, :]
+        # An extension that equals a prefix already in the beam (its child) is
+        # merged into that child and dropped as a candidate.
+        match = prefix_hash[:, :, None] == parent_hash[:, None, :]  # [B, parent, child]
+        if match.any():
+            has_parent = match.any(axis=1)
+            parent = match.argmax(axis=1)
+            at_parent = parent + row_s
+            previous = np.where(
+                last == last.take(at_parent), p_b.take(at_parent), total.take(at_parent)
             )
-        candidates = np.concatenate([stay_score, ext_score.reshape(batch, k * width)], 1)
+            merged = previous + appendable[t].take(last + row_v)
+            stay_nb = np.where(has_parent, np.logaddexp(stay_nb, merged), stay_nb)
+            b_idx, c_idx, j_idx = np.nonzero(has_parent[:, :, None] & repeat)
+            ext[b_idx, parent[b_idx, c_idx], j_idx] = _NEG_INF
+        stay = np.logaddexp(stay_b, stay_nb)
+        acoustic = np.concatenate([stay_nb, ext.reshape(batch, -1)], axis=1)
+        if fusion is not None:
+            bonus = fusion.ranking[node[:, :, None], tokens[:, None, :]]
+            ranked = ext + (lm_total[:, :, None] + bonus)
+            stay = stay + lm_total + fusion.pending.take(node)
+            candidates = np.concatenate([stay, ranked.reshape(batch, -1)], axis=1)
+        else:
+            candidates = np.concatenate([stay, acoustic[:, slots:]], axis=1)
         if beam_prune_logp is not None:
             best = candidates.max(axis=1, keepdims=True)
-            candidates = np.where(candidates < best - beam_prune_logp, _NEG_INF, candidates)
-        chosen = np.argpartition(-candidates, k - 1, axis=1)[:, :k]
-        is_stay = chosen < k
-        flat = np.maximum(chosen - k, 0)
-        src = np.where(is_stay, chosen, flat // width)
-        column = flat % width
-        tok = np.where(is_stay, -1, tokens[rows, column])
-        score = np.take_along_axis(candidates, chosen, axis=1)
-        tok_safe = np.maximum(tok, 0)
-        new_pb = np.where(is_stay, stay_b[rows, src], _NEG_INF)
-        new_pnb = np.where(is_stay, stay_nb[rows, src], ext[rows, src, column])
-        src_hash = prefix_hash[rows, src]
-        new_hash = np.where(
-            is_stay, src_hash, src_hash * _HASH_MULT + tok_safe.astype(np.uint64) + np.uint64(1)
+            candidates[candidates < best - beam_prune_logp] = _NEG_INF
+        count = candidates.shape[1]
+        size = min(k, max(1, int(np.count_nonzero(candidates > _NEG_INF, axis=1).max())))
+        if size < count:
+            chosen = np.argpartition(-candidates, size - 1, axis=1)[:, :size]
+        else:
+            chosen = np.broadcast_to(np.arange(size), (batch, size))
+        at_chosen = chosen + rows * count
+        alive = candidates.take(at_chosen) > _NEG_INF  # pruned candidates are dropped
+        is_stay = chosen < slots
+        src = np.where(is_stay, chosen, (chosen - slots) // width)
+        at_src = src + row_s
+        tok = np.where(is_stay, -1, tokens.take((chosen - slots) % width + rows * width))
+        p_b = np.where(is_stay & alive, stay_b.take(at_src), _NEG_INF)
+        p_nb = np.where(alive, acoustic.take(at_chosen), _NEG_INF)
+        src_hash = prefix_hash.take(at_src)
+        prefix_hash = np.where(
+            is_stay, src_hash, src_hash * _HASH_MULT + (tok + 1).astype(np.uint64)
         )
-        new_parent = np.where(is_stay, parent_hash[rows, src], src_hash)
-        new_last = np.where(is_stay, last[rows, src], tok)
+        parent_hash = np.where(is_stay, parent_hash.take(at_src), src_hash)
+        last = np.where(is_stay, last.take(at_src), tok)
         if fusion is not None:
-            new_lm = lm_total[rows, src] + np.where(
-                is_stay, 0.0, lm_next[rows, src, tok_safe]
-            )
-            pending = np.where(
-                is_stay, pending[rows, src], pending_next[rows, src, tok_safe]
-            )
-            new_next = lm_next[rows, src]
-            new_pending_next = pending_next[rows, src]
-            new_state = [[state[b][s] for s in src[b]] for b in range(batch)]
-            for b, j in zip(*np.nonzero(~is_stay & np.isfinite(score))):
-                new_state[b][j] = fusion.extend(new_state[b][j], int(tok[b, j]))
-                new_next[b, j], new_pending_next[b, j] = fusion.next_bonus(
-                    new_state[b][j], classes
-                )
-            lm_total, lm_next, state = new_lm, new_next, new_state
-            pending_next = new_pending_next
-        alive = np.isfinite(score)
-        p_b, p_nb, last = new_pb, new_pnb, np.where(alive, new_last, -1)
-        prefix_hash = np.where(alive, new_hash, dead_hash)
-        parent_hash = np.where(alive, new_parent, dead_parent)
-        back_src[t], back_tok[t] = src, np.where(alive, tok, -1)
+            node = node.take(at_src)
+            lm_total = lm_total.take(at_src)
+            grown = alive & ~is_stay
+            if grown.any():
+                safe = np.maximum(tok, 0)
+                child = fusion.trans[node, safe]
+                for b, j in zip(*np.nonzero(grown & (child < 0))):
+                    child[b, j] = fusion.child(int(node[b, j]), int(tok[b, j]))
+                lm_total = lm_total + np.where(grown, fusion.bonus[node, safe], 0.0)
+                node = np.where(grown, child, node)
+        if not alive.all():
+            prefix_hash = np.where(alive, prefix_hash, dead_hash[:, :size])
+            parent_hash = np.where(alive, parent_hash, dead_parent[:, :size])
+        back.append((src, tok))
 
     final = np.logaddexp(p_b, p_nb)
     if fusion is not None:
         final = final + lm_total
-        for b in range(batch):
-            for j in range(k):
-                if np.isfinite(final[b, j]):
-                    final[b, j] += fusion.final_bonus(state[b][j])
+        finite = np.isfinite(final)
+        ends = {int(i): fusion.final_bonus(int(i)) for i in np.unique(node[finite])}
+        final[finite] += np.array([ends[int(i)] for i in node[finite]])
+    slots = final.shape[1]
+    if slots < top_paths:
+        final = np.concatenate([final, np.full((batch, top_paths - slots), _NEG_INF)], 1)
     order = np.argsort(-final, axis=1, kind="stable")[:, :top_paths]
     scores = np.take_along_axis(final, order, axis=1)
     tokens = np.full((time, batch, top_paths), -1, dtype="int64")
-    slot = order.copy()
+    slot = np.minimum(order, slots - 1)
     for t in range(time - 1, -1, -1):
-        tokens[t] = back_tok[t][rows, slot]
-        slot = back_src[t][rows, slot]
+        if back[t] is not None:
+            src, tok = back[t]
+            tokens[t] = tok[rows, slot]
+            slot = src[rows, slot]
     paths = []
     for b in range(batch):
         row = []
