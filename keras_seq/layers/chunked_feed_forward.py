@@ -96,12 +96,9 @@ class ChunkedFeedForward(keras.layers.Layer):
     def call(self, inputs, training=None):
         if self.num_chunks == 1:
             return self._ffn(inputs, training)
-        length = ops.shape(inputs)[1]
-        size = (length + self.num_chunks - 1) // self.num_chunks
         outputs = []
         previous = None
-        for i in range(self.num_chunks):
-            chunk = inputs[:, i * size : (i + 1) * size]
+        for chunk in _split_time(inputs, self.num_chunks):
             if previous is not None:
                 chunk = _after(chunk, previous)
             previous = self._ffn(chunk, training)
@@ -125,6 +122,29 @@ class ChunkedFeedForward(keras.layers.Layer):
             }
         )
         return config
+
+
+def _split_time(inputs, num_chunks):
+    """`num_chunks` slices of the time axis, the last ones shorter (or empty).
+
+    On TensorFlow one `tf.split`, whose gradient concatenates the chunks'
+    gradients; the gradient of each slice `x[:, a:b]` would be a zero-padded
+    tensor of the full input's size, one per chunk, all alive until summed.
+    """
+    length = ops.shape(inputs)[1]
+    size = (length + num_chunks - 1) // num_chunks
+    if keras.backend.backend() != "tensorflow":
+        return [inputs[:, i * size : (i + 1) * size] for i in range(num_chunks)]
+    import tensorflow as tf
+
+    sizes = [
+        tf.clip_by_value(length - i * size, 0, size) if not isinstance(length, int)
+        else min(max(length - i * size, 0), size)
+        for i in range(num_chunks)
+    ]
+    if all(isinstance(s, int) for s in sizes):
+        return tf.split(inputs, sizes, axis=1)
+    return tf.split(inputs, tf.stack(sizes), num=num_chunks, axis=1)
 
 
 def _after(tensor, previous):

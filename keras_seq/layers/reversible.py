@@ -464,14 +464,24 @@ def _tf_reversible_stack(blocks, x1, x2, padding_mask, training):
                 # (input and weight gradients), or the graph runtime may
                 # recompute blocks early, or defer weight gradients and keep
                 # their activations alive.
+                # The saved buckets and seeds too: whatever depends only on
+                # them (LSH sort permutations, causal and self masks) would
+                # otherwise be computed for every block as soon as the
+                # forward pass ends and kept alive until that block's turn
+                # (Grappler may also merge it with the forward's copy).
                 with tf.control_dependencies([dy1, dy2] + done):
                     y1, y2 = tf.identity(y1), tf.identity(y2)
+                    if buckets is not None:
+                        buckets = tf.identity(buckets)
+                    f_seeds = [tf.identity(s) for s in f_seeds]
+                    g_seeds = [tf.identity(s) for s in g_seeds]
+                    mask = None if padding_mask is None else tf.identity(padding_mask)
                 done = []
                 with tf.GradientTape(watch_accessed_variables=False) as tape:
                     tape.watch(y1)
                     tape.watch(variables)
                     with _restored(block.g, g_seeds):
-                        gy1 = _call_sublayer(block.g, y1, padding_mask, training)
+                        gy1 = _call_sublayer(block.g, y1, mask, training)
                 grads = tape.gradient(gy1, [y1] + variables, output_gradients=dy2)
                 del tape
                 x2 = y2 - gy1
@@ -482,7 +492,7 @@ def _tf_reversible_stack(blocks, x1, x2, padding_mask, training):
                     tape.watch(x2)
                     tape.watch(variables)
                     with _restored(block.f, f_seeds):
-                        fx2 = _call_sublayer(block.f, x2, padding_mask, training, buckets)
+                        fx2 = _call_sublayer(block.f, x2, mask, training, buckets)
                 grads = tape.gradient(fx2, [x2] + variables, output_gradients=dy1)
                 del tape
                 x1 = y1 - fx2

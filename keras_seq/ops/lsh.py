@@ -390,7 +390,7 @@ def _combine_rounds(query_key, value, round_fn, num_hashes):
     return ops.cast(total / normaliser[..., None], value.dtype)
 
 
-def _combine_rounds_tf(query_key, value, round_fn, num_hashes):
+def _combine_rounds_tf(query_key, value, round_fn, num_hashes, indices):
     """TensorFlow: the rounds in a loop under a custom gradient that recomputes.
 
     The forward pass runs the rounds one at a time (`tf.while_loop`, one
@@ -406,6 +406,14 @@ def _combine_rounds_tf(query_key, value, round_fn, num_hashes):
     `d o_r = w_r d_out` and `d lse_r = w_r (d_out . o_r - d_out . out)`.
     `LSE` is kept as `max + log(normaliser)`, so rows whose logsumexps are
     all the huge negative self-mask value still get exact weights.
+
+    `round_fn(query_key, value, r, indices)`; in the backward pass `indices`
+    (the sort permutations and the padding mask) are passed through
+    identities that wait for the incoming gradient: otherwise a graph
+    runtime computes everything that depends only on them (the sorted
+    positions, the causal and self masks of every round) as soon as the
+    forward pass has produced them, and keeps it until the backward pass
+    of this layer runs.
     """
     import tensorflow as tf
     from tensorflow.python.eager import record
@@ -436,6 +444,8 @@ def _combine_rounds_tf(query_key, value, round_fn, num_hashes):
 
         def grad(upstream):
             upstream = tf.cast(upstream, stats_dtype)
+            with tf.control_dependencies([upstream]):
+                gated = tuple(None if t is None else tf.identity(t) for t in indices)
 
             def body(r, query_key_grad, value_grad):
                 # Identities inside the body: the tape watches the body's own
@@ -443,7 +453,7 @@ def _combine_rounds_tf(query_key, value, round_fn, num_hashes):
                 qk, v = tf.identity(query_key), tf.identity(value)
                 with tf.GradientTape(watch_accessed_variables=False) as tape:
                     tape.watch([qk, v])
-                    round_output, lse = round_fn(qk, v, r)
+                    round_output, lse = round_fn(qk, v, r, gated)
                 weight = tf.exp(lse - running_max - log_normaliser)
                 round_output_stats = tf.cast(round_output, stats_dtype)
                 output_grad = weight[..., None] * upstream
@@ -478,6 +488,7 @@ def lsh_attention(
     mask_self=True,
     dropout_fn=None,
     num_buckets=None,
+    recompute=None,
 ):
     """Shared-QK attention within sorted LSH chunks, all hash rounds combined.
 
@@ -520,6 +531,9 @@ def lsh_attention(
             arguments: the backward pass calls it again to recompute a round.
         num_buckets: optional int, the bucket count of `buckets` (padded
             tokens carry `num_buckets`); only used to size the sort keys.
+        recompute: optional bool, recompute the rounds in the backward pass
+            (TensorFlow only). Defaults to `None`: on TensorFlow. `False`
+            uses ordinary autodiff (same values and gradients).
 
     Returns:
         `[B, H, L, d_v]` in the dtype of `value`.
@@ -545,9 +559,10 @@ def lsh_attention(
             valid[:, None, None, :], buckets, ops.cast(padding_bucket, buckets.dtype)
         )
     sort_indices, undo_indices = sort_by_bucket(buckets, num_buckets)
-    last_chunks = sort_indices[..., -bucket_size:]
+    indices = (sort_indices, undo_indices, sort_indices[..., -bucket_size:], valid)
 
-    def round_fn(query_key, value, r):
+    def round_fn(query_key, value, r, indices=indices):
+        sort_indices, undo_indices, last_chunks, valid = indices
         if isinstance(r, int):
             sort_r, undo_r = sort_indices[:, :, r], undo_indices[:, :, r]
             previous = last_chunks[:, :, (r - 1) % num_hashes]
@@ -560,6 +575,8 @@ def lsh_attention(
             mask_self, dropout_fn, r,
         )
 
-    if backend() == "tensorflow":
-        return _combine_rounds_tf(query_key, value, round_fn, num_hashes)
+    if recompute is None:
+        recompute = backend() == "tensorflow"
+    if recompute:
+        return _combine_rounds_tf(query_key, value, round_fn, num_hashes, indices)
     return _combine_rounds(query_key, value, round_fn, num_hashes)

@@ -456,6 +456,42 @@ def test_gradients_match_finite_differences_with_fixed_buckets(rng, jit_compile)
         )
 
 
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_recomputed_rounds_give_the_autodiff_gradients_with_dropout(rng, jit_compile):
+    # The TensorFlow path recomputes every round in its backward pass (custom
+    # gradient over while loops); it must give ordinary autodiff's gradients,
+    # also with padding, causal self-only rows and dropout replayed per round.
+    layer = LSHSelfAttention(2, 3, bucket_size=4, num_hashes=3, dropout=0.4, seed=2)
+    dropout_fn = layer._dropout_fn()
+    qk = tf.constant(rng.normal(size=(2, 2, 16, 3)))
+    value = tf.constant(rng.normal(size=(2, 2, 16, 3)))
+    buckets = tf.constant(random_buckets(rng, 2, 2, 3, 16, 4))
+    valid = tf.constant(np.arange(16)[None, :] < np.array([[16], [11]]))
+    probe = tf.constant(rng.normal(size=(2, 2, 16, 3)))
+
+    def loss_and_grads(recompute, dropout):
+        @tf.function(jit_compile=jit_compile)
+        def run(qk, value):
+            with tf.GradientTape() as tape:
+                tape.watch([qk, value])
+                out = lsh_attention(
+                    qk, value, buckets, 4, causal=True, padding_mask=valid,
+                    dropout_fn=dropout, recompute=recompute,
+                )
+                loss = tf.reduce_sum(out * probe)
+            return out, tape.gradient(loss, [qk, value])
+
+        return run(qk, value)
+
+    out, grads = loss_and_grads(True, dropout_fn)
+    ref_out, ref_grads = loss_and_grads(False, dropout_fn)
+    no_dropout, _ = loss_and_grads(False, None)
+    assert np.max(np.abs(np_(out) - np_(no_dropout))) > 0.1  # dropout is active
+    np.testing.assert_allclose(np_(out), np_(ref_out), rtol=1e-10, atol=1e-12)
+    for got, want in zip(grads, ref_grads):
+        np.testing.assert_allclose(np_(got), np_(want), rtol=1e-10, atol=1e-12)
+
+
 def test_buckets_carry_no_gradient(rng):
     layer = LSHSelfAttention(2, 3, bucket_size=4, num_hashes=2, seed=4)
     x = tf.constant(rng.normal(size=(1, 8, 6)).astype("float32"))
