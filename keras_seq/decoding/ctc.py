@@ -159,14 +159,16 @@ class _LMFusion:
                     "(the known words)"
                 )
             self.words, self.prefixes = _vocabulary_prefixes(lm, vocabulary)
-        self._letters_after = {}
+        self._letter_rows = {}
         self._ids = {}
         self._nodes = []
         self._final = {}
-        self.trans = np.full((64, classes), -1, dtype=np.int64)
-        self.bonus = np.zeros((64, classes))
-        self.ranking = np.zeros((64, classes))
-        self.pending = np.zeros(64)
+        # Word scores are computed when a delimiter could follow (NaN until then).
+        self.lazy = self.level == "word" and bool(self.delimiter_ids)
+        self.trans = np.full((256, classes), -1, dtype=np.int64)
+        self.bonus = np.zeros((256, classes))
+        self.ranking = np.zeros((256, classes))
+        self.pending = np.zeros(256)
         self.root = self.node(self._trim(("<s>",)), "")
 
     def _trim(self, context):
@@ -191,13 +193,25 @@ class _LMFusion:
     def _is_unknown_prefix(self, partial):
         return self.words is not None and bool(partial) and partial not in self.prefixes
 
-    def _known_letters_after(self, partial):
-        """Classes c such that `partial + alphabet[c]` starts a known word."""
-        known = self._letters_after.get(partial)
-        if known is None:
-            known = [c for c in self.letters if partial + self.alphabet[c] in self.prefixes]
-            self._letters_after[partial] = known
-        return known
+    def _letter_row(self, partial):
+        """Ranking-only penalty of the unfinished word each letter would make."""
+        row = self._letter_rows.get(partial)
+        if row is None:
+            row = np.zeros(self.classes)
+            row[self.letters] = self.unknown
+            if not self._is_unknown_prefix(partial):  # prefixes of words: a closed set
+                known = [c for c in self.letters if partial + self.alphabet[c] in self.prefixes]
+                row[known] = 0.0
+            self._letter_rows[partial] = row
+        return row
+
+    def _grow(self):
+        size = 4 * len(self.pending)
+        for name, fill in (("trans", -1), ("bonus", 0.0), ("ranking", 0.0), ("pending", 0.0)):
+            old = getattr(self, name)
+            new = np.full((size,) + old.shape[1:], fill, dtype=old.dtype)
+            new[: len(old)] = old
+            setattr(self, name, new)
 
     def node(self, context, partial):
         """Id of the node (trimmed context, unfinished word), created on first use."""
@@ -207,31 +221,32 @@ class _LMFusion:
             return index
         index = len(self._nodes)
         if index == len(self.pending):
-            self.trans = np.concatenate([self.trans, np.full_like(self.trans, -1)])
-            self.bonus = np.concatenate([self.bonus, np.zeros_like(self.bonus)])
-            self.ranking = np.concatenate([self.ranking, np.zeros_like(self.ranking)])
-            self.pending = np.concatenate([self.pending, np.zeros_like(self.pending)])
+            self._grow()
         self._ids[key] = index
         self._nodes.append(key)
-        bonus = self.bonus[index]
         if self.level == "char":
+            bonus = self.bonus[index]
             for c in range(self.classes):
                 if c != self.blank:
                     bonus[c] = self.alpha * self._score(context, self.alphabet[c]) + self.beta
             self.ranking[index] = bonus
             return index
-        if partial:
-            bonus[self.delimiter_ids] = self._word_score(context, partial)
-        ranking = self.ranking[index]
-        ranking[:] = bonus
         if self.words is not None:
-            # Ranking-only penalty of the unfinished word each letter would make;
-            # the set of word prefixes is closed, so an unknown prefix stays unknown.
-            self.pending[index] = self.unknown if self._is_unknown_prefix(partial) else 0.0
-            ranking[self.letters] += self.unknown
-            if not self.pending[index]:
-                ranking[self._known_letters_after(partial)] -= self.unknown
+            self.ranking[index] = self._letter_row(partial)
+            if self._is_unknown_prefix(partial):
+                self.pending[index] = self.unknown
+        if partial and self.lazy:
+            self.bonus[index, self.delimiter_ids] = np.nan
+            self.ranking[index, self.delimiter_ids] = np.nan
         return index
+
+    def score_words(self, indices):
+        """Fills in the word scores (bonus at a delimiter) of nodes `indices`."""
+        for index in indices.tolist():
+            context, partial = self._nodes[index]
+            value = self._word_score(context, partial)
+            self.bonus[index, self.delimiter_ids] = value
+            self.ranking[index, self.delimiter_ids] = value
 
     def child(self, index, token):
         """Node reached from node `index` by appending class `token`."""
@@ -403,6 +418,9 @@ def ctc_beam_search_decode(
     widths = np.isfinite(appendable).sum(axis=2).max(axis=1)
     if fusion is None:
         widths = np.minimum(widths, beam_width)
+    else:
+        considered = np.arange(classes)[None, None, :] < widths[:, None, None]
+        delimiter_frame = (fusion.is_delimiter[by_score] & considered).any(axis=(1, 2))
 
     # Beam slots: only as many as some row has live prefixes (at most k). Each
     # slot has p_b, p_nb, its last label, a hash of its prefix and of the prefix
@@ -414,6 +432,8 @@ def ctc_beam_search_decode(
         np.arange(k, dtype=np.uint64)[None, :]
     )
     dead_parent = dead_hash + np.uint64(k)
+    blank_logp = padded[..., blank, None]  # [T, B, 1]
+    layouts = {}  # (slots, width) -> source slot and token column of each candidate
     p_b = np.zeros((batch, 1))
     p_nb = np.full((batch, 1), _NEG_INF)
     last = np.full((batch, 1), classes, dtype=np.int64)
@@ -424,25 +444,23 @@ def ctc_beam_search_decode(
         node = np.full((batch, 1), fusion.root, dtype=np.int64)
     back = []  # per frame: (source slot, appended class or -1); None = unchanged
     for t in range(time):
-        y = padded[t]
         slots = p_b.shape[1]
         total = np.logaddexp(p_b, p_nb)
-        stay_b = total + y[:, blank, None]
-        stay_nb = p_nb + y.take(last + row_v)
+        stay_b = total + blank_logp[t]
+        at_last = last + row_v
+        stay_nb = p_nb + padded[t].take(at_last)
         width = int(widths[t])
         if width == 0:
             # Nothing can be appended in any row: every prefix just stays.
             rank = np.logaddexp(stay_b, stay_nb)
             if fusion is not None:
-                rank = rank + lm_total + fusion.pending.take(node)
+                rank += lm_total + fusion.pending.take(node)
+            keep = rank > _NEG_INF
             if beam_prune_logp is not None:
-                keep = rank >= rank.max(axis=1, keepdims=True) - beam_prune_logp
-                keep &= rank > _NEG_INF
-            else:
-                keep = rank > _NEG_INF
+                keep &= rank >= rank.max(axis=1, keepdims=True) - beam_prune_logp
             if not keep.all():
-                stay_b = np.where(keep, stay_b, _NEG_INF)
-                stay_nb = np.where(keep, stay_nb, _NEG_INF)
+                stay_b[~keep] = _NEG_INF
+                stay_nb[~keep] = _NEG_INF
                 prefix_hash = np.where(keep, prefix_hash, dead_hash[:, :slots])
                 parent_hash = np.where(keep, parent_hash, dead_parent[:, :slots])
             p_b, p_nb = stay_b, stay_nb
@@ -450,9 +468,9 @@ def ctc_beam_search_decode(
             continue
         row_s = rows * slots
         tokens = by_score[t, :, :width]
-        y_tokens = sorted_logp[t, :, :width]
         repeat = last[:, :, None] == tokens[:, None, :]
-        ext = np.where(repeat, p_b[:, :, None], total[:, :, None]) + y_tokens[:, None, :]
+        ext = np.where(repeat, p_b[:, :, None], total[:, :, None])
+        ext += sorted_logp[t, :, None, :width]
         # An extension that equals a prefix already in the beam (its child) is
         # merged into that child and dropped as a candidate.
         match = prefix_hash[:, :, None] == parent_hash[:, None, :]  # [B, parent, child]
@@ -463,36 +481,56 @@ def ctc_beam_search_decode(
             previous = np.where(
                 last == last.take(at_parent), p_b.take(at_parent), total.take(at_parent)
             )
-            merged = previous + appendable[t].take(last + row_v)
-            stay_nb = np.where(has_parent, np.logaddexp(stay_nb, merged), stay_nb)
-            b_idx, c_idx, j_idx = np.nonzero(has_parent[:, :, None] & repeat)
+            previous += appendable[t].take(at_last)
+            previous[~has_parent] = _NEG_INF
+            stay_nb = np.logaddexp(stay_nb, previous)
+            b_idx, c_idx, j_idx = (has_parent[:, :, None] & repeat).nonzero()
             ext[b_idx, parent[b_idx, c_idx], j_idx] = _NEG_INF
+        ext = ext.reshape(batch, -1)
         stay = np.logaddexp(stay_b, stay_nb)
-        acoustic = np.concatenate([stay_nb, ext.reshape(batch, -1)], axis=1)
+        acoustic = np.concatenate([stay_nb, ext], axis=1)  # p_nb of each candidate
         if fusion is not None:
-            bonus = fusion.ranking[node[:, :, None], tokens[:, None, :]]
-            ranked = ext + (lm_total[:, :, None] + bonus)
-            stay = stay + lm_total + fusion.pending.take(node)
-            candidates = np.concatenate([stay, ranked.reshape(batch, -1)], axis=1)
+            at_bonus = (node[:, :, None] * classes + tokens[:, None, :]).reshape(batch, -1)
+            bonus = fusion.ranking.take(at_bonus)
+            if delimiter_frame[t]:
+                unscored = np.isnan(bonus)
+                if unscored.any():
+                    needed = unscored & (ext > _NEG_INF)
+                    if needed.any():
+                        fusion.score_words(np.unique(at_bonus[needed] // classes))
+                        bonus = fusion.ranking.take(at_bonus)
+                    bonus[np.isnan(bonus)] = 0.0  # where the extension is impossible
+            stay += lm_total + fusion.pending.take(node)
+            bonus += np.repeat(lm_total, width, axis=1)
+            bonus += ext
+            rank = np.concatenate([stay, bonus], axis=1)
         else:
-            candidates = np.concatenate([stay, acoustic[:, slots:]], axis=1)
+            rank = np.concatenate([stay, ext], axis=1)
         if beam_prune_logp is not None:
-            best = candidates.max(axis=1, keepdims=True)
-            candidates[candidates < best - beam_prune_logp] = _NEG_INF
-        count = candidates.shape[1]
-        size = min(k, max(1, int(np.count_nonzero(candidates > _NEG_INF, axis=1).max())))
-        if size < count:
-            chosen = np.argpartition(-candidates, size - 1, axis=1)[:, :size]
+            rank[rank < rank.max(axis=1, keepdims=True) - beam_prune_logp] = _NEG_INF
+        live = rank > _NEG_INF
+        size = min(k, max(1, int(live.sum(axis=1).max())))
+        layout = layouts.get((slots, width))
+        if layout is None:
+            layout = layouts[(slots, width)] = (
+                np.concatenate([np.arange(slots), np.repeat(np.arange(slots), width)]),
+                np.concatenate([np.zeros(slots, np.int64), np.tile(np.arange(width), slots)]),
+            )
+        if size < rank.shape[1]:
+            chosen = (-rank).argpartition(size - 1, axis=1)[:, :size]
+            at_chosen = chosen + rows * rank.shape[1]
+            alive = live.take(at_chosen)  # pruned candidates are dropped, even as fillers
         else:
             chosen = np.broadcast_to(np.arange(size), (batch, size))
-        at_chosen = chosen + rows * count
-        alive = candidates.take(at_chosen) > _NEG_INF  # pruned candidates are dropped
+            at_chosen = chosen + rows * size
+            alive = live
         is_stay = chosen < slots
-        src = np.where(is_stay, chosen, (chosen - slots) // width)
-        at_src = src + row_s
-        tok = np.where(is_stay, -1, tokens.take((chosen - slots) % width + rows * width))
-        p_b = np.where(is_stay & alive, stay_b.take(at_src), _NEG_INF)
-        p_nb = np.where(alive, acoustic.take(at_chosen), _NEG_INF)
+        at_src = layout[0].take(chosen) + row_s
+        tok = np.where(is_stay, -1, by_score[t].take(layout[1].take(chosen) + rows * classes))
+        p_b = stay_b.take(at_src)
+        p_b[~(is_stay & alive)] = _NEG_INF
+        p_nb = acoustic.take(at_chosen)
+        p_nb[~alive] = _NEG_INF
         src_hash = prefix_hash.take(at_src)
         prefix_hash = np.where(
             is_stay, src_hash, src_hash * _HASH_MULT + (tok + 1).astype(np.uint64)
@@ -504,16 +542,16 @@ def ctc_beam_search_decode(
             lm_total = lm_total.take(at_src)
             grown = alive & ~is_stay
             if grown.any():
-                safe = np.maximum(tok, 0)
-                child = fusion.trans[node, safe]
-                for b, j in zip(*np.nonzero(grown & (child < 0))):
+                at_next = node * classes + np.maximum(tok, 0)
+                child = fusion.trans.take(at_next)
+                for b, j in zip(*(grown & (child < 0)).nonzero()):
                     child[b, j] = fusion.child(int(node[b, j]), int(tok[b, j]))
-                lm_total = lm_total + np.where(grown, fusion.bonus[node, safe], 0.0)
+                lm_total += np.where(grown, fusion.bonus.take(at_next), 0.0)
                 node = np.where(grown, child, node)
         if not alive.all():
             prefix_hash = np.where(alive, prefix_hash, dead_hash[:, :size])
             parent_hash = np.where(alive, parent_hash, dead_parent[:, :size])
-        back.append((src, tok))
+        back.append((at_src - row_s, tok))
 
     final = np.logaddexp(p_b, p_nb)
     if fusion is not None:
