@@ -15,7 +15,7 @@ import numpy as np
 
 _NEG_INF = -np.inf
 _HASH_MULT = np.uint64(1_000_003)
-_DEAD = np.uint64(1) << np.uint64(63)
+_ROW_SEED = np.uint64(0x9E3779B97F4A7C15)
 
 
 def _as_log_probs(logits):
@@ -260,6 +260,13 @@ class _LMFusion:
         self.trans[index, token] = target
         return target
 
+    def children(self, at_next):
+        """Child nodes for flat indices `node * classes + token` of `trans`."""
+        return np.array([self.child(*divmod(int(i), self.classes)) for i in at_next.tolist()])
+
+    def final_bonuses(self, nodes):
+        return np.array([self.final_bonus(i) for i in nodes.tolist()])
+
     def final_bonus(self, index):
         """LM terms added at the end of the row: the unfinished word and `</s>`."""
         value = self._final.get(index)
@@ -425,29 +432,31 @@ def ctc_beam_search_decode(
     # Beam slots: only as many as some row has live prefixes (at most k). Each
     # slot has p_b, p_nb, its last label, a hash of its prefix and of the prefix
     # without its last label (to find extensions that are already in the beam).
+    # The live prefixes of all rows, in one flat list grouped by row. Each has
+    # p_b, p_nb, its last label (`classes` = none), and a hash of itself and
+    # of itself minus its last label (to find extensions already in the beam;
+    # the hash of the empty prefix differs per row, so rows never match).
     k = int(beam_width)
-    rows = np.arange(batch)[:, None]
-    row_v = rows * (classes + 1)
-    dead_hash = _DEAD + rows.astype(np.uint64) * np.uint64(2 * k) + (
-        np.arange(k, dtype=np.uint64)[None, :]
-    )
-    dead_parent = dead_hash + np.uint64(k)
-    blank_logp = padded[..., blank, None]  # [T, B, 1]
-    layouts = {}  # (slots, width) -> source slot and token column of each candidate
-    p_b = np.zeros((batch, 1))
-    p_nb = np.full((batch, 1), _NEG_INF)
-    last = np.full((batch, 1), classes, dtype=np.int64)
-    prefix_hash = np.zeros((batch, 1), dtype=np.uint64)
-    parent_hash = dead_parent[:, :1]
+    stride = classes + 1
+    blank_logp = padded[..., blank]  # [T, B]
+    row = np.arange(batch)
+    p_b = np.zeros(batch)
+    p_nb = np.full(batch, _NEG_INF)
+    last = np.full(batch, classes, dtype=np.int64)
+    prefix_hash = (row.astype(np.uint64) + np.uint64(1)) * _ROW_SEED
+    parent_hash = prefix_hash + np.uint64(1)
     if fusion is not None:
-        lm_total = np.zeros((batch, 1))
-        node = np.full((batch, 1), fusion.root, dtype=np.int64)
-    back = []  # per frame: (source slot, appended class or -1); None = unchanged
+        lm_total = np.zeros(batch)
+        node = np.full(batch, fusion.root, dtype=np.int64)
+    back = []  # per frame: (source prefix, appended class or -1); None = unchanged
     for t in range(time):
-        slots = p_b.shape[1]
+        count = len(row)
+        if count == 0:  # every row lost all its prefixes (zero probabilities)
+            back.append(None)
+            continue
         total = np.logaddexp(p_b, p_nb)
-        stay_b = total + blank_logp[t]
-        at_last = last + row_v
+        stay_b = total + blank_logp[t].take(row)
+        at_last = row * stride + last
         stay_nb = p_nb + padded[t].take(at_last)
         width = int(widths[t])
         if width == 0:
@@ -456,41 +465,46 @@ def ctc_beam_search_decode(
             if fusion is not None:
                 rank += lm_total + fusion.pending.take(node)
             keep = rank > _NEG_INF
-            if beam_prune_logp is not None:
-                keep &= rank >= rank.max(axis=1, keepdims=True) - beam_prune_logp
-            if not keep.all():
-                stay_b[~keep] = _NEG_INF
-                stay_nb[~keep] = _NEG_INF
-                prefix_hash = np.where(keep, prefix_hash, dead_hash[:, :slots])
-                parent_hash = np.where(keep, parent_hash, dead_parent[:, :slots])
-            p_b, p_nb = stay_b, stay_nb
-            back.append(None)
+            if beam_prune_logp is not None and count:
+                keep &= rank >= _row_max(rank, row) - beam_prune_logp
+            if keep.all():
+                p_b, p_nb = stay_b, stay_nb
+                back.append(None)
+                continue
+            chosen = keep.nonzero()[0]
+            p_b, p_nb = stay_b.take(chosen), stay_nb.take(chosen)
+            row, last = row.take(chosen), last.take(chosen)
+            prefix_hash, parent_hash = prefix_hash.take(chosen), parent_hash.take(chosen)
+            if fusion is not None:
+                node, lm_total = node.take(chosen), lm_total.take(chosen)
+            back.append((chosen, np.full(len(chosen), -1)))
             continue
-        row_s = rows * slots
-        tokens = by_score[t, :, :width]
-        repeat = last[:, :, None] == tokens[:, None, :]
-        ext = np.where(repeat, p_b[:, :, None], total[:, :, None])
-        ext += sorted_logp[t, :, None, :width]
+        tokens = by_score[t, :, :width].take(row, axis=0)  # [prefix, width]
+        repeat = last[:, None] == tokens
+        ext = np.where(repeat, p_b[:, None], total[:, None])
+        ext += sorted_logp[t, :, :width].take(row, axis=0)
         # An extension that equals a prefix already in the beam (its child) is
         # merged into that child and dropped as a candidate.
-        match = prefix_hash[:, :, None] == parent_hash[:, None, :]  # [B, parent, child]
-        if match.any():
-            has_parent = match.any(axis=1)
-            parent = match.argmax(axis=1)
-            at_parent = parent + row_s
+        by_hash = prefix_hash.argsort()
+        sorted_hash = prefix_hash.take(by_hash)
+        found = np.minimum(sorted_hash.searchsorted(parent_hash), count - 1)
+        has_parent = sorted_hash.take(found) == parent_hash
+        if has_parent.any():
+            parent = by_hash.take(found)
             previous = np.where(
-                last == last.take(at_parent), p_b.take(at_parent), total.take(at_parent)
+                last == last.take(parent), p_b.take(parent), total.take(parent)
             )
             previous += appendable[t].take(at_last)
             previous[~has_parent] = _NEG_INF
             stay_nb = np.logaddexp(stay_nb, previous)
-            b_idx, c_idx, j_idx = (has_parent[:, :, None] & repeat).nonzero()
-            ext[b_idx, parent[b_idx, c_idx], j_idx] = _NEG_INF
-        ext = ext.reshape(batch, -1)
+            children = has_parent.nonzero()[0]
+            parents = parent.take(children)
+            which, column = (tokens.take(parents, axis=0) == last.take(children)[:, None]).nonzero()
+            ext[parents.take(which), column] = _NEG_INF
+        ext = ext.reshape(-1)
         stay = np.logaddexp(stay_b, stay_nb)
-        acoustic = np.concatenate([stay_nb, ext], axis=1)  # p_nb of each candidate
         if fusion is not None:
-            at_bonus = (node[:, :, None] * classes + tokens[:, None, :]).reshape(batch, -1)
+            at_bonus = (node[:, None] * classes + tokens).reshape(-1)
             bonus = fusion.ranking.take(at_bonus)
             if delimiter_frame[t]:
                 unscored = np.isnan(bonus)
@@ -500,82 +514,77 @@ def ctc_beam_search_decode(
                         fusion.score_words(np.unique(at_bonus[needed] // classes))
                         bonus = fusion.ranking.take(at_bonus)
                     bonus[np.isnan(bonus)] = 0.0  # where the extension is impossible
-            stay += lm_total + fusion.pending.take(node)
-            bonus += np.repeat(lm_total, width, axis=1)
+            bonus += np.repeat(lm_total, width)
             bonus += ext
-            rank = np.concatenate([stay, bonus], axis=1)
+            rank = np.concatenate([stay + lm_total + fusion.pending.take(node), bonus])
         else:
-            rank = np.concatenate([stay, ext], axis=1)
+            rank = np.concatenate([stay, ext])
+        # Per row: the k best candidates, minus those pruned.
+        candidate_row = np.concatenate([row, np.repeat(row, width)])
+        order = np.lexsort((-rank, candidate_row))
+        ranked = rank.take(order)
+        grouped = candidate_row.take(order)
+        start = grouped.searchsorted(grouped)
+        keep = ranked > _NEG_INF
+        keep &= np.arange(len(order)) - start < k
         if beam_prune_logp is not None:
-            rank[rank < rank.max(axis=1, keepdims=True) - beam_prune_logp] = _NEG_INF
-        live = rank > _NEG_INF
-        size = min(k, max(1, int(live.sum(axis=1).max())))
-        layout = layouts.get((slots, width))
-        if layout is None:
-            layout = layouts[(slots, width)] = (
-                np.concatenate([np.arange(slots), np.repeat(np.arange(slots), width)]),
-                np.concatenate([np.zeros(slots, np.int64), np.tile(np.arange(width), slots)]),
-            )
-        if size < rank.shape[1]:
-            chosen = (-rank).argpartition(size - 1, axis=1)[:, :size]
-            at_chosen = chosen + rows * rank.shape[1]
-            alive = live.take(at_chosen)  # pruned candidates are dropped, even as fillers
-        else:
-            chosen = np.broadcast_to(np.arange(size), (batch, size))
-            at_chosen = chosen + rows * size
-            alive = live
-        is_stay = chosen < slots
-        at_src = layout[0].take(chosen) + row_s
-        tok = np.where(is_stay, -1, by_score[t].take(layout[1].take(chosen) + rows * classes))
-        p_b = stay_b.take(at_src)
-        p_b[~(is_stay & alive)] = _NEG_INF
-        p_nb = acoustic.take(at_chosen)
-        p_nb[~alive] = _NEG_INF
-        src_hash = prefix_hash.take(at_src)
+            keep &= ranked >= ranked.take(start) - beam_prune_logp
+        chosen = order[keep]
+        row = grouped[keep]
+        is_stay = chosen < count
+        src = np.where(is_stay, chosen, (chosen - count) // width)
+        tok = np.where(is_stay, -1, tokens.reshape(-1).take(np.maximum(chosen - count, 0)))
+        p_b = np.where(is_stay, stay_b.take(src), _NEG_INF)
+        p_nb = np.concatenate([stay_nb, ext]).take(chosen)
+        last = np.where(is_stay, last.take(src), tok)
+        src_hash = prefix_hash.take(src)
         prefix_hash = np.where(
             is_stay, src_hash, src_hash * _HASH_MULT + (tok + 1).astype(np.uint64)
         )
-        parent_hash = np.where(is_stay, parent_hash.take(at_src), src_hash)
-        last = np.where(is_stay, last.take(at_src), tok)
+        parent_hash = np.where(is_stay, parent_hash.take(src), src_hash)
         if fusion is not None:
-            node = node.take(at_src)
-            lm_total = lm_total.take(at_src)
-            grown = alive & ~is_stay
-            if grown.any():
-                at_next = node * classes + np.maximum(tok, 0)
+            node = node.take(src)
+            lm_total = lm_total.take(src)
+            grown = (~is_stay).nonzero()[0]
+            if len(grown):
+                at_next = node.take(grown) * classes + tok.take(grown)
                 child = fusion.trans.take(at_next)
-                for b, j in zip(*(grown & (child < 0)).nonzero()):
-                    child[b, j] = fusion.child(int(node[b, j]), int(tok[b, j]))
-                lm_total += np.where(grown, fusion.bonus.take(at_next), 0.0)
-                node = np.where(grown, child, node)
-        if not alive.all():
-            prefix_hash = np.where(alive, prefix_hash, dead_hash[:, :size])
-            parent_hash = np.where(alive, parent_hash, dead_parent[:, :size])
-        back.append((at_src - row_s, tok))
+                missing = (child < 0).nonzero()[0]
+                if len(missing):
+                    child[missing] = fusion.children(at_next.take(missing))
+                lm_total[grown] += fusion.bonus.take(at_next)
+                node[grown] = child
+        back.append((src, tok))
 
     final = np.logaddexp(p_b, p_nb)
     if fusion is not None:
-        final = final + lm_total
+        final += lm_total
         finite = np.isfinite(final)
-        ends = {int(i): fusion.final_bonus(int(i)) for i in np.unique(node[finite])}
-        final[finite] += np.array([ends[int(i)] for i in node[finite]])
-    slots = final.shape[1]
-    if slots < top_paths:
-        final = np.concatenate([final, np.full((batch, top_paths - slots), _NEG_INF)], 1)
-    order = np.argsort(-final, axis=1, kind="stable")[:, :top_paths]
-    scores = np.take_along_axis(final, order, axis=1)
-    tokens = np.full((time, batch, top_paths), -1, dtype="int64")
-    slot = np.minimum(order, slots - 1)
+        final[finite] += fusion.final_bonuses(node[finite])
+    # Per row: the top paths, best first.
+    order = np.lexsort((-final, row))
+    grouped = row.take(order)
+    place = np.arange(len(order)) - grouped.searchsorted(grouped)
+    keep = place < top_paths
+    beams, at_row, at_place = order[keep], grouped[keep], place[keep]
+    scores = np.full((batch, top_paths), _NEG_INF)
+    scores[at_row, at_place] = final.take(beams)
+    labels = np.full((time, len(beams)), -1, dtype=np.int64)
     for t in range(time - 1, -1, -1):
         if back[t] is not None:
             src, tok = back[t]
-            tokens[t] = tok[rows, slot]
-            slot = src[rows, slot]
-    paths = []
-    for b in range(batch):
-        row = []
-        for j in range(top_paths):
-            seq = tokens[:, b, j]
-            row.append(seq[seq >= 0].astype("int32") if np.isfinite(scores[b, j]) else np.zeros(0, "int32"))
-        paths.append(row)
+            labels[t] = tok.take(beams)
+            beams = src.take(beams)
+    paths = [[np.zeros(0, "int32") for _ in range(top_paths)] for _ in range(batch)]
+    for i, (b, j) in enumerate(zip(at_row.tolist(), at_place.tolist())):
+        if np.isfinite(scores[b, j]):
+            seq = labels[:, i]
+            paths[b][j] = seq[seq >= 0].astype("int32")
     return paths, scores
+
+
+def _row_max(values, row):
+    """For each entry of `values` (grouped by `row`), the maximum of its row."""
+    starts = np.flatnonzero(np.concatenate([[True], row[1:] != row[:-1]]))
+    maxima = np.maximum.reduceat(values, starts)
+    return np.repeat(maxima, np.diff(np.append(starts, len(values))))
