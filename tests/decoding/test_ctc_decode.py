@@ -245,3 +245,102 @@ def test_empty_rows_and_fewer_prefixes_than_top_paths(rng):
     assert sorted(p.tolist() for p in paths[1][:3]) == [[], [1], [2]]
     np.testing.assert_allclose(np.sort(scores[1, :3]), np.sort(log_probs))
     assert np.isneginf(scores[1, 3]) and paths[1][3].tolist() == []
+
+
+def reference_fused_search(
+    log_probs, beam_width, lm=None, alpha=0.0, beta=0.0, unknown=None,
+    token_min_logp=None, beam_prune_logp=None,
+):  # fmt: skip
+    """Dict-based prefix beam search that asks the LM afresh for every prefix.
+
+    No caches and no shared LM states: the shallow-fusion terms of a prefix
+    are recomputed from its text each time it is ranked. Blank is class 0.
+    """
+    level = None if lm is None else lm.level
+    known = None
+    if unknown is not None:
+        known = {w[:i] for w in lm.vocabulary for i in range(1, len(w) + 1)}
+
+    def fusion(prefix, final):
+        if lm is None:
+            return 0.0
+        text = "".join(ALPHABET[i] for i in prefix)
+        tokens = list(text) if level == "char" else text.split(" ")
+        partial = "" if level == "char" else tokens.pop()
+        context, total = ("<s>",), 0.0
+        for token in tokens + ([partial] if final and partial else []):
+            if token:
+                total += alpha * lm(context, token) + beta
+                if unknown is not None and token not in lm.vocabulary:
+                    total += unknown
+                context = context + (token,)
+        if final:
+            return total + alpha * lm(context, "</s>")
+        if unknown is not None and partial and partial not in known:
+            total += unknown  # ranking only
+        return total
+
+    beams = {(): (0.0, -np.inf)}
+    for y in log_probs:
+        new = {}
+
+        def add(prefix, p_b, p_nb, new=new):
+            old_b, old_nb = new.get(prefix, (-np.inf, -np.inf))
+            new[prefix] = (np.logaddexp(old_b, p_b), np.logaddexp(old_nb, p_nb))
+
+        for prefix, (p_b, p_nb) in beams.items():
+            total = np.logaddexp(p_b, p_nb)
+            add(prefix, total + y[0], -np.inf)
+            if prefix:
+                add(prefix, -np.inf, p_nb + y[prefix[-1]])
+            for c in range(1, len(y)):
+                if token_min_logp is None or y[c] >= token_min_logp:
+                    previous = p_b if prefix and c == prefix[-1] else total
+                    add(prefix + (c,), -np.inf, previous + y[c])
+        rank = {p: np.logaddexp(*v) + fusion(p, False) for p, v in new.items()}
+        best = max(rank.values())
+        kept = [
+            p for p in sorted(rank, key=lambda p: -rank[p])
+            if rank[p] > -np.inf and (beam_prune_logp is None or rank[p] >= best - beam_prune_logp)
+        ]  # fmt: skip
+        beams = {p: new[p] for p in kept[:beam_width]}
+    final = {p: np.logaddexp(*v) + fusion(p, True) for p, v in beams.items()}
+    return sorted(final.items(), key=lambda kv: -kv[1])
+
+
+@pytest.mark.parametrize("level, unknown", [(None, None), ("word", None), ("word", -4.0), ("char", None)])
+def test_small_beam_with_pruning_and_lm_equals_uncached_reference(rng, level, unknown):
+    # The decoder shares LM states between prefixes, scores words lazily and
+    # keeps all rows in one flat list; the reference recomputes everything.
+    texts = ["ab", "ab ba", "b a", "aa b", "ba ba ab"]
+    lm = None if level is None else NGramLM(order=3 if level == "word" else 4, level=level).fit(texts)
+    for trial in range(12):
+        logits = rng.normal(size=(6, 14, 4)) * (1 + trial % 3)
+        lengths = rng.integers(1, 15, size=6)
+        options = dict(
+            beam_width=int(rng.integers(1, 6)),
+            token_min_logp=[None, -2.5][trial % 2],
+            beam_prune_logp=[None, 3.0, 1.0][trial % 3],
+        )
+        alpha, beta = float(rng.uniform(0.2, 1.5)), float(rng.uniform(-1, 1))
+        fused = {} if lm is None else dict(lm=lm, lm_weight=alpha, word_bonus=beta, alphabet=ALPHABET, unknown_word_logp=unknown)
+        paths, scores = ctc_beam_search_decode(logits, lengths, top_paths=options["beam_width"], **options, **fused)
+        log_probs = log_softmax64(logits)
+        for b in range(6):
+            expected = reference_fused_search(
+                log_probs[b, : lengths[b]], options["beam_width"], lm, alpha, beta, unknown,
+                options["token_min_logp"], options["beam_prune_logp"],
+            )  # fmt: skip
+            got = [(tuple(p.tolist()), s) for p, s in zip(paths[b], scores[b]) if np.isfinite(s)]
+            assert [p for p, _ in got] == [p for p, _ in expected], (trial, b)
+            np.testing.assert_allclose([s for _, s in got], [s for _, s in expected], rtol=1e-9)
+
+
+def test_pruned_prefixes_do_not_come_back(rng):
+    # Without an LM the last frame's ranking is the final score, so every
+    # returned path lies within beam_prune_logp of the best one.
+    logits = rng.normal(size=(16, 12, 5)) * 3
+    _, scores = ctc_beam_search_decode(logits, beam_width=6, top_paths=6, beam_prune_logp=2.0)
+    finite = np.isfinite(scores)
+    assert finite[:, 0].all() and (~finite).any()
+    assert np.all(scores[finite] >= np.repeat(scores[:, :1], 6, axis=1)[finite] - 2.0 - 1e-12)
