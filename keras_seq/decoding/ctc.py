@@ -159,17 +159,28 @@ class _LMFusion:
                     "(the known words)"
                 )
             self.words, self.prefixes = _vocabulary_prefixes(lm, vocabulary)
-        self._letter_rows = {}
         self._ids = {}
         self._nodes = []
         self._final = {}
         # Word scores are computed when a delimiter could follow (NaN until then).
         self.lazy = self.level == "word" and bool(self.delimiter_ids)
+        self._delimiter = self.delimiter_ids[0] if len(self.delimiter_ids) == 1 else self.delimiter_ids
+        # Rows of `ranking` for new word-level nodes: the ranking-only penalty
+        # of the unfinished word each letter would make (row 0: any letter
+        # makes an unknown prefix; the set of word prefixes is closed), plus NaN
+        # at the delimiters until the word is scored. Written in batches.
+        self._row_of = {}
+        self._rows = [np.zeros(classes)]
+        if self.words is not None:
+            self._rows[0][self.letters] = self.unknown
+        self._table = np.stack(self._rows)
+        self._new = []  # (node, row id, pending, lazy) not yet written
         self.trans = np.full((256, classes), -1, dtype=np.int64)
         self.bonus = np.zeros((256, classes))
         self.ranking = np.zeros((256, classes))
         self.pending = np.zeros(256)
         self.root = self.node(self._trim(("<s>",)), "")
+        self._flush()
 
     def _trim(self, context):
         if self.order is None:
@@ -190,19 +201,15 @@ class _LMFusion:
             value += self.unknown
         return value
 
-    def _is_unknown_prefix(self, partial):
-        return self.words is not None and bool(partial) and partial not in self.prefixes
-
-    def _letter_row(self, partial):
-        """Ranking-only penalty of the unfinished word each letter would make."""
-        row = self._letter_rows.get(partial)
+    def _row(self, partial):
+        """Id in `_rows` of the letter penalties after `partial` (a known prefix)."""
+        row = self._row_of.get(partial)
         if row is None:
-            row = np.zeros(self.classes)
-            row[self.letters] = self.unknown
-            if not self._is_unknown_prefix(partial):  # prefixes of words: a closed set
-                known = [c for c in self.letters if partial + self.alphabet[c] in self.prefixes]
-                row[known] = 0.0
-            self._letter_rows[partial] = row
+            values = self._rows[0].copy()
+            known = [c for c in self.letters if partial + self.alphabet[c] in self.prefixes]
+            values[known] = 0.0
+            row = self._row_of[partial] = len(self._rows)
+            self._rows.append(values)
         return row
 
     def _grow(self):
@@ -221,6 +228,7 @@ class _LMFusion:
             return index
         index = len(self._nodes)
         if index == len(self.pending):
+            self._flush()
             self._grow()
         self._ids[key] = index
         self._nodes.append(key)
@@ -230,23 +238,35 @@ class _LMFusion:
                 if c != self.blank:
                     bonus[c] = self.alpha * self._score(context, self.alphabet[c]) + self.beta
             self.ranking[index] = bonus
-            return index
-        if self.words is not None:
-            self.ranking[index] = self._letter_row(partial)
-            if self._is_unknown_prefix(partial):
-                self.pending[index] = self.unknown
-        if partial and self.lazy:
-            self.bonus[index, self.delimiter_ids] = np.nan
-            self.ranking[index, self.delimiter_ids] = np.nan
+        elif self.words is not None:
+            unknown = bool(partial) and partial not in self.prefixes
+            row = 0 if unknown else self._row(partial)
+            self._new.append((index, row, self.unknown if unknown else 0.0, bool(partial)))
+        elif partial and self.lazy:
+            self._new.append((index, -1, 0.0, True))
         return index
+
+    def _flush(self):
+        """Writes the rows of the nodes created since the last call."""
+        if not self._new:
+            return
+        index, row, pending, lazy = (np.array(v) for v in zip(*self._new))
+        self._new = []
+        if self.words is not None:
+            if len(self._table) != len(self._rows):
+                self._table = np.stack(self._rows)
+            self.ranking[index] = self._table[row]
+            self.pending[index] = pending
+        if self.lazy:
+            self.ranking[np.ix_(index[lazy], self.delimiter_ids)] = np.nan
 
     def score_words(self, indices):
         """Fills in the word scores (bonus at a delimiter) of nodes `indices`."""
         for index in indices.tolist():
             context, partial = self._nodes[index]
             value = self._word_score(context, partial)
-            self.bonus[index, self.delimiter_ids] = value
-            self.ranking[index, self.delimiter_ids] = value
+            self.bonus[index, self._delimiter] = value
+            self.ranking[index, self._delimiter] = value
 
     def child(self, index, token):
         """Node reached from node `index` by appending class `token`."""
@@ -257,12 +277,14 @@ class _LMFusion:
             target = self.node(self._trim(context + (partial,)) if partial else context, "")
         else:
             target = self.node(context, partial + self.alphabet[token])
-        self.trans[index, token] = target
         return target
 
     def children(self, at_next):
         """Child nodes for flat indices `node * classes + token` of `trans`."""
-        return np.array([self.child(*divmod(int(i), self.classes)) for i in at_next.tolist()])
+        targets = np.array([self.child(*divmod(i, self.classes)) for i in at_next.tolist()])
+        self._flush()
+        self.trans.reshape(-1)[at_next] = targets
+        return targets
 
     def final_bonuses(self, nodes):
         return np.array([self.final_bonus(i) for i in nodes.tolist()])
