@@ -5,7 +5,7 @@ gensim's test data (~440k words), skip-gram (or CBOW with `--cbow`),
 vector_size 100, window 5, negative 5, min_count 5, sample 1e-3, 5 epochs,
 alpha 0.025 -> 1e-4. Words/s = raw corpus words x epochs / training seconds
 (vocabulary building excluded for both). The runs are interleaved in rounds
-(ours, gensim-1, gensim-2, then reversed) and medians are reported, with the
+(ours with 1 and 2 workers, gensim with 1 and 2, then reversed) and medians are reported, with the
 CPU load from other processes measured during each run. Quality is measured
 on every run: Google analogy accuracy (questions-words.txt, 3CosAdd, as
 gensim's `evaluate_word_analogies`) and Spearman rho on WordSim-353 and
@@ -39,8 +39,8 @@ def quality(vectors):
     }
 
 
-def run_ours(corpus, settings, seed):
-    model = Word2Vec(**settings, seed=seed, verbose=0)
+def run_ours(corpus, settings, seed, workers):
+    model = Word2Vec(**settings, seed=seed, verbose=0, workers=workers)
     with ForeignLoad() as load:
         vectors = model.fit(corpus)
     return model.words_per_second, quality(vectors), load.cores
@@ -78,10 +78,12 @@ def main(argv=None):
     print(f"corpus: {args.corpus} ({sum(map(len, corpus)):,} words, {len(corpus):,} paragraphs); "
           f"settings: {settings}; gensim {gensim.__version__}; {cpu_model()}, {usable_cores()} cores")
     candidates = {
-        "keras_seq Word2Vec": lambda seed: run_ours(corpus, settings, seed),
+        "keras_seq workers=1": lambda seed: run_ours(corpus, settings, seed, 1),
+        "keras_seq workers=2": lambda seed: run_ours(corpus, settings, seed, 2),
         "gensim workers=1": lambda seed: run_gensim(corpus, settings, seed, 1),
         "gensim workers=2": lambda seed: run_gensim(corpus, settings, seed, 2),
     }
+    print(f"load average at start: {os.getloadavg()}")
     results = {name: [] for name in candidates}
     names = list(candidates)
     for round_number in range(args.rounds):
@@ -91,13 +93,14 @@ def main(argv=None):
             print(f"  round {round_number + 1} {name}: {speed:,.0f} words/s, analogy {scores['analogy']:.4f}, "
                   f"WordSim rho {scores['wordsim']:.4f}, SimLex rho {scores['simlex']:.4f}, "
                   f"foreign load {load if load is None else round(load, 2)} cores", flush=True)
+    print(f"load average at end: {os.getloadavg()}")
     reference = {k: statistics.median(r[0] for r in results[k]) for k in names}
     print()
-    print("| implementation | median words/s | ours / this | analogy acc. | WordSim-353 rho | SimLex-999 rho | "
-          "foreign load (cores) |")
+    print("| implementation | median words/s | ours (same workers) / this | analogy acc. | WordSim-353 rho | "
+          "SimLex-999 rho | foreign load (cores) |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
-    ours = reference[names[0]]
     for name in names:
+        ours = reference["keras_seq " + name.split()[-1]]
         runs = results[name]
 
         def median(key, runs=runs):

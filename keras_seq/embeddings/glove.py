@@ -3,6 +3,7 @@ Pennington, Socher and Manning 2014)."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import numpy as np
@@ -98,6 +99,12 @@ class GloVe:
         learning_rate: AdaGrad's initial rate.
         batch_size: entries per step.
         max_vocab_size: keep only this many most frequent words.
+        strategy: a `tf.distribute.Strategy` or None. With one, the tables
+            and AdaGrad sums are mirrored, each batch is split into one chunk
+            per replica, and the replicas' dense per-word gradients and
+            squared gradients are all-reduced before the AdaGrad update, so
+            the result equals single-device training up to float rounding
+            (tested under `MirroredStrategy` over two logical CPUs).
 
     Example:
 
@@ -123,6 +130,7 @@ class GloVe:
         batch_size: int = 8192,
         max_vocab_size: int | None = None,
         verbose: int = 1,
+        strategy=None,
     ):
         for name, value in [
             ("vector_size", vector_size),
@@ -137,6 +145,8 @@ class GloVe:
             raise ValueError(f"`x_max` must be > 0; got {x_max!r}.")
         if not alpha > 0:
             raise ValueError(f"`alpha` must be > 0; got {alpha!r}.")
+        if strategy is not None and not (hasattr(strategy, "run") and hasattr(strategy, "scope")):
+            raise ValueError(f"`strategy` must be a tf.distribute.Strategy or None; got {strategy!r}.")
         if not learning_rate > 0:
             raise ValueError(f"`learning_rate` must be > 0; got {learning_rate!r}.")
         self.vector_size = int(vector_size)
@@ -148,6 +158,7 @@ class GloVe:
         self.min_count = int(min_count)
         self.learning_rate = float(learning_rate)
         self.batch_size = int(batch_size)
+        self.strategy = strategy
         self.max_vocab_size = max_vocab_size
         self.verbose = verbose
         self.losses = []
@@ -179,21 +190,52 @@ class GloVe:
         def uniform(shape):
             return tf.Variable(((rng.random(shape) - 0.5) / d).astype("float32"))
 
-        w, w_context = uniform((v, d)), uniform((v, d))
-        b, b_context = uniform((v, 1)), uniform((v, 1))
-        squares = [tf.Variable(tf.ones(var.shape)) for var in (w, w_context, b, b_context)]
+        strategy = self.strategy
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            w, w_context = uniform((v, d)), uniform((v, d))
+            b, b_context = uniform((v, 1)), uniform((v, 1))
+            squares = [tf.Variable(tf.ones(var.shape)) for var in (w, w_context, b, b_context)]
         lr = self.learning_rate
 
-        @tf.function(reduce_retracing=True)
-        def step(i, j, target, f):
+        def gradients(i, j, target, f):
             wi, wj = tf.gather(w, i), tf.gather(w_context, j)
             diff = tf.reduce_sum(wi * wj, axis=1) + tf.gather(b, i)[:, 0] + tf.gather(b_context, j)[:, 0] - target
             fdiff = f * diff
             grads = (fdiff[:, None] * wj, fdiff[:, None] * wi, fdiff[:, None], fdiff[:, None])
+            return grads, tf.reduce_sum(f * tf.square(diff))
+
+        @tf.function(reduce_retracing=True)
+        def step(i, j, target, f):
+            grads, loss = gradients(i, j, target, f)
             for var, square, grad, index in zip((w, w_context, b, b_context), squares, grads, (i, j, i, j)):
                 var.scatter_sub(tf.IndexedSlices(lr * grad / tf.sqrt(tf.gather(square, index)), index))
                 square.scatter_add(tf.IndexedSlices(tf.square(grad), index))
-            return tf.reduce_sum(f * tf.square(diff))
+            return loss
+
+        def replica_step(i, j, target, f):
+            replicas = strategy.num_replicas_in_sync
+            replica = tf.cast(tf.distribute.get_replica_context().replica_id_in_sync_group, tf.int32)
+            n = tf.shape(i)[0]
+            size = (n + replicas - 1) // replicas
+            start, stop = tf.minimum(replica * size, n), tf.minimum((replica + 1) * size, n)
+            i, j, target, f = i[start:stop], j[start:stop], target[start:stop], f[start:stop]
+            grads, loss = gradients(i, j, target, f)
+            summed = []
+            for grad, index in zip(grads, (i, j, i, j)):
+                summed += [tf.math.unsorted_segment_sum(grad, index, v), tf.math.unsorted_segment_sum(tf.square(grad), index, v)]
+            return summed, loss
+
+        @tf.function(reduce_retracing=True)
+        def distributed_step(i, j, target, f):
+            summed, loss = strategy.run(replica_step, args=(i, j, target, f))
+            summed = [strategy.reduce(tf.distribute.ReduceOp.SUM, x, axis=None) for x in summed]
+            for number, (var, square) in enumerate(zip((w, w_context, b, b_context), squares)):
+                var.assign_sub(lr * summed[2 * number] / tf.sqrt(square))
+                square.assign_add(summed[2 * number + 1])
+            return strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None)
+
+        if strategy is not None:
+            step = distributed_step
 
         progress = None
         if self.verbose:

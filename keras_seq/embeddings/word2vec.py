@@ -1,9 +1,14 @@
 """word2vec: skip-gram and CBOW with negative sampling, trained in large
-batched TensorFlow steps fed by a tf.data pipeline (seed sections 5.2-5.3)."""
+batched TensorFlow steps, optionally under a tf.distribute strategy (seed
+sections 5.2-5.3)."""
 
 from __future__ import annotations
 
 import collections
+import contextlib
+import itertools
+import queue
+import threading
 import time
 
 import numpy as np
@@ -124,6 +129,9 @@ def skipgram_pairs(tokens, mask):
     return tokens[rows], tokens[rows + columns - window]
 
 
+_COMPILED_STEPS = {}
+
+
 class Word2Vec:
     """word2vec (Mikolov et al. 2013) with negative sampling.
 
@@ -134,24 +142,42 @@ class Word2Vec:
     made cheap). CBOW (`sg=False`) classifies w_t from the mean of its
     context vectors instead. Frequent words are subsampled with gensim's
     formula (`keep_probabilities`), windows are shrunk at random
-    (`window_contexts`), and the learning rate decays linearly from `alpha`
+    (`window_mask`), and the learning rate decays linearly from `alpha`
     to `min_alpha` over training, as in word2vec.c and gensim.
 
     Unlike gensim's per-pair C loop, each step processes `batch_size`
     consecutive centre positions (of the subsampled corpus, its sentences
     shuffled each epoch) in one compiled TensorFlow function: the input
-    vectors of the span are gathered once and framed into windows, every
-    (context, centre) pair and its negatives is scored with batched matmuls,
-    the negatives are shared by the pairs of one window (and by
-    `shared_negatives` consecutive windows), and the summed updates are
-    scattered into the two tables (the input-side updates summed per
-    position first). The result equals the sum of word2vec's per-pair SGD
-    updates at the current weights (tests check this against a loop).
-    Summed updates are less stable than sequential ones: very large batches
-    or `shared_negatives` > 1 can diverge on small corpora; a word updated
-    more than `max_row_updates` times in one step has its update scaled
-    down. A tf.data pipeline builds the batches in NumPy while the previous
-    step runs, and a tqdm bar shows words/s.
+    vectors of the span are gathered once and framed into windows; each
+    window's positive word and its `negative` words (one draw shared by
+    `shared_negatives` consecutive windows) are gathered into one [targets, D]
+    block, so that all scores, input-side and output-side gradients are three
+    batched matmuls; the summed updates are scattered into the two tables
+    (the input-side ones summed per position first). CBOW averages the
+    masked window (a weighted sum of shifted slices, no framing) and scores
+    one hidden vector per centre. The result equals the sum of word2vec's
+    per-pair SGD updates at the current weights (tests check this against a
+    loop). Summed updates are less stable than sequential ones: a word whose
+    row sums more than `max_row_updates` (pair, target) terms in one step
+    has its update scaled down to that many, which keeps frequent words of
+    small vocabularies and large batches from overshooting. A thread builds
+    the batches in NumPy while the steps run, and a tqdm bar shows words/s.
+
+    `workers` > 1 runs that many steps concurrently from Python threads
+    (TensorFlow releases the GIL), Hogwild-style like gensim's workers: the
+    tables are updated without locks, so results are no longer
+    reproducible.
+
+    Distribution: with `strategy` (a `tf.distribute.Strategy`, e.g.
+    `keras_seq.distribute.get_strategy("mirrored")` over GPUs, or a
+    `TPUStrategy`), the tables are created in its scope (mirrored), every
+    global batch is split into one contiguous chunk of windows per replica,
+    each replica sums its updates into dense [V, D] gradients, which are
+    all-reduced and added to every copy; the result equals single-device
+    training with the same `batch_size` up to float rounding (a test checks
+    this under `MirroredStrategy` over two logical CPUs). Dense all-reduces
+    cost O(V * D) per step, so use large batches there. Only
+    `MirroredStrategy` on CPUs is tested here.
 
     Args:
         vector_size: dimension D of the vectors.
@@ -164,11 +190,17 @@ class Word2Vec:
         epochs: passes over the corpus.
         seed: seeds initialisation, subsampling, windows and negatives.
         alpha, min_alpha: initial and final learning rate.
-        batch_size: centre words per step.
-        shared_negatives: windows that share one draw of negatives.
-        max_row_updates: per-step cap on summed updates of one word.
-        verbose: show a progress bar (words/s) when truthy.
+        batch_size: centre words per step (the global batch under a
+            strategy).
+        shared_negatives: consecutive windows that share one draw of
+            negatives (1 = a fresh draw per window).
+        max_row_updates: per-step cap on the (pair, target) terms summed into
+            one word's row; larger sums are scaled down to it.
         max_vocab_size: keep only this many most frequent words.
+        verbose: show a progress bar (words/s) when truthy.
+        workers: concurrent training threads (Hogwild); 1 is reproducible.
+        strategy: a `tf.distribute.Strategy`, or None for plain
+            single-device training; `workers` must then be 1.
 
     Example:
 
@@ -192,10 +224,12 @@ class Word2Vec:
         alpha: float = 0.025,
         min_alpha: float = 1e-4,
         batch_size: int = 2048,
-        shared_negatives: int = 1,
-        max_row_updates: int = 64,
+        shared_negatives: int = 4,
+        max_row_updates: int = 300,
         max_vocab_size: int | None = None,
         verbose: int = 1,
+        workers: int = 1,
+        strategy=None,
     ):
         for name, value in [
             ("vector_size", vector_size),
@@ -206,6 +240,7 @@ class Word2Vec:
             ("batch_size", batch_size),
             ("shared_negatives", shared_negatives),
             ("max_row_updates", max_row_updates),
+            ("workers", workers),
         ]:
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"`{name}` must be a positive integer; got {value!r}.")
@@ -213,6 +248,10 @@ class Word2Vec:
             raise ValueError(f"`sample` must be in [0, 1); got {sample!r}.")
         if not 0 < alpha or not 0 <= min_alpha <= alpha:
             raise ValueError(f"`alpha` must be > 0 and `min_alpha` in [0, alpha]; got {alpha!r}, {min_alpha!r}.")
+        if strategy is not None and not (hasattr(strategy, "run") and hasattr(strategy, "scope")):
+            raise ValueError(f"`strategy` must be a tf.distribute.Strategy or None; got {strategy!r}.")
+        if strategy is not None and workers != 1:
+            raise ValueError(f"`workers` must be 1 when a `strategy` is given; got {workers!r}.")
         if max_vocab_size is not None and max_vocab_size < 1:
             raise ValueError(f"`max_vocab_size` must be a positive integer or None; got {max_vocab_size!r}.")
         self.vector_size = int(vector_size)
@@ -230,6 +269,8 @@ class Word2Vec:
         self.max_row_updates = int(max_row_updates)
         self.max_vocab_size = max_vocab_size
         self.verbose = verbose
+        self.workers = int(workers)
+        self.strategy = strategy
         self.words = None
         self.counts = None
         self.words_per_second = None
@@ -288,24 +329,171 @@ class Word2Vec:
             yield padded[start : stop + 2 * w], mask[start:stop], stop / n
 
     # ------------------------------------------------------------- training
-    def _step_function(self, syn0, syn1, cumulative):
+    def _updates_function(self):
+        """The SGD updates of one batch at the current weights.
+
+        `updates(syn0, syn1, tokens, window_mask, negatives, lr)` returns the summed
+        input-side rows per span position `rows0` [B + 2W, D] (indexed by
+        `tokens`), the output-side rows `rows1` with their word ids `ids1`
+        (the B centres, then the negatives), the loss and the number of
+        (context, centre) pairs. The positive of a window and its `negative`
+        words are scored together: one batched matmul of the framed context
+        vectors against the [positive, negatives] rows of each window, one
+        for the input-side and one for the output-side gradients.
+        """
         import tensorflow as tf
 
         k, sg, w, group = self.negative, self.sg, self.window, self.shared_negatives
+        span = 2 * w + 1
+        labels = np.concatenate([np.eye(group), np.zeros((group, k))], 1).astype("float32")  # [g, g+k]
+
+        def updates(syn0, syn1, tokens, window_mask, negatives, lr):
+            batch = tf.shape(window_mask)[0]
+            groups = (batch + group - 1) // group
+            extra = groups * group - batch  # pad the batch to whole groups
+            dim = tf.shape(syn0)[1]
+            centres = tokens[w : w + batch]
+            mask = tf.pad(tf.cast(window_mask, tf.float32), [[0, extra], [0, 0]])  # [G*g, 2W+1]
+            padded_centres = tf.pad(centres, [[0, extra]], constant_values=-1)
+            negatives = tf.reshape(negatives, [groups, k])
+            targets = tf.concat([tf.reshape(tf.maximum(padded_centres, 0), [groups, group]), negatives], 1)
+            u = tf.gather(syn1, targets)  # [G, g+k, D]: each window's positive, then its negatives
+            # A negative equal to the centre word is skipped, as in word2vec.c.
+            negative_weight = tf.cast(
+                tf.reshape(padded_centres, [groups, group, 1]) != negatives[:, None, :], tf.float32
+            )  # [G, g, k]
+            column_weight = tf.concat(
+                [tf.broadcast_to(labels[:, :group], [groups, group, group]), negative_weight], -1
+            )  # [G, g, g+k]
+            vectors = tf.gather(syn0, tokens)  # [B + 2W, D]
+            if sg:
+                contexts = tf.pad(tf.signal.frame(vectors, span, 1, axis=0), [[0, extra], [0, 0], [0, 0]])
+                grouped = tf.reshape(contexts, [groups, group * span, dim])
+                scores = tf.matmul(grouped, u, transpose_b=True)  # [G, g*(2W+1), g+k]
+                weight = tf.reshape(
+                    tf.reshape(mask, [groups, group, span, 1]) * column_weight[:, :, None, :],
+                    [groups, group * span, group + k],
+                )
+                label = tf.reshape(
+                    tf.broadcast_to(labels[:, None, :], [group, span, group + k]), [1, group * span, group + k]
+                )
+                pairs = tf.reduce_sum(mask)
+                slot_terms = tf.reshape(tf.reduce_sum(weight, axis=2), [groups * group, span])[:batch]
+            else:
+                count = tf.reduce_sum(tf.cast(window_mask, tf.float32), axis=1, keepdims=True)  # [B, 1]
+                summed = tf.add_n(
+                    [tf.cast(window_mask[:, j : j + 1], tf.float32) * vectors[j : j + batch] for j in range(span) if j != w]
+                )
+                hidden = tf.pad(summed / tf.maximum(count, 1.0), [[0, extra], [0, 0]])  # masked mean [G*g, D]
+                present = tf.cast(tf.reduce_sum(mask, axis=1) > 0, tf.float32)  # [G*g]
+                grouped = tf.reshape(hidden, [groups, group, dim])
+                scores = tf.matmul(grouped, u, transpose_b=True)  # [G, g, g+k]
+                weight = tf.reshape(present, [groups, group, 1]) * column_weight
+                label = labels[None]
+                pairs = tf.reduce_sum(present)
+                centre_terms = tf.reshape(tf.reduce_sum(weight, axis=2), [groups * group, 1])[:batch]
+                slot_terms = tf.cast(window_mask, tf.float32) * centre_terms  # each context gets the whole error
+            error = label - tf.sigmoid(scores)
+            gradient = error * weight * lr
+            # -log of the probability given to the right label, 1 - |label - sigmoid|.
+            loss = -tf.reduce_sum(tf.math.log(tf.maximum(1.0 - tf.abs(error), 1e-7)) * weight)
+            d_grouped = tf.matmul(gradient, u)  # input-side gradients
+            d_u = tf.matmul(gradient, grouped, transpose_a=True)  # [G, g+k, D]
+            if sg:
+                frames = tf.reshape(d_grouped, [groups * group, span, dim])[:batch]
+                # [B, 2W+1, D] per-window rows -> [B + 2W, D] per-position sums.
+                rows0 = tf.add_n([tf.pad(frames[:, j, :], [[j, span - 1 - j], [0, 0]]) for j in range(span)])
+            else:
+                # gensim's cbow_mean: every context word receives the whole error.
+                d_hidden = tf.reshape(d_grouped, [groups * group, dim])[:batch]
+                rows0 = tf.add_n(
+                    [
+                        tf.pad(tf.cast(window_mask[:, j : j + 1], tf.float32) * d_hidden, [[j, span - 1 - j], [0, 0]])
+                        for j in range(span)
+                        if j != w
+                    ]
+                )
+            rows1 = tf.concat(
+                [tf.reshape(d_u[:, :group], [-1, dim])[:batch], tf.reshape(d_u[:, group:], [-1, dim])], 0
+            )
+            ids1 = tf.concat([centres, tf.reshape(negatives, [-1])], 0)
+            # How many (pair, target) terms each row sums: [B + 2W] and [B + G*k].
+            terms0 = tf.add_n([tf.pad(slot_terms[:, j], [[j, span - 1 - j]]) for j in range(span)])
+            column_terms = tf.reduce_sum(weight, axis=1)  # [G, g+k]
+            terms1 = tf.concat(
+                [tf.reshape(column_terms[:, :group], [-1])[:batch], tf.reshape(column_terms[:, group:], [-1])], 0
+            )
+            return rows0, rows1, ids1, loss, pairs, terms0, terms1
+
+        return updates
+
+    def _step_function(self, syn0, syn1, cumulative, strategy=None):
+        """The compiled training step `step(tokens, window_mask, lr, seed)`.
+
+        Without a strategy the summed rows are scatter-added into the
+        tables. With one, the batch is split into one contiguous chunk of
+        windows per replica (each with its own negatives, drawn once for the
+        whole batch), every replica sums its updates into dense [V, D]
+        gradients, and these are all-reduced (summed) and added to the
+        mirrored tables, so the result equals one device's step on the whole
+        batch (up to float rounding). In both cases a word whose row sums
+        n > `max_row_updates` (pair, target) terms in the step has its summed
+        update scaled by max_row_updates / n, so that summed updates of very
+        frequent words cannot overshoot.
+        """
+        import tensorflow as tf
+
+        k, w, group = self.negative, self.window, self.shared_negatives
         cap = float(self.max_row_updates)
         span = 2 * w + 1
+        updates = self._updates_function()
+        vocab = syn0.shape[0]
 
-        def capped_scatter_add(table, updates, indices):
-            """Adds the rows; a word updated more than `max_row_updates`
-            times in this step has its updates scaled by max_row_updates / n,
-            so that summed updates of very frequent words cannot diverge."""
-            unique, position, counts = tf.unique_with_counts(indices)
-            scale = tf.minimum(1.0, cap / tf.cast(tf.gather(counts, position), tf.float32))
-            table.scatter_add(tf.IndexedSlices(updates * scale[:, None], indices))
+        if strategy is None:
+            key = (self.sg, w, k, group, cap)
+            if key not in _COMPILED_STEPS:  # one trace serves every fit with these settings
 
-        def overlap_add(frames):
-            """[B, 2W+1, D] per-window rows -> [B + 2W, D] per-position sums."""
-            return tf.add_n([tf.pad(frames[:, j, :], [[j, span - 1 - j], [0, 0]]) for j in range(span)])
+                @tf.function(reduce_retracing=True)
+                def compiled(syn0, syn1, cumulative, tokens, window_mask, lr, seed):
+                    batch = tf.shape(window_mask)[0]
+                    negatives = draw_negatives(cumulative, (batch + group - 1) // group * k, seed)
+                    rows0, rows1, ids1, loss, pairs, terms0, terms1 = updates(syn0, syn1, tokens, window_mask, negatives, lr)
+                    for table, rows, ids, terms in ((syn0, rows0, tokens, terms0), (syn1, rows1, ids1, terms1)):
+                        unique, position = tf.unique(ids)
+                        uses = tf.math.unsorted_segment_sum(terms, position, tf.shape(unique)[0])
+                        scale = tf.minimum(1.0, cap / tf.maximum(tf.gather(uses, position), 1.0))
+                        table.scatter_add(tf.IndexedSlices(rows * scale[:, None], ids))
+                    return loss, pairs
+
+                _COMPILED_STEPS[key] = compiled
+            compiled = _COMPILED_STEPS[key]
+            return lambda tokens, window_mask, lr, seed: compiled(
+                syn0, syn1, cumulative, tf.convert_to_tensor(tokens, tf.int32), tf.convert_to_tensor(window_mask, tf.bool),
+                tf.convert_to_tensor(lr, tf.float32), tf.convert_to_tensor(seed, tf.int64)
+            )
+
+        replicas = strategy.num_replicas_in_sync
+
+        def replica_step(tokens, window_mask, negatives, lr):
+            batch = tf.shape(window_mask)[0]
+            groups = (batch + group - 1) // group
+            per_replica = (groups + replicas - 1) // replicas
+            replica = tf.cast(tf.distribute.get_replica_context().replica_id_in_sync_group, tf.int32)
+            first = tf.minimum(replica * per_replica, groups)
+            last = tf.minimum(first + per_replica, groups)
+            start, stop = tf.minimum(first * group, batch), tf.minimum(last * group, batch)
+            tokens = tokens[start : stop + 2 * w]
+            rows0, rows1, ids1, loss, pairs, terms0, terms1 = updates(
+                syn0, syn1, tokens, window_mask[start:stop], negatives[first * k : last * k], lr
+            )
+            return (
+                tf.math.unsorted_segment_sum(rows0, tokens, vocab),
+                tf.math.unsorted_segment_sum(terms0, tokens, vocab),
+                tf.math.unsorted_segment_sum(rows1, ids1, vocab),
+                tf.math.unsorted_segment_sum(terms1, ids1, vocab),
+                loss,
+                pairs,
+            )
 
         @tf.function(
             input_signature=[
@@ -316,71 +504,18 @@ class Word2Vec:
             ],
             reduce_retracing=True,
         )
-        def step(tokens, window_mask, lr, seed):
+        def distributed_step(tokens, window_mask, lr, seed):
             batch = tf.shape(window_mask)[0]
-            groups = (batch + group - 1) // group
-            extra = groups * group - batch  # pad the batch to whole groups
-            centres = tokens[w : w + batch]
-            mask = tf.pad(tf.cast(window_mask, tf.float32), [[0, extra], [0, 0]])  # [G*g, 2W+1]
-            vectors = tf.gather(syn0, tokens)  # [B + 2W, D]
-            dim = tf.shape(vectors)[1]
-            contexts = tf.signal.frame(vectors, span, 1, axis=0)  # [B, 2W+1, D]
-            contexts = tf.pad(contexts, [[0, extra], [0, 0], [0, 0]])
-            positives = tf.pad(tf.gather(syn1, centres), [[0, extra], [0, 0]])  # [G*g, D]
-            negatives = tf.reshape(draw_negatives(cumulative, groups * k, seed), [groups, k])
-            u_neg = tf.gather(syn1, negatives)  # [G, k, D]
-            padded_centres = tf.pad(centres, [[0, extra]], constant_values=-1)
-            # A negative equal to the centre word is skipped, as in word2vec.c.
-            neg_weight = tf.cast(
-                tf.reshape(padded_centres, [groups, group, 1]) != negatives[:, None, :], tf.float32
-            )  # [G, g, k]
-            if sg:
-                pos_scores = tf.reduce_sum(contexts * positives[:, None, :], axis=-1)  # [G*g, 2W+1]
-                grouped = tf.reshape(contexts, [groups, group * span, dim])
-                neg_scores = tf.reshape(
-                    tf.matmul(grouped, u_neg, transpose_b=True), [groups, group, span, k]
-                )
-                neg_mask = tf.reshape(mask, [groups, group, span, 1]) * neg_weight[:, :, None, :]
-                g_pos = (1.0 - tf.sigmoid(pos_scores)) * mask * lr  # [G*g, 2W+1]
-                g_neg = -tf.sigmoid(neg_scores) * neg_mask * lr  # [G, g, 2W+1, k]
-                flat_g_neg = tf.reshape(g_neg, [groups, group * span, k])
-                d_contexts = g_pos[:, :, None] * positives[:, None, :] + tf.reshape(
-                    tf.matmul(flat_g_neg, u_neg), [groups * group, span, dim]
-                )
-                d_positives = tf.reduce_sum(g_pos[:, :, None] * contexts, axis=1)  # [G*g, D]
-                d_negatives = tf.matmul(flat_g_neg, grouped, transpose_a=True)  # [G, k, D]
-                loss = -tf.reduce_sum(tf.math.log_sigmoid(pos_scores) * mask) - tf.reduce_sum(
-                    tf.math.log_sigmoid(-neg_scores) * neg_mask
-                )
-                pairs = tf.reduce_sum(mask)
-            else:
-                count = tf.reduce_sum(mask, axis=1, keepdims=True)
-                hidden = tf.reduce_sum(contexts * mask[:, :, None], axis=1) / tf.maximum(count, 1.0)
-                present = tf.cast(count[:, 0] > 0, tf.float32)  # [G*g]
-                pos_scores = tf.reduce_sum(hidden * positives, axis=-1)
-                grouped = tf.reshape(hidden, [groups, group, dim])
-                neg_scores = tf.matmul(grouped, u_neg, transpose_b=True)  # [G, g, k]
-                neg_mask = tf.reshape(present, [groups, group, 1]) * neg_weight
-                g_pos = (1.0 - tf.sigmoid(pos_scores)) * present * lr
-                g_neg = -tf.sigmoid(neg_scores) * neg_mask * lr
-                d_hidden = g_pos[:, None] * positives + tf.reshape(tf.matmul(g_neg, u_neg), [-1, dim])
-                # gensim's cbow_mean: every context word receives the whole error.
-                d_contexts = d_hidden[:, None, :] * mask[:, :, None]
-                d_positives = g_pos[:, None] * hidden
-                d_negatives = tf.matmul(g_neg, grouped, transpose_a=True)  # [G, k, D]
-                loss = -tf.reduce_sum(tf.math.log_sigmoid(pos_scores) * present) - tf.reduce_sum(
-                    tf.math.log_sigmoid(-neg_scores) * neg_mask
-                )
-                pairs = tf.reduce_sum(present)
-            capped_scatter_add(syn0, overlap_add(d_contexts[:batch]), tokens)
-            capped_scatter_add(
-                syn1,
-                tf.concat([d_positives[:batch], tf.reshape(d_negatives, [-1, dim])], 0),
-                tf.concat([centres, tf.reshape(negatives, [-1])], 0),
+            negatives = draw_negatives(cumulative, (batch + group - 1) // group * k, seed)
+            results = strategy.run(replica_step, args=(tokens, window_mask, negatives, lr))
+            d0, uses0, d1, uses1, loss, pairs = (
+                strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None) for value in results
             )
+            syn0.assign_add(d0 * tf.minimum(1.0, cap / tf.maximum(uses0, 1.0))[:, None])
+            syn1.assign_add(d1 * tf.minimum(1.0, cap / tf.maximum(uses1, 1.0))[:, None])
             return loss, pairs
 
-        return step
+        return distributed_step
 
     def fit(self, sentences) -> WordVectors:
         """Builds the vocabulary and trains; returns the input vectors as a
@@ -396,53 +531,81 @@ class Word2Vec:
         rng = np.random.default_rng(self.seed)
         vocab, dim = len(self.words), self.vector_size
         initial = ((rng.random((vocab, dim)) - 0.5) / dim).astype("float32")
-        self.syn0 = tf.Variable(initial, name="syn0")
-        self.syn1 = tf.Variable(tf.zeros([vocab, dim]), name="syn1neg")
+        strategy = self.strategy
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            self.syn0 = tf.Variable(initial, name="syn0")
+            self.syn1 = tf.Variable(tf.zeros([vocab, dim]), name="syn1neg")
         cumulative = tf.constant(negative_table(self.counts))
-        step = self._step_function(self.syn0, self.syn1, cumulative)
+        step = self._step_function(self.syn0, self.syn1, cumulative, strategy)
         epochs = self.epochs
         tf_seed = int(rng.integers(2**31))
 
-        def batches():
-            for epoch in range(epochs):
-                before = 0.0
-                for tokens, mask, after in self.epoch_batches(ids, sentence_ids, rng):
-                    yield tokens, mask, np.array([epoch, before, after], "float64")
-                    before = after
+        batches, stop, errors = queue.Queue(maxsize=8), threading.Event(), []
 
-        signature = (
-            tf.TensorSpec([None], tf.int32),
-            tf.TensorSpec([None, 2 * self.window + 1], tf.bool),
-            tf.TensorSpec([3], tf.float64),
-        )
-        dataset = tf.data.Dataset.from_generator(batches, output_signature=signature).prefetch(4)
+        def put(item):
+            while not stop.is_set():
+                try:
+                    batches.put(item, timeout=0.1)
+                    return
+                except queue.Full:
+                    continue
+
+        def produce():  # NumPy batches, built on another thread while the steps run
+            try:
+                for epoch in range(epochs):
+                    before = 0.0
+                    for tokens, mask, after in self.epoch_batches(ids, sentence_ids, rng):
+                        put((tokens, mask, epoch, before, after))
+                        before = after
+            except BaseException as error:  # re-raised by fit
+                errors.append(error)
+            for _ in range(self.workers):
+                put(None)
+
         progress = None
         if self.verbose:
             from tqdm.auto import tqdm
 
             progress = tqdm(total=raw_words * epochs, unit="word", unit_scale=True, desc="word2vec", smoothing=0.1)
-        self.losses = []
-        epoch_loss = epoch_pairs = 0.0
-        current_epoch, counter = 0, 0
+        epoch_loss = collections.defaultdict(float)
+        epoch_pairs = collections.defaultdict(float)
+        lock = threading.Lock()
+        counter = itertools.count()
+
+        def work():
+            try:
+                while (batch := batches.get()) is not None:
+                    tokens, mask, epoch, before, after = batch
+                    with lock:
+                        number = next(counter)
+                    lr = self.alpha - (self.alpha - self.min_alpha) * (epoch + before) / epochs
+                    loss, pairs = step(
+                        tokens, mask, tf.constant(lr, tf.float32), tf.constant([tf_seed, number], tf.int64)
+                    )
+                    with lock:
+                        epoch_loss[epoch] += float(loss)
+                        epoch_pairs[epoch] += float(pairs)
+                        if progress is not None:
+                            progress.update(raw_words * (after - before))
+            except BaseException as error:  # re-raised by fit
+                errors.append(error)
+                stop.set()
+
         started = time.perf_counter()
-        for tokens, mask, where in dataset:
-            epoch, before, after = where.numpy()
-            if int(epoch) != current_epoch:
-                self.losses.append(epoch_loss / max(epoch_pairs, 1.0))
-                epoch_loss = epoch_pairs = 0.0
-                current_epoch = int(epoch)
-            fraction = (epoch + before) / epochs
-            lr = self.alpha - (self.alpha - self.min_alpha) * fraction
-            loss, pairs = step(tokens, mask, tf.constant(lr, tf.float32), tf.constant([tf_seed, counter], tf.int64))
-            counter += 1
-            epoch_loss += float(loss)
-            epoch_pairs += float(pairs)
-            if progress is not None:
-                progress.update(raw_words * (after - before))
-        self.losses.append(epoch_loss / max(epoch_pairs, 1.0))
-        seconds = time.perf_counter() - started
+        threads = [threading.Thread(target=produce, daemon=True)]
+        # Hogwild with several workers: their steps update the shared tables concurrently.
+        threads += [threading.Thread(target=work, daemon=True) for _ in range(self.workers - 1)]
+        for thread in threads:
+            thread.start()
+        work()
+        for thread in threads:
+            thread.join()
         if progress is not None:
             progress.close()
+        if errors:
+            raise errors[0]
+        seconds = time.perf_counter() - started
+        self.losses = [epoch_loss[e] / max(epoch_pairs[e], 1.0) for e in range(epochs)]
         self.train_seconds = seconds
         self.words_per_second = raw_words * epochs / max(seconds, 1e-9)
         return WordVectors(self.words, self.syn0.numpy())

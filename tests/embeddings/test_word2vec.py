@@ -88,29 +88,16 @@ def test_subsampling_keeps_each_word_at_its_rate(rng):
     np.testing.assert_allclose(kept, keep_probabilities(model.counts, 1e-2), atol=0.02)
 
 
-@pytest.mark.parametrize("sg", [True, False])
-def test_one_step_equals_the_sum_of_per_pair_sgd_updates(sg):
-    rng = np.random.default_rng(0)
-    vocab, dim, window, k, group = 12, 4, 2, 3, 2
-    model = Word2Vec(vector_size=dim, window=window, negative=k, sg=sg, shared_negatives=group,
-                     max_row_updates=10**6, min_count=1, verbose=0)
-    model.counts = rng.integers(1, 50, vocab)
-    syn0 = rng.normal(size=(vocab, dim)).astype("float32")
-    syn1 = rng.normal(size=(vocab, dim)).astype("float32")
-    v0, v1 = tf.Variable(syn0), tf.Variable(syn1)
-    table = tf.constant(negative_table(model.counts))
-    step = model._step_function(v0, v1, table)
-    batch, lr, seed = 5, 0.1, tf.constant([3, 4], tf.int64)
-    tokens = rng.integers(0, vocab, batch + 2 * window).astype("int32")
-    mask = window_mask(np.array([0] * 3 + [1] * 6), window, rng.integers(0, window, 9))[window : window + batch]
-    step(tokens, mask, tf.constant(lr), seed)
-    negatives = draw_negatives(table, 3 * k, seed).numpy().reshape(3, k)
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def per_pair_sgd(syn0, syn1, tokens, mask, negatives, lr, sg, group):
+    """word2vec's SGD over the batch's pairs in a loop, every update computed
+    at the old weights (what one batched step must sum to)."""
+    window = (mask.shape[1] - 1) // 2
     e0, e1 = syn0.astype("float64"), syn1.astype("float64")
-
-    def sigmoid(x):
-        return 1 / (1 + np.exp(-x))
-
-    for i in range(batch):  # word2vec's SGD, every update computed at the old weights
+    for i in range(len(mask)):
         centre = tokens[window + i]
         contexts = [tokens[i + j] for j in range(2 * window + 1) if mask[i, j]]
         targets = [(centre, 1.0)] + [(n, 0.0) for n in negatives[i // group] if n != centre]
@@ -129,9 +116,67 @@ def test_one_step_equals_the_sum_of_per_pair_sgd_updates(sg):
                 e1[t] += g * hidden
             for c in contexts:
                 e0[c] += error
+    return e0, e1
+
+
+def step_problem(seed=0, vocab=12, dim=4, window=2, batch=5):
+    """Random tables, tokens and window mask (two sentences) for one step."""
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(1, 50, vocab)
+    syn0 = rng.normal(size=(vocab, dim)).astype("float32")
+    syn1 = rng.normal(size=(vocab, dim)).astype("float32")
+    tokens = rng.integers(0, vocab, batch + 2 * window).astype("int32")
+    sentences = np.array([0] * 3 + [1] * (batch + 2 * window - 3))
+    mask = window_mask(sentences, window, rng.integers(0, window, batch + 2 * window))[window : window + batch]
+    return counts, syn0, syn1, tokens, mask
+
+
+@pytest.mark.parametrize("sg", [True, False])
+def test_one_step_equals_the_sum_of_per_pair_sgd_updates(sg):
+    k, group, lr, seed = 3, 2, 0.1, tf.constant([3, 4], tf.int64)
+    counts, syn0, syn1, tokens, mask = step_problem()
+    model = Word2Vec(vector_size=4, window=2, negative=k, sg=sg, shared_negatives=group,
+                     max_row_updates=10**6, min_count=1, verbose=0)
+    model.counts = counts
+    v0, v1 = tf.Variable(syn0), tf.Variable(syn1)
+    table = tf.constant(negative_table(counts))
+    model._step_function(v0, v1, table)(tokens, mask, tf.constant(lr), seed)
+    negatives = draw_negatives(table, 3 * k, seed).numpy().reshape(3, k)
+    e0, e1 = per_pair_sgd(syn0, syn1, tokens, mask, negatives, lr, sg, group)
     np.testing.assert_allclose(v0.numpy(), e0, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(v1.numpy(), e1, rtol=1e-4, atol=1e-5)
     assert not np.allclose(e0, syn0)
+
+
+def test_frequent_words_have_their_summed_update_capped():
+    """A word whose row sums more than `max_row_updates` (pair, target) terms
+    in one step has its summed update scaled by max_row_updates / terms."""
+    counts, syn0, syn1, _, _ = step_problem()
+    window, batch, k, lr, seed = 2, 40, 2, 0.05, tf.constant([1, 2], tf.int64)
+    tokens = np.zeros(batch + 2 * window, "int32")  # one word almost everywhere
+    tokens[::7] = 3
+    mask = window_mask(np.zeros(len(tokens), int), window, np.zeros(len(tokens), int))[window : window + batch]
+    table = tf.constant(negative_table(counts))
+    negatives = draw_negatives(table, batch * k, seed).numpy().reshape(batch, k)
+    terms = collections.Counter()  # brute force: the terms each input row sums
+    for i in range(batch):
+        centre = tokens[window + i]
+        targets = 1 + sum(n != centre for n in negatives[i])
+        for j in np.nonzero(mask[i])[0]:
+            terms[tokens[i + j]] += targets
+    cap = (terms[0] + terms[3]) // 2
+    assert terms[3] < cap < terms[0]
+    moved = {}
+    for limit in (10**6, cap):
+        model = Word2Vec(vector_size=4, window=window, negative=k, shared_negatives=1, max_row_updates=limit,
+                         min_count=1, verbose=0)
+        model.counts = counts
+        v0, v1 = tf.Variable(syn0), tf.Variable(syn1)
+        model._step_function(v0, v1, table)(tokens, mask, tf.constant(lr), seed)
+        moved[limit] = v0.numpy() - syn0
+    np.testing.assert_allclose(moved[cap][0], moved[10**6][0] * cap / terms[0], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(moved[cap][3], moved[10**6][3], rtol=1e-5, atol=1e-7)
+    assert not np.allclose(moved[cap][0], moved[10**6][0])
 
 
 ROLES = {
@@ -212,5 +257,85 @@ def test_bad_arguments():
         Word2Vec(sample=2)
     with pytest.raises(ValueError, match="`sentences` must be an iterable of sentences"):
         Word2Vec().fit("just one string")
+    with pytest.raises(ValueError, match="`workers` must be a positive integer"):
+        Word2Vec(workers=0)
+    with pytest.raises(ValueError, match="`strategy` must be a tf.distribute.Strategy or None"):
+        Word2Vec(strategy="mirrored")
+    with pytest.raises(ValueError, match="`workers` must be 1 when a `strategy` is given"):
+        Word2Vec(workers=2, strategy=tf.distribute.get_strategy())
     with pytest.raises(ValueError, match="`min_count`=5"):
         Word2Vec(verbose=0).fit([["rare", "words"]])
+
+
+DISTRIBUTED = """
+import json, sys
+import numpy as np
+from keras_seq.distribute import get_strategy
+strategy = get_strategy("mirrored", num_cpu_devices=2)
+import tensorflow as tf
+from keras_seq.embeddings import GloVe, Word2Vec
+from keras_seq.embeddings.word2vec import negative_table
+problem = np.load(sys.argv[1])
+corpus = json.load(open(sys.argv[2]))
+results = {"replicas": strategy.num_replicas_in_sync}
+for sg in (True, False):
+    model = Word2Vec(vector_size=4, window=2, negative=3, sg=sg, shared_negatives=2, max_row_updates=10**6,
+                     min_count=1, verbose=0, strategy=strategy)
+    model.counts = problem["counts"]
+    with strategy.scope():
+        v0, v1 = tf.Variable(problem["syn0"]), tf.Variable(problem["syn1"])
+    step = model._step_function(v0, v1, tf.constant(negative_table(problem["counts"])), strategy)
+    step(problem["tokens"], problem["mask"], tf.constant(0.1), tf.constant([3, 4], tf.int64))
+    results[f"step{int(sg)}"] = [v0.numpy().tolist(), v1.numpy().tolist(), len(v0.values)]
+    settings = dict(vector_size=16, window=4, negative=5, sg=sg, min_count=1, epochs=3, seed=1, verbose=0,
+                    batch_size=512)
+    model = Word2Vec(**settings, strategy=strategy)
+    mirrored = model.fit(corpus)
+    single = Word2Vec(**settings).fit(corpus)
+    results[f"fit{int(sg)}"] = [mirrored.words, mirrored.vectors.tolist(), single.vectors.tolist(),
+                                 model.losses, [v.device for v in model.syn0.values]]
+settings = dict(vector_size=8, window=3, min_count=1, epochs=3, seed=1, verbose=0, batch_size=1001)
+glove = GloVe(**settings, strategy=strategy)
+mirrored = glove.fit(corpus)
+results["glove"] = [mirrored.vectors.tolist(), GloVe(**settings).fit(corpus).vectors.tolist(), glove.losses]
+print(json.dumps(results))
+"""
+
+
+def test_training_under_mirrored_strategy_equals_single_device(tmp_path):
+    """Word2Vec and GloVe on two logical CPUs (a fresh process: devices are set before TF starts):
+    one step equals the per-pair SGD loop, and whole training equals
+    single-device training with the same global batch up to float rounding."""
+    import json
+    import subprocess
+    import sys
+
+    counts, syn0, syn1, tokens, mask = step_problem(batch=7)
+    np.savez(tmp_path / "problem.npz", counts=counts, syn0=syn0, syn1=syn1, tokens=tokens, mask=mask)
+    corpus = planted_corpus(0, 3000)
+    (tmp_path / "corpus.json").write_text(json.dumps(corpus))
+    out = subprocess.run(
+        [sys.executable, "-c", DISTRIBUTED, str(tmp_path / "problem.npz"), str(tmp_path / "corpus.json")],
+        capture_output=True, text=True, check=True,
+    )
+    results = json.loads(out.stdout.strip().splitlines()[-1])
+    assert results["replicas"] == 2
+    table = tf.constant(negative_table(counts))
+    negatives = draw_negatives(table, 4 * 3, tf.constant([3, 4], tf.int64)).numpy().reshape(4, 3)
+    for sg in (True, False):
+        v0, v1, copies = results[f"step{int(sg)}"]
+        assert copies == 2  # mirrored tables: one copy per replica
+        e0, e1 = per_pair_sgd(syn0, syn1, tokens, mask, negatives, 0.1, sg, group=2)
+        np.testing.assert_allclose(v0, e0, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(v1, e1, rtol=1e-4, atol=1e-5)
+        words, mirrored, single, losses, devices = results[f"fit{int(sg)}"]
+        assert sorted(devices) == ["/job:localhost/replica:0/task:0/device:CPU:0",
+                                   "/job:localhost/replica:0/task:0/device:CPU:1"]
+        np.testing.assert_allclose(mirrored, single, atol=2e-4)
+        assert losses[-1] < losses[0]
+        mirrored, single = WordVectors(words, np.array(mirrored)), WordVectors(words, np.array(single))
+        assert planted_accuracy(mirrored) == planted_accuracy(single) > 0.1
+    # GloVe: the same split batches, all-reduced AdaGrad updates.
+    mirrored, single, losses = results["glove"]
+    np.testing.assert_allclose(mirrored, single, atol=1e-5)
+    assert len(losses) == 3 and np.isfinite(losses).all()
