@@ -9,8 +9,6 @@ are natural logarithms.
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 
 _NEG_INF = -np.inf
@@ -158,7 +156,10 @@ class _LMFusion:
                     "`unknown_word_logp` needs an `lm` with a `vocabulary` attribute "
                     "(the known words)"
                 )
-            self.words, self.prefixes = _vocabulary_prefixes(lm, vocabulary)
+            letters = tuple((c, self.alphabet[c]) for c in self.letters)
+            self.words, self.prefixes, self._known_after = _vocabulary_prefixes(
+                vocabulary, letters
+            )
         self._ids = {}
         self._nodes = []
         self._final = {}
@@ -205,8 +206,11 @@ class _LMFusion:
         """Id in `_rows` of the letter penalties after `partial` (a known prefix)."""
         row = self._row_of.get(partial)
         if row is None:
+            known = self._known_after.get(partial)
+            if known is None:
+                known = [c for c in self.letters if partial + self.alphabet[c] in self.prefixes]
+                self._known_after[partial] = known
             values = self._rows[0].copy()
-            known = [c for c in self.letters if partial + self.alphabet[c] in self.prefixes]
             values[known] = 0.0
             row = self._row_of[partial] = len(self._rows)
             self._rows.append(values)
@@ -303,24 +307,25 @@ class _LMFusion:
         return value
 
 
-_PREFIXES = weakref.WeakKeyDictionary()
+_VOCABULARIES = {}  # tuple of words -> (words, prefixes, {letters: known letters after})
 
 
-def _vocabulary_prefixes(lm, vocabulary):
-    """(words, every non-empty prefix of a word), cached per LM object."""
-    try:
-        cached = _PREFIXES.get(lm)
-    except TypeError:  # not weak-referenceable
-        cached = None
-    if cached is not None and cached[0] is vocabulary:
-        return cached[1], cached[2]
-    words = set(vocabulary)
-    prefixes = {w[:i] for w in words for i in range(1, len(w) + 1)}
-    try:
-        _PREFIXES[lm] = (vocabulary, words, prefixes)
-    except TypeError:
-        pass
-    return words, prefixes
+def _vocabulary_prefixes(vocabulary, letters):
+    """(words, every non-empty word prefix, a memo of the letters that may follow).
+
+    Derived from the vocabulary once and reused by later calls (like a
+    decoder's prefix trie); the memo is per tuple of `(class, text)` letters.
+    """
+    key = tuple(vocabulary)
+    cached = _VOCABULARIES.get(key)
+    if cached is None:
+        words = set(key)
+        prefixes = {w[:i] for w in words for i in range(1, len(w) + 1)}
+        cached = _VOCABULARIES[key] = (words, prefixes, {})
+        while len(_VOCABULARIES) > 4:
+            del _VOCABULARIES[next(iter(_VOCABULARIES))]
+    words, prefixes, memos = cached
+    return words, prefixes, memos.setdefault(letters, {})
 
 
 def ctc_beam_search_decode(
@@ -429,31 +434,34 @@ def ctc_beam_search_decode(
     # Time-major copies. Frames past a row's length: the blank with probability
     # 1 (prefixes keep their total, nothing is appended). Column `classes` is an
     # extra class of probability 0: the "last label" of prefixes without one.
-    frozen = (np.arange(time)[:, None] >= lengths[None, :])[:, :, None]
-    padded = np.full((time, batch, classes + 1), _NEG_INF)
+    frozen = np.arange(time)[:, None] >= lengths[None, :]  # [T, B]
+    padded = np.empty((time, batch, classes + 1))
     padded[..., :classes] = np.transpose(log_probs, (1, 0, 2))
-    padded[..., :classes] = np.where(frozen, _NEG_INF, padded[..., :classes])
-    padded[..., blank] = np.where(frozen[..., 0], 0.0, padded[..., blank])
+    padded[..., classes] = _NEG_INF
+    if frozen.any():
+        padded[frozen] = _NEG_INF
+        padded[frozen, blank] = 0.0
     appendable = padded.copy()  # what an extension may use: no blank, pruned
     appendable[..., blank] = _NEG_INF
     if token_min_logp is not None:
         appendable[appendable < token_min_logp] = _NEG_INF
-    # Classes each row may append at each frame, best first. Without an LM, an
-    # extension by a class outside the row's top k cannot be among the k best
-    # candidates (the k better extensions of the same prefix beat it), so only
-    # those compete.
-    by_score = np.argsort(-appendable[..., :classes], axis=2)
-    sorted_logp = np.take_along_axis(appendable, by_score, axis=2)
-    widths = np.isfinite(appendable).sum(axis=2).max(axis=1)
-    if fusion is None:
+    # Classes each row may append at each frame (first `widths[t]` columns).
+    # Without an LM, an extension by a class outside the row's top k cannot be
+    # among the k best candidates (the k better extensions of the same prefix
+    # beat it), so only those compete.
+    possible = appendable[..., :classes] > _NEG_INF
+    widths = possible.sum(axis=2).max(axis=1)
+    if fusion is None and (widths > beam_width).any():
+        by_score = np.argsort(-appendable[..., :classes], axis=2)
         widths = np.minimum(widths, beam_width)
     else:
-        considered = np.arange(classes)[None, None, :] < widths[:, None, None]
+        by_score = np.argsort(~possible, axis=2, kind="stable")
+    by_score = by_score[..., : max(1, int(widths.max(initial=0)))]
+    sorted_logp = np.take_along_axis(appendable, by_score, axis=2)
+    if fusion is not None:
+        considered = np.arange(by_score.shape[2]) < widths[:, None, None]
         delimiter_frame = (fusion.is_delimiter[by_score] & considered).any(axis=(1, 2))
 
-    # Beam slots: only as many as some row has live prefixes (at most k). Each
-    # slot has p_b, p_nb, its last label, a hash of its prefix and of the prefix
-    # without its last label (to find extensions that are already in the beam).
     # The live prefixes of all rows, in one flat list grouped by row. Each has
     # p_b, p_nb, its last label (`classes` = none), and a hash of itself and
     # of itself minus its last label (to find extensions already in the beam;
