@@ -25,8 +25,13 @@ total peak RSS is reported too. "Allocator step peak": TensorFlow's CPU
 allocator peak (`tf.config.experimental.get_memory_info`) during the steps
 after the first run, minus its live bytes before them: tensors only, no
 runtime or graph memory. Time is the median of `--steps` steps after the
-first run (which also optimises the graph). Before timing, the script checks once (small T) that
-the reversible gradients equal the plain ones.
+first run (which also optimises the graph). After the first run, freed heap
+memory is returned to the OS (glibc `malloc_trim(0)`): "runtime" is RSS
+then minus RSS before the first run, what stays resident once the step's
+tensors are freed (optimised graph, executor kernels, caches; it grows
+with the graph's size, i.e. depth); "step RSS peak" is the peak RSS of the
+later steps above that, their working set by RSS. Before timing, the script checks once
+(small T) that the reversible gradients equal the plain ones.
 
 Usage:
     .venv/bin/python benchmarks/reformer_reversible.py                 # full
@@ -71,6 +76,17 @@ def _reset_peak():
     """Linux: writing 5 to clear_refs resets the peak-RSS counter."""
     with open("/proc/self/clear_refs", "w") as handle:
         handle.write("5")
+
+
+def _trim_heap():
+    """Returns freed heap memory to the OS (glibc `malloc_trim`), so RSS
+    afterwards counts what is live, not what glibc keeps for reuse."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _build(depth, width, hashes, seed=0):
@@ -148,6 +164,10 @@ def worker(variant, depth, length, width, hashes, steps):
     allocator = None
     for i in range(steps + 1):  # the first run also optimises the graph
         if i == 1:
+            first_peak = _peak_mib()
+            _trim_heap()
+            after_first = _rss_mib()
+            _reset_peak()
             tf.config.experimental.reset_memory_stats("CPU:0")
             current = tf.config.experimental.get_memory_info("CPU:0")["current"]
         start = time.perf_counter()
@@ -155,13 +175,19 @@ def worker(variant, depth, length, width, hashes, steps):
         _ = grads[0].numpy()
         times.append(time.perf_counter() - start)
         del grads, _
+    step_rss = None
     if steps:
         allocator = (tf.config.experimental.get_memory_info("CPU:0")["peak"] - current) / 2**20
-    peak = _peak_mib()
+        step_rss = _peak_mib() - after_first
+        peak = max(first_peak, _peak_mib())
+    else:
+        peak = _peak_mib()
     return {
         "variant": variant, "depth": depth, "length": length,
         "baseline_mib": baseline, "peak_mib": peak, "activation_mib": peak - baseline,
         "allocator_step_peak_mib": allocator,
+        "runtime_mib": (after_first - baseline) if steps else None,
+        "step_rss_mib": step_rss,
         "step_s": statistics.median(times[1:]), "first_step_s": times[0],
         "trace_s": trace_time,
     }
@@ -265,19 +291,33 @@ def _estimate_mib(rows, variant, depth):
 def report(rows):
     ok = {(r["variant"], r["depth"]): r for r in rows if "error" not in r}
     print("\n| depth | variant | activation peak MiB | allocator step peak MiB "
-          "| total peak RSS MiB | step s |")
-    print("| ---: | --- | ---: | ---: | ---: | ---: |")
+          "| step RSS peak MiB | runtime MiB | total peak RSS MiB | step s |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for (variant, depth), r in sorted(ok.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         alloc = r.get("allocator_step_peak_mib")
         alloc = "-" if alloc is None else f"{alloc:.0f}"
-        print(f"| {depth} | {variant} | {r['activation_mib']:.0f} | {alloc} | {r['peak_mib']:.0f} "
-              f"| {r['step_s']:.2f} |")
+        runtime = r.get("runtime_mib")
+        runtime = "-" if runtime is None else f"{runtime:.0f}"
+        step_rss = r.get("step_rss_mib")
+        step_rss = "-" if step_rss is None else f"{step_rss:.0f}"
+        print(f"| {depth} | {variant} | {r['activation_mib']:.0f} | {alloc} | {step_rss} "
+              f"| {runtime} | {r['peak_mib']:.0f} | {r['step_s']:.2f} |")
     depths = sorted({d for _, d in ok})
+    slopes = {}
     for variant in VARIANTS:
-        pts = [(d, ok[(variant, d)]["activation_mib"]) for d in depths if (variant, d) in ok]
-        if len(pts) >= 2:
-            slope = (pts[-1][1] - pts[0][1]) / (pts[-1][0] - pts[0][0])
-            print(f"{variant}: memory slope {slope:.1f} MiB/block")
+        for key, label in (("activation_mib", "RSS"), ("allocator_step_peak_mib", "allocator"),
+                           ("step_rss_mib", "step RSS"), ("runtime_mib", "runtime")):
+            pts = [(d, ok[(variant, d)].get(key)) for d in depths if (variant, d) in ok]
+            pts = [p for p in pts if p[1] is not None]
+            if len(pts) >= 2:
+                slope = (pts[-1][1] - pts[0][1]) / (pts[-1][0] - pts[0][0])
+                slopes[(variant, label)] = slope
+                print(f"{variant}: {label} memory slope {slope:.1f} MiB/block "
+                      f"(depth {pts[0][0]} to {pts[-1][0]})")
+    for label in ("RSS", "allocator", "step RSS"):
+        if ("plain", label) in slopes and ("reversible", label) in slopes:
+            print(f"reversible / plain {label} slope: "
+                  f"{slopes[('reversible', label)] / slopes[('plain', label)]:.1%}")
     for d in depths:
         if ("plain", d) in ok and ("reversible", d) in ok:
             p, r = ok[("plain", d)], ok[("reversible", d)]

@@ -426,14 +426,20 @@ def _combine_rounds_tf(query_key, value, round_fn, num_hashes, indices):
         )
 
     def forward(query_key, value):
-        output, lse = round_fn(query_key, value, tf.constant(0, "int32"))
-        state = (tf.cast(output, stats_dtype), lse, tf.ones_like(lse))
-        if num_hashes > 1:
+        # One copy of the round in the graph (no peeled first round): the
+        # running max starts at -inf, which the first round replaces
+        # (logsumexps are finite: masked logits are finite).
+        rows = tf.shape(value)[:-1]
+        initial = (
+            tf.zeros(tf.shape(value), stats_dtype),
+            tf.fill(rows, tf.constant(-float("inf"), stats_dtype)),
+            tf.zeros(rows, stats_dtype),
+        )
 
-            def body(r, *state):
-                return (r + 1,) + tuple(_merge_round(state, *round_fn(query_key, value, r)))
+        def body(r, *state):
+            return (r + 1,) + tuple(_merge_round(state, *round_fn(query_key, value, r)))
 
-            _, *state = loop(body, (tf.constant(1, "int32"),) + state)
+        _, *state = loop(body, (tf.constant(0, "int32"),) + initial)
         total, running_max, normaliser = state
         return total / normaliser[..., None], running_max, tf.math.log(normaliser)
 
