@@ -13,7 +13,9 @@ import numpy as np
 
 _NEG_INF = -np.inf
 _HASH_MULT = np.uint64(1_000_003)
+_HASH_INVERSE = np.uint64(16109806864799210091)  # of _HASH_MULT, modulo 2**64
 _ROW_SEED = np.uint64(0x9E3779B97F4A7C15)
+_LOWEST = np.finfo(np.float64).min
 
 
 def _as_log_probs(logits):
@@ -451,8 +453,10 @@ def ctc_beam_search_decode(
     # beat it), so only those compete.
     possible = appendable[..., :classes] > _NEG_INF
     widths = possible.sum(axis=2).max(axis=1)
+    truncated = np.zeros(time, dtype=bool)
     if fusion is None and (widths > beam_width).any():
         by_score = np.argsort(-appendable[..., :classes], axis=2)
+        truncated = widths > beam_width
         widths = np.minimum(widths, beam_width)
     else:
         by_score = np.argsort(~possible, axis=2, kind="stable")
@@ -463,18 +467,17 @@ def ctc_beam_search_decode(
         delimiter_frame = (fusion.is_delimiter[by_score] & considered).any(axis=(1, 2))
 
     # The live prefixes of all rows, in one flat list grouped by row. Each has
-    # p_b, p_nb, its last label (`classes` = none), and a hash of itself and
-    # of itself minus its last label (to find extensions already in the beam;
-    # the hash of the empty prefix differs per row, so rows never match).
+    # p_b, p_nb, its last label (`classes` = none) and a hash of its labels
+    # (seeded per row, so prefixes of different rows never match).
     k = int(beam_width)
     stride = classes + 1
     blank_logp = padded[..., blank]  # [T, B]
+    positions = np.arange(batch * k * (1 + by_score.shape[2]))
     row = np.arange(batch)
     p_b = np.zeros(batch)
     p_nb = np.full(batch, _NEG_INF)
     last = np.full(batch, classes, dtype=np.int64)
     prefix_hash = (row.astype(np.uint64) + np.uint64(1)) * _ROW_SEED
-    parent_hash = prefix_hash + np.uint64(1)
     if fusion is not None:
         lm_total = np.zeros(batch)
         node = np.full(batch, fusion.root, dtype=np.int64)
@@ -495,7 +498,7 @@ def ctc_beam_search_decode(
             if fusion is not None:
                 rank += lm_total + fusion.pending.take(node)
             keep = rank > _NEG_INF
-            if beam_prune_logp is not None and count:
+            if beam_prune_logp is not None:
                 keep &= rank >= _row_max(rank, row) - beam_prune_logp
             if keep.all():
                 p_b, p_nb = stay_b, stay_nb
@@ -503,87 +506,90 @@ def ctc_beam_search_decode(
                 continue
             chosen = keep.nonzero()[0]
             p_b, p_nb = stay_b.take(chosen), stay_nb.take(chosen)
-            row, last = row.take(chosen), last.take(chosen)
-            prefix_hash, parent_hash = prefix_hash.take(chosen), parent_hash.take(chosen)
+            row, last, prefix_hash = row.take(chosen), last.take(chosen), prefix_hash.take(chosen)
             if fusion is not None:
                 node, lm_total = node.take(chosen), lm_total.take(chosen)
             back.append((chosen, np.full(len(chosen), -1)))
             continue
+        # Candidates: every prefix stays, and is extended by each class its row
+        # may append at this frame (flat, prefix-major).
         tokens = by_score[t, :, :width].take(row, axis=0)  # [prefix, width]
-        repeat = last[:, None] == tokens
-        ext = np.where(repeat, p_b[:, None], total[:, None])
+        ext = np.where(last[:, None] == tokens, p_b[:, None], total[:, None])
         ext += sorted_logp[t, :, :width].take(row, axis=0)
+        ext = ext.reshape(-1)
+        tokens = tokens.reshape(-1)
+        ext_hash = prefix_hash.repeat(width) * _HASH_MULT + (tokens + 1).astype(np.uint64)
         # An extension that equals a prefix already in the beam (its child) is
         # merged into that child and dropped as a candidate.
         by_hash = prefix_hash.argsort()
         sorted_hash = prefix_hash.take(by_hash)
-        found = np.minimum(sorted_hash.searchsorted(parent_hash), count - 1)
-        has_parent = sorted_hash.take(found) == parent_hash
-        if has_parent.any():
-            parent = by_hash.take(found)
-            previous = np.where(
-                last == last.take(parent), p_b.take(parent), total.take(parent)
-            )
-            previous += appendable[t].take(at_last)
-            previous[~has_parent] = _NEG_INF
-            stay_nb = np.logaddexp(stay_nb, previous)
-            children = has_parent.nonzero()[0]
-            parents = parent.take(children)
-            which, column = (tokens.take(parents, axis=0) == last.take(children)[:, None]).nonzero()
-            ext[parents.take(which), column] = _NEG_INF
-        ext = ext.reshape(-1)
+        if truncated[t]:
+            # Some appendable classes are not candidates (no LM, more than k of
+            # them): merge each child's probability from its parent directly.
+            parent_hash = (prefix_hash - (last + 1).astype(np.uint64)) * _HASH_INVERSE
+            found = np.minimum(sorted_hash.searchsorted(parent_hash), count - 1)
+            children = ((sorted_hash.take(found) == parent_hash) & (last < classes)).nonzero()[0]
+            if len(children):
+                parents = by_hash.take(found.take(children))
+                previous = np.where(
+                    last.take(children) == last.take(parents),
+                    p_b.take(parents),
+                    total.take(parents),
+                )
+                previous += appendable[t].take(at_last.take(children))
+                stay_nb[children] = np.logaddexp(stay_nb.take(children), previous)
+        found = np.minimum(sorted_hash.searchsorted(ext_hash), count - 1)
+        duplicate = (sorted_hash.take(found) == ext_hash).nonzero()[0]
+        if len(duplicate):
+            if not truncated[t]:
+                children = by_hash.take(found.take(duplicate))
+                stay_nb[children] = np.logaddexp(stay_nb.take(children), ext.take(duplicate))
+            ext[duplicate] = _NEG_INF
         stay = np.logaddexp(stay_b, stay_nb)
         if fusion is not None:
-            at_bonus = (node[:, None] * classes + tokens).reshape(-1)
-            bonus = fusion.ranking.take(at_bonus)
+            at_next = node.repeat(width) * classes + tokens
+            bonus = fusion.ranking.take(at_next)
             if delimiter_frame[t]:
                 unscored = np.isnan(bonus)
                 if unscored.any():
                     needed = unscored & (ext > _NEG_INF)
                     if needed.any():
-                        fusion.score_words(np.unique(at_bonus[needed] // classes))
-                        bonus = fusion.ranking.take(at_bonus)
+                        fusion.score_words(np.unique(at_next[needed] // classes))
+                        bonus = fusion.ranking.take(at_next)
                     bonus[np.isnan(bonus)] = 0.0  # where the extension is impossible
-            bonus += np.repeat(lm_total, width)
+            lm_ext = lm_total.repeat(width)
+            bonus += lm_ext
             bonus += ext
             rank = np.concatenate([stay + lm_total + fusion.pending.take(node), bonus])
         else:
             rank = np.concatenate([stay, ext])
         # Per row: the k best candidates, minus those pruned.
-        candidate_row = np.concatenate([row, np.repeat(row, width)])
+        candidate_row = np.concatenate([row, row.repeat(width)])
         order = np.lexsort((-rank, candidate_row))
         ranked = rank.take(order)
         grouped = candidate_row.take(order)
         start = grouped.searchsorted(grouped)
-        keep = ranked > _NEG_INF
-        keep &= np.arange(len(order)) - start < k
         if beam_prune_logp is not None:
-            keep &= ranked >= ranked.take(start) - beam_prune_logp
+            keep = ranked >= np.maximum(ranked.take(start) - beam_prune_logp, _LOWEST)
+        else:
+            keep = ranked > _NEG_INF
+        keep &= positions[: len(order)] - start < k
         chosen = order[keep]
         row = grouped[keep]
         is_stay = chosen < count
         src = np.where(is_stay, chosen, (chosen - count) // width)
-        tok = np.where(is_stay, -1, tokens.reshape(-1).take(np.maximum(chosen - count, 0)))
+        tok = np.concatenate([np.full(count, -1), tokens]).take(chosen)
         p_b = np.where(is_stay, stay_b.take(src), _NEG_INF)
         p_nb = np.concatenate([stay_nb, ext]).take(chosen)
-        last = np.where(is_stay, last.take(src), tok)
-        src_hash = prefix_hash.take(src)
-        prefix_hash = np.where(
-            is_stay, src_hash, src_hash * _HASH_MULT + (tok + 1).astype(np.uint64)
-        )
-        parent_hash = np.where(is_stay, parent_hash.take(src), src_hash)
+        last = np.concatenate([last, tokens]).take(chosen)
+        prefix_hash = np.concatenate([prefix_hash, ext_hash]).take(chosen)
         if fusion is not None:
-            node = node.take(src)
-            lm_total = lm_total.take(src)
-            grown = (~is_stay).nonzero()[0]
-            if len(grown):
-                at_next = node.take(grown) * classes + tok.take(grown)
-                child = fusion.trans.take(at_next)
-                missing = (child < 0).nonzero()[0]
-                if len(missing):
-                    child[missing] = fusion.children(at_next.take(missing))
-                lm_total[grown] += fusion.bonus.take(at_next)
-                node[grown] = child
+            node = np.concatenate([node, fusion.trans.take(at_next)]).take(chosen)
+            missing = (node < 0).nonzero()[0]
+            if len(missing):
+                node[missing] = fusion.children(at_next.take(chosen.take(missing) - count))
+            lm_ext += fusion.bonus.take(at_next)
+            lm_total = np.concatenate([lm_total, lm_ext]).take(chosen)
         back.append((src, tok))
 
     final = np.logaddexp(p_b, p_nb)
