@@ -18,12 +18,14 @@ _ROW_SEED = np.uint64(0x9E3779B97F4A7C15)
 _LOWEST = np.finfo(np.float64).min
 
 
-def _as_log_probs(logits):
+def _logits_array(logits):
     if hasattr(logits, "numpy") or not isinstance(logits, np.ndarray):
         import keras
 
         logits = keras.ops.convert_to_numpy(logits)
-    logits = np.asarray(logits, dtype="float64")
+    logits = np.asarray(logits)
+    if not np.issubdtype(logits.dtype, np.floating):
+        logits = logits.astype("float64")
     if logits.ndim != 3:
         raise ValueError(
             f"`logits` must have rank 3 [batch, time, classes], got shape {logits.shape}"
@@ -32,6 +34,11 @@ def _as_log_probs(logits):
         raise ValueError(
             f"`logits` needs at least 2 classes (a blank and a label), got {logits.shape[-1]}"
         )
+    return logits
+
+
+def _as_log_probs(logits):
+    logits = np.asarray(_logits_array(logits), dtype="float64")
     top = logits.max(axis=-1, keepdims=True)
     top = np.where(np.isfinite(top), top, 0.0)
     shifted = logits - top
@@ -409,8 +416,8 @@ def ctc_beam_search_decode(
     >>> [p.tolist() for p in paths[0]], np.round(np.exp(scores), 2).tolist()
     ([[1], [2]], [[0.33, 0.33]])
     """
-    log_probs = _as_log_probs(logits)
-    batch, time, classes = log_probs.shape
+    logits = _logits_array(logits)
+    batch, time, classes = logits.shape
     lengths = _lengths(logit_lengths, batch, time)
     blank = _blank(blank_index, classes)
     for name, value in (("beam_width", beam_width), ("top_paths", top_paths)):
@@ -433,38 +440,49 @@ def ctc_beam_search_decode(
             classes,
         )  # fmt: skip
 
-    # Time-major copies. Frames past a row's length: the blank with probability
-    # 1 (prefixes keep their total, nothing is appended). Column `classes` is an
-    # extra class of probability 0: the "last label" of prefixes without one.
-    frozen = np.arange(time)[:, None] >= lengths[None, :]  # [T, B]
+    # Time-major log-softmax (float64). Frames past a row's length: the blank
+    # with probability 1 (prefixes keep their total, nothing is appended).
+    # Column `classes` is an extra class of probability 0: the "last label" of
+    # prefixes without one.
     padded = np.empty((time, batch, classes + 1))
-    padded[..., :classes] = np.transpose(log_probs, (1, 0, 2))
+    body = padded[..., :classes]
+    body[...] = np.transpose(logits, (1, 0, 2))
+    top = body.max(axis=2, keepdims=True)
+    top[~np.isfinite(top)] = 0.0
+    body -= top
+    with np.errstate(divide="ignore"):
+        body -= np.log(np.exp(body).sum(axis=2, keepdims=True))
     padded[..., classes] = _NEG_INF
+    frozen = np.arange(time)[:, None] >= lengths[None, :]  # [T, B]
     if frozen.any():
         padded[frozen] = _NEG_INF
         padded[frozen, blank] = 0.0
-    appendable = padded.copy()  # what an extension may use: no blank, pruned
-    appendable[..., blank] = _NEG_INF
-    if token_min_logp is not None:
-        appendable[appendable < token_min_logp] = _NEG_INF
-    # Classes each row may append at each frame (first `widths[t]` columns).
-    # Without an LM, an extension by a class outside the row's top k cannot be
-    # among the k best candidates (the k better extensions of the same prefix
-    # beat it), so only those compete.
-    possible = appendable[..., :classes] > _NEG_INF
-    widths = possible.sum(axis=2).max(axis=1)
+    # Classes each row may append at each frame (not the blank, not pruned):
+    # the first `widths[t]` columns of `by_score`, padded with the blank at
+    # probability 0. Without an LM, an extension by a class outside the row's
+    # top k cannot be among the k best candidates (the k better extensions of
+    # the same prefix beat it), so only those compete.
+    possible = body > _NEG_INF if token_min_logp is None else body >= token_min_logp
+    possible[..., blank] = False
+    counts = possible.sum(axis=2)  # [T, B]
+    widths = counts.max(axis=1)
     truncated = np.zeros(time, dtype=bool)
+    width_max = max(1, int(widths.max(initial=0)))
     if fusion is None and (widths > beam_width).any():
-        by_score = np.argsort(-appendable[..., :classes], axis=2)
         truncated = widths > beam_width
         widths = np.minimum(widths, beam_width)
+        width_max = min(width_max, beam_width)
+        by_score = np.argsort(np.where(possible, -body, np.inf), axis=2)[..., :width_max]
     else:
-        by_score = np.argsort(~possible, axis=2, kind="stable")
-    by_score = by_score[..., : max(1, int(widths.max(initial=0)))]
-    sorted_logp = np.take_along_axis(appendable, by_score, axis=2)
+        by_score = np.full((time * batch, width_max), blank)
+        frame, label = possible.reshape(time * batch, classes).nonzero()
+        first = np.cumsum(counts.reshape(-1)) - counts.reshape(-1)
+        by_score[frame, np.arange(len(frame)) - first[frame]] = label
+        by_score = by_score.reshape(time, batch, width_max)
+    sorted_logp = np.take_along_axis(padded, by_score, axis=2)
+    sorted_logp[np.arange(width_max) >= np.minimum(counts, widths[:, None])[..., None]] = _NEG_INF
     if fusion is not None:
-        considered = np.arange(by_score.shape[2]) < widths[:, None, None]
-        delimiter_frame = (fusion.is_delimiter[by_score] & considered).any(axis=(1, 2))
+        delimiter_frame = possible[..., fusion.delimiter_ids].any(axis=(1, 2))
 
     # The live prefixes of all rows, in one flat list grouped by row. Each has
     # p_b, p_nb, its last label (`classes` = none) and a hash of its labels
@@ -536,7 +554,10 @@ def ctc_beam_search_decode(
                     p_b.take(parents),
                     total.take(parents),
                 )
-                previous += appendable[t].take(at_last.take(children))
+                appended = padded[t].take(at_last.take(children))
+                if token_min_logp is not None:
+                    appended[appended < token_min_logp] = _NEG_INF
+                previous += appended
                 stay_nb[children] = np.logaddexp(stay_nb.take(children), previous)
         found = np.minimum(sorted_hash.searchsorted(ext_hash), count - 1)
         duplicate = (sorted_hash.take(found) == ext_hash).nonzero()[0]
