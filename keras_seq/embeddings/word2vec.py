@@ -147,21 +147,24 @@ class Word2Vec:
 
     Unlike gensim's per-pair C loop, each step processes `batch_size`
     consecutive centre positions (of the subsampled corpus, its sentences
-    shuffled each epoch) in one compiled TensorFlow function: the input
-    vectors of the span are gathered once and framed into windows; each
-    window's positive word and its `negative` words (one draw shared by
-    `shared_negatives` consecutive windows) are gathered into one [targets, D]
-    block, so that all scores, input-side and output-side gradients are three
-    batched matmuls; the summed updates are scattered into the two tables
-    (the input-side ones summed per position first). CBOW averages the
-    masked window (a weighted sum of shifted slices, no framing) and scores
-    one hidden vector per centre. The result equals the sum of word2vec's
-    per-pair SGD updates at the current weights (tests check this against a
-    loop). Summed updates are less stable than sequential ones: a word whose
-    row sums more than `max_row_updates` (pair, target) terms in one step
-    has its update scaled down to that many, which keeps frequent words of
-    small vocabularies and large batches from overshooting. A thread builds
-    the batches in NumPy while the steps run, and a tqdm bar shows words/s.
+    shuffled each epoch) in one compiled TensorFlow function. Windows come
+    in groups of `shared_negatives` consecutive centres that share one draw
+    of `negative` words (each window still has its own positive): the g
+    windows of a group cover only g + 2W positions, so their context vectors
+    are gathered once per group, and each position is scored once against
+    the group's [g positives, k negatives] block, the score's gradient
+    weighted by how many (window, context) pairs use it. Scores, input-side
+    and output-side gradients are then three batched matmuls per step, and
+    the summed updates are scattered into the two tables (input-side rows
+    summed per position first). CBOW computes each window's masked mean and
+    spreads its error back with the same [positions x windows] matrix. The
+    result equals the sum of word2vec's per-pair SGD updates at the current
+    weights (tests check this against a loop). Summed updates are less
+    stable than sequential ones: a word whose row sums more than
+    `max_row_updates` (pair, target) terms in one step has its update scaled
+    down to that many, which keeps frequent words of small vocabularies and
+    large batches from overshooting. A thread builds the batches in NumPy
+    while the steps run, and a tqdm bar shows words/s.
 
     `workers` > 1 runs that many steps concurrently from Python threads
     (TensorFlow releases the GIL), Hogwild-style like gensim's workers: the
@@ -332,20 +335,28 @@ class Word2Vec:
     def _updates_function(self):
         """The SGD updates of one batch at the current weights.
 
-        `updates(syn0, syn1, tokens, window_mask, negatives, lr)` returns the summed
-        input-side rows per span position `rows0` [B + 2W, D] (indexed by
-        `tokens`), the output-side rows `rows1` with their word ids `ids1`
-        (the B centres, then the negatives), the loss and the number of
-        (context, centre) pairs. The positive of a window and its `negative`
-        words are scored together: one batched matmul of the framed context
-        vectors against the [positive, negatives] rows of each window, one
-        for the input-side and one for the output-side gradients.
+        `updates(syn0, syn1, tokens, window_mask, negatives, lr)` returns the
+        summed input-side rows per span position `rows0` [B + 2W, D] (indexed
+        by `tokens`), the output-side rows `rows1` with their word ids `ids1`
+        (the B centres, then the negatives), the loss, the number of
+        (context, centre) pairs, and how many (pair, target) terms each row
+        of `rows0` and `rows1` sums (for the `max_row_updates` cap).
         """
         import tensorflow as tf
 
         k, sg, w, group = self.negative, self.sg, self.window, self.shared_negatives
         span = 2 * w + 1
         labels = np.concatenate([np.eye(group), np.zeros((group, k))], 1).astype("float32")  # [g, g+k]
+
+        union = group + 2 * w  # positions covered by the windows of one group
+        chunks = -(-union // group)
+
+        def overlap_add(rows, groups):
+            """[G, U, D] rows of overlapping groups (group G starts at G * g) ->
+            [(G + chunks - 1) * g, D] per-position sums."""
+            rows = tf.pad(rows, [[0, 0], [0, chunks * group - union], [0, 0]])
+            parts = [tf.reshape(rows[:, c * group : (c + 1) * group], [groups * group, -1]) for c in range(chunks)]
+            return tf.add_n([tf.pad(part, [[c * group, (chunks - 1 - c) * group], [0, 0]]) for c, part in enumerate(parts)])
 
         def updates(syn0, syn1, tokens, window_mask, negatives, lr):
             batch = tf.shape(window_mask)[0]
@@ -366,59 +377,47 @@ class Word2Vec:
                 [tf.broadcast_to(labels[:, :group], [groups, group, group]), negative_weight], -1
             )  # [G, g, g+k]
             vectors = tf.gather(syn0, tokens)  # [B + 2W, D]
+            # The g windows of a group cover U = g + 2W consecutive positions.
+            contexts = tf.signal.frame(tf.pad(vectors, [[0, extra], [0, 0]]), union, group, axis=0)  # [G, U, D]
+            windows = tf.reshape(mask, [groups, group, span])
+            uses = tf.stack(
+                [tf.pad(windows[:, r, :], [[0, 0], [r, group - 1 - r]]) for r in range(group)], 2
+            )  # [G, U, g]: window r uses position p as a context
             if sg:
-                contexts = tf.pad(tf.signal.frame(vectors, span, 1, axis=0), [[0, extra], [0, 0], [0, 0]])
-                grouped = tf.reshape(contexts, [groups, group * span, dim])
-                scores = tf.matmul(grouped, u, transpose_b=True)  # [G, g*(2W+1), g+k]
-                weight = tf.reshape(
-                    tf.reshape(mask, [groups, group, span, 1]) * column_weight[:, :, None, :],
-                    [groups, group * span, group + k],
-                )
-                label = tf.reshape(
-                    tf.broadcast_to(labels[:, None, :], [group, span, group + k]), [1, group * span, group + k]
-                )
+                # The contexts share the group's negatives: each position is scored once
+                # against the g positives and the k negatives, and a score is weighted
+                # by the number of (window, context) pairs that use it.
+                grouped = contexts
+                weight = tf.concat([uses, tf.matmul(uses, negative_weight)], -1)  # [G, U, g+k]
+                scores = tf.matmul(grouped, u, transpose_b=True)  # [G, U, g+k]
+                label = labels.max(axis=0)[None, None]  # 1 for the positives' columns, 0 for the negatives'
                 pairs = tf.reduce_sum(mask)
-                slot_terms = tf.reshape(tf.reduce_sum(weight, axis=2), [groups * group, span])[:batch]
             else:
-                count = tf.reduce_sum(tf.cast(window_mask, tf.float32), axis=1, keepdims=True)  # [B, 1]
-                summed = tf.add_n(
-                    [tf.cast(window_mask[:, j : j + 1], tf.float32) * vectors[j : j + batch] for j in range(span) if j != w]
-                )
-                hidden = tf.pad(summed / tf.maximum(count, 1.0), [[0, extra], [0, 0]])  # masked mean [G*g, D]
-                present = tf.cast(tf.reduce_sum(mask, axis=1) > 0, tf.float32)  # [G*g]
-                grouped = tf.reshape(hidden, [groups, group, dim])
+                count = tf.reduce_sum(windows, axis=2)[:, :, None]  # [G, g, 1]
+                grouped = tf.matmul(uses, contexts, transpose_a=True) / tf.maximum(count, 1.0)  # masked means
                 scores = tf.matmul(grouped, u, transpose_b=True)  # [G, g, g+k]
-                weight = tf.reshape(present, [groups, group, 1]) * column_weight
+                present = tf.cast(count > 0, tf.float32)
+                weight = present * column_weight
                 label = labels[None]
                 pairs = tf.reduce_sum(present)
-                centre_terms = tf.reshape(tf.reduce_sum(weight, axis=2), [groups * group, 1])[:batch]
-                slot_terms = tf.cast(window_mask, tf.float32) * centre_terms  # each context gets the whole error
             error = label - tf.sigmoid(scores)
             gradient = error * weight * lr
             # -log of the probability given to the right label, 1 - |label - sigmoid|.
             loss = -tf.reduce_sum(tf.math.log(tf.maximum(1.0 - tf.abs(error), 1e-7)) * weight)
             d_grouped = tf.matmul(gradient, u)  # input-side gradients
             d_u = tf.matmul(gradient, grouped, transpose_a=True)  # [G, g+k, D]
-            if sg:
-                frames = tf.reshape(d_grouped, [groups * group, span, dim])[:batch]
-                # [B, 2W+1, D] per-window rows -> [B + 2W, D] per-position sums.
-                rows0 = tf.add_n([tf.pad(frames[:, j, :], [[j, span - 1 - j], [0, 0]]) for j in range(span)])
-            else:
-                # gensim's cbow_mean: every context word receives the whole error.
-                d_hidden = tf.reshape(d_grouped, [groups * group, dim])[:batch]
-                rows0 = tf.add_n(
-                    [
-                        tf.pad(tf.cast(window_mask[:, j : j + 1], tf.float32) * d_hidden, [[j, span - 1 - j], [0, 0]])
-                        for j in range(span)
-                        if j != w
-                    ]
-                )
+            if sg:  # [G, U, D] per-group rows -> [B + 2W, D] per-position sums (groups overlap by 2W)
+                rows0 = overlap_add(d_grouped, groups)[: batch + 2 * w]
+                terms0 = overlap_add(tf.reduce_sum(weight, axis=2)[:, :, None], groups)[: batch + 2 * w, 0]
+            else:  # gensim's cbow_mean: every context word receives the whole error
+                rows0 = overlap_add(tf.matmul(uses, d_grouped), groups)[: batch + 2 * w]
+                centre_terms = tf.reduce_sum(weight, axis=2)[:, :, None]  # [G, g, 1]
+                terms0 = overlap_add(tf.matmul(uses, centre_terms), groups)[: batch + 2 * w, 0]
             rows1 = tf.concat(
                 [tf.reshape(d_u[:, :group], [-1, dim])[:batch], tf.reshape(d_u[:, group:], [-1, dim])], 0
             )
             ids1 = tf.concat([centres, tf.reshape(negatives, [-1])], 0)
-            # How many (pair, target) terms each row sums: [B + 2W] and [B + G*k].
-            terms0 = tf.add_n([tf.pad(slot_terms[:, j], [[j, span - 1 - j]]) for j in range(span)])
+            # How many (pair, target) terms each row sums: terms0 above, [B + G*k] here.
             column_terms = tf.reduce_sum(weight, axis=1)  # [G, g+k]
             terms1 = tf.concat(
                 [tf.reshape(column_terms[:, :group], [-1])[:batch], tf.reshape(column_terms[:, group:], [-1])], 0

@@ -132,16 +132,18 @@ def step_problem(seed=0, vocab=12, dim=4, window=2, batch=5):
 
 
 @pytest.mark.parametrize("sg", [True, False])
-def test_one_step_equals_the_sum_of_per_pair_sgd_updates(sg):
-    k, group, lr, seed = 3, 2, 0.1, tf.constant([3, 4], tf.int64)
-    counts, syn0, syn1, tokens, mask = step_problem()
+@pytest.mark.parametrize("group", [1, 2, 8])
+def test_one_step_equals_the_sum_of_per_pair_sgd_updates(sg, group):
+    k, lr, seed = 3, 0.1, tf.constant([3, 4], tf.int64)
+    counts, syn0, syn1, tokens, mask = step_problem(batch=11)
     model = Word2Vec(vector_size=4, window=2, negative=k, sg=sg, shared_negatives=group,
                      max_row_updates=10**6, min_count=1, verbose=0)
     model.counts = counts
     v0, v1 = tf.Variable(syn0), tf.Variable(syn1)
     table = tf.constant(negative_table(counts))
     model._step_function(v0, v1, table)(tokens, mask, tf.constant(lr), seed)
-    negatives = draw_negatives(table, 3 * k, seed).numpy().reshape(3, k)
+    groups = -(-11 // group)
+    negatives = draw_negatives(table, groups * k, seed).numpy().reshape(groups, k)
     e0, e1 = per_pair_sgd(syn0, syn1, tokens, mask, negatives, lr, sg, group)
     np.testing.assert_allclose(v0.numpy(), e0, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(v1.numpy(), e1, rtol=1e-4, atol=1e-5)
