@@ -150,6 +150,7 @@ class _LMFusion:
         self.delimiter_ids = [
             i for i, s in enumerate(self.alphabet) if s == word_delimiter and i != blank
         ]
+        self._delimiter_set = set(self.delimiter_ids)
         self.is_delimiter = np.zeros(classes, dtype=bool)
         self.is_delimiter[self.delimiter_ids] = True
         self.letters = [
@@ -281,21 +282,24 @@ class _LMFusion:
             self.bonus[index, self._delimiter] = value
             self.ranking[index, self._delimiter] = value
 
-    def child(self, index, token):
-        """Node reached from node `index` by appending class `token`."""
-        context, partial = self._nodes[index]
-        if self.level == "char":
-            target = self.node(self._trim(context + (self.alphabet[token],)), "")
-        elif self.is_delimiter[token]:
-            target = self.node(self._trim(context + (partial,)) if partial else context, "")
-        else:
-            target = self.node(context, partial + self.alphabet[token])
-        return target
-
     def children(self, at_next):
         """Child nodes for flat indices `node * classes + token` of `trans`."""
-        targets = np.array([self.child(*divmod(i, self.classes)) for i in at_next.tolist()])
+        nodes, ids, alphabet, trim = self._nodes, self._ids, self.alphabet, self._trim
+        char_level, delimiters = self.level == "char", self._delimiter_set
+        targets = []
+        for flat in at_next.tolist():
+            index, token = divmod(flat, self.classes)
+            context, partial = nodes[index]
+            if char_level:
+                key = (trim(context + (alphabet[token],)), "")
+            elif token in delimiters:
+                key = (trim(context + (partial,)) if partial else context, "")
+            else:
+                key = (context, partial + alphabet[token])
+            target = ids.get(key)
+            targets.append(self.node(*key) if target is None else target)
         self._flush()
+        targets = np.array(targets, dtype=np.int64)
         self.trans.reshape(-1)[at_next] = targets
         return targets
 
@@ -517,7 +521,7 @@ def ctc_beam_search_decode(
                 rank += lm_total + fusion.pending.take(node)
             keep = rank > _NEG_INF
             if beam_prune_logp is not None:
-                keep &= rank >= _row_max(rank, row) - beam_prune_logp
+                keep &= rank >= _row_max(rank, row, batch) - beam_prune_logp
             if keep.all():
                 p_b, p_nb = stay_b, stay_nb
                 back.append(None)
@@ -584,19 +588,23 @@ def ctc_beam_search_decode(
             rank = np.concatenate([stay + lm_total + fusion.pending.take(node), bonus])
         else:
             rank = np.concatenate([stay, ext])
-        # Per row: the k best candidates, minus those pruned.
+        # Per row: the candidates within `beam_prune_logp` of the row's best,
+        # and of those the k best (a sort only when some row has more).
         candidate_row = np.concatenate([row, row.repeat(width)])
-        order = np.lexsort((-rank, candidate_row))
-        ranked = rank.take(order)
-        grouped = candidate_row.take(order)
-        start = grouped.searchsorted(grouped)
         if beam_prune_logp is not None:
-            keep = ranked >= np.maximum(ranked.take(start) - beam_prune_logp, _LOWEST)
+            keep = rank >= np.maximum(
+                _row_max(rank, candidate_row, batch) - beam_prune_logp, _LOWEST
+            )
         else:
-            keep = ranked > _NEG_INF
-        keep &= positions[: len(order)] - start < k
-        chosen = order[keep]
-        row = grouped[keep]
+            keep = rank > _NEG_INF
+        chosen = keep.nonzero()[0]
+        row = candidate_row.take(chosen)
+        if len(chosen) > k and np.bincount(row).max() > k:
+            order = np.lexsort((-rank.take(chosen), row))
+            grouped = row.take(order)
+            best = positions[: len(order)] - grouped.searchsorted(grouped) < k
+            chosen = chosen.take(order[best])
+            row = grouped[best]
         is_stay = chosen < count
         src = np.where(is_stay, chosen, (chosen - count) // width)
         tok = np.concatenate([np.full(count, -1), tokens]).take(chosen)
@@ -640,8 +648,8 @@ def ctc_beam_search_decode(
     return paths, scores
 
 
-def _row_max(values, row):
-    """For each entry of `values` (grouped by `row`), the maximum of its row."""
-    starts = np.flatnonzero(np.concatenate([[True], row[1:] != row[:-1]]))
-    maxima = np.maximum.reduceat(values, starts)
-    return np.repeat(maxima, np.diff(np.append(starts, len(values))))
+def _row_max(values, row, batch):
+    """For each entry of `values`, the maximum over the entries of its row."""
+    best = np.full(batch, _NEG_INF)
+    np.maximum.at(best, row, values)
+    return best.take(row)
