@@ -178,20 +178,17 @@ class _LMFusion:
         self._delimiter = self.delimiter_ids[0] if len(self.delimiter_ids) == 1 else self.delimiter_ids
         # Rows of `ranking` for new word-level nodes: the ranking-only penalty
         # of the unfinished word each letter would make (row 0: any letter
-        # makes an unknown prefix; the set of word prefixes is closed), plus NaN
-        # at the delimiters until the word is scored. Written in batches.
+        # makes an unknown prefix; the set of word prefixes is closed).
         self._row_of = {}
-        self._rows = [np.zeros(classes)]
+        self._table = np.zeros((16, classes))
         if self.words is not None:
-            self._rows[0][self.letters] = self.unknown
-        self._table = np.stack(self._rows)
-        self._new = []  # (node, row id, pending, lazy) not yet written
+            self._table[0, self.letters] = self.unknown
+        self._table_size = 1
         self.trans = np.full((256, classes), -1, dtype=np.int64)
         self.bonus = np.zeros((256, classes))
         self.ranking = np.zeros((256, classes))
         self.pending = np.zeros(256)
         self.root = self.node(self._trim(("<s>",)), "")
-        self._flush()
 
     def _trim(self, context):
         if self.order is None:
@@ -213,17 +210,19 @@ class _LMFusion:
         return value
 
     def _row(self, partial):
-        """Id in `_rows` of the letter penalties after `partial` (a known prefix)."""
+        """Row of `_table` with the letter penalties after `partial` (a known prefix)."""
         row = self._row_of.get(partial)
         if row is None:
             known = self._known_after.get(partial)
             if known is None:
                 known = [c for c in self.letters if partial + self.alphabet[c] in self.prefixes]
                 self._known_after[partial] = known
-            values = self._rows[0].copy()
-            values[known] = 0.0
-            row = self._row_of[partial] = len(self._rows)
-            self._rows.append(values)
+            row = self._row_of[partial] = self._table_size
+            if row == len(self._table):
+                self._table = np.concatenate([self._table, np.zeros_like(self._table)])
+            self._table[row] = self._table[0]
+            self._table[row, known] = 0.0
+            self._table_size += 1
         return row
 
     def _grow(self):
@@ -242,7 +241,6 @@ class _LMFusion:
             return index
         index = len(self._nodes)
         if index == len(self.pending):
-            self._flush()
             self._grow()
         self._ids[key] = index
         self._nodes.append(key)
@@ -252,27 +250,17 @@ class _LMFusion:
                 if c != self.blank:
                     bonus[c] = self.alpha * self._score(context, self.alphabet[c]) + self.beta
             self.ranking[index] = bonus
-        elif self.words is not None:
-            unknown = bool(partial) and partial not in self.prefixes
-            row = 0 if unknown else self._row(partial)
-            self._new.append((index, row, self.unknown if unknown else 0.0, bool(partial)))
-        elif partial and self.lazy:
-            self._new.append((index, -1, 0.0, True))
-        return index
-
-    def _flush(self):
-        """Writes the rows of the nodes created since the last call."""
-        if not self._new:
-            return
-        index, row, pending, lazy = (np.array(v) for v in zip(*self._new))
-        self._new = []
+            return index
         if self.words is not None:
-            if len(self._table) != len(self._rows):
-                self._table = np.stack(self._rows)
-            self.ranking[index] = self._table[row]
-            self.pending[index] = pending
-        if self.lazy:
-            self.ranking[np.ix_(index[lazy], self.delimiter_ids)] = np.nan
+            if partial and partial not in self.prefixes:
+                self.ranking[index] = self._table[0]
+                self.pending[index] = self.unknown
+            else:
+                row = self._row(partial)  # may grow `_table`
+                self.ranking[index] = self._table[row]
+        if partial and self.lazy:
+            self.ranking[index, self._delimiter] = np.nan
+        return index
 
     def score_words(self, indices):
         """Fills in the word scores (bonus at a delimiter) of nodes `indices`."""
@@ -298,7 +286,6 @@ class _LMFusion:
                 key = (context, partial + alphabet[token])
             target = ids.get(key)
             targets.append(self.node(*key) if target is None else target)
-        self._flush()
         targets = np.array(targets, dtype=np.int64)
         self.trans.reshape(-1)[at_next] = targets
         return targets
