@@ -249,7 +249,7 @@ def test_empty_rows_and_fewer_prefixes_than_top_paths(rng):
 
 def reference_fused_search(
     log_probs, beam_width, lm=None, alpha=0.0, beta=0.0, unknown=None,
-    token_min_logp=None, beam_prune_logp=None,
+    token_min_logp=None, beam_prune_logp=None, alphabet=ALPHABET,
 ):  # fmt: skip
     """Dict-based prefix beam search that asks the LM afresh for every prefix.
 
@@ -264,7 +264,7 @@ def reference_fused_search(
     def fusion(prefix, final):
         if lm is None:
             return 0.0
-        text = "".join(ALPHABET[i] for i in prefix)
+        text = "".join(alphabet[i] for i in prefix)
         tokens = list(text) if level == "char" else text.split(" ")
         partial = "" if level == "char" else tokens.pop()
         context, total = ("<s>",), 0.0
@@ -344,3 +344,24 @@ def test_pruned_prefixes_do_not_come_back(rng):
     finite = np.isfinite(scores)
     assert finite[:, 0].all() and (~finite).any()
     assert np.all(scores[finite] >= np.repeat(scores[:, :1], 6, axis=1)[finite] - 2.0 - 1e-12)
+
+
+def test_lm_fusion_on_longer_rows_equals_uncached_reference(rng):
+    # Long enough that the decoder's LM tables grow past their first size.
+    alphabet = ["_"] + list("abcdef") + [" "]
+    words = ["ab", "cafe", "bad", "dead", "fed", "face", "bead", "dab"]
+    lm = NGramLM(order=3).fit([" ".join(rng.choice(words, size=rng.integers(1, 5))) for _ in range(60)])
+    logits = rng.normal(size=(6, 40, len(alphabet))) * 2.5
+    options = dict(token_min_logp=-4.0, beam_prune_logp=8.0)
+    paths, scores = ctc_beam_search_decode(
+        logits, beam_width=6, top_paths=3, lm=lm, lm_weight=0.8, word_bonus=0.5,
+        alphabet=alphabet, unknown_word_logp=-4.0, **options,
+    )  # fmt: skip
+    log_probs = log_softmax64(logits)
+    for b in range(6):
+        expected = reference_fused_search(
+            log_probs[b], 6, lm, 0.8, 0.5, -4.0, alphabet=alphabet, **options
+        )[:3]
+        got = [(tuple(p.tolist()), s) for p, s in zip(paths[b], scores[b]) if np.isfinite(s)]
+        assert [p for p, _ in got] == [p for p, _ in expected]
+        np.testing.assert_allclose([s for _, s in got], [s for _, s in expected], rtol=1e-9)
