@@ -353,8 +353,10 @@ def ctc_beam_search_decode(
     p_nb' = p_nb y_last; appending c gives p_nb'(prefix + c) = y_c (p_b + p_nb),
     or y_c p_b when c repeats the last label (a repeat needs a blank between).
     Extensions that reach a prefix already in the beam are merged into it.
-    The `beam_width` prefixes with the best score survive; all B rows and all
-    candidate extensions are scored at once in NumPy. With a large enough
+    The `beam_width` prefixes with the best score survive (after
+    `beam_prune_logp`; a pruned prefix is gone for good). The live prefixes of
+    all B rows sit in one flat list, so each frame is a few NumPy operations
+    on arrays as long as the number of live candidates. With a large enough
     beam (and no pruning) the result is exact: the labelling probabilities
     are sums over all alignments. With a small beam it keeps exactly the
     textbook top-`beam_width` prefixes per frame (TensorFlow's decoder prunes
@@ -369,6 +371,9 @@ def ctc_beam_search_decode(
     scored. At the end of the row `lm(context, "</s>")` is added as well.
     `lm.order`, if present, trims contexts to `order - 1` tokens (for caching).
     `keras_seq.decoding.NGramLM` and `KenLMAdapter` fit this protocol.
+    Prefixes share LM states (trimmed context, unfinished word), so the LM is
+    asked once per (context, word) per call, and only for words that a
+    delimiter could follow at some frame (or that end a row).
 
     Args:
         logits: `[B, T, V]` logits or log-probabilities.
