@@ -227,7 +227,11 @@ class ReformerLM(StoredConfig, keras.Model):
     """A causal Reformer language model (Kitaev, Kaiser & Levskaya, 2020).
 
     Token ids `[B, T]` (0 = padding) are embedded, plus axial or sinusoidal
-    position embeddings; the result is duplicated into two streams that pass
+    position embeddings (or none); with `token_shift=True` the last
+    `hidden_dim // 2` channels of each position's embedding are those of the
+    previous token's embedding (zeros at the first position), so every
+    position sees the bigram (previous, current) before any attention. The
+    result is duplicated into two streams that pass
     through a `ReversibleSequence` of `num_layers` blocks, each
     `y1 = x1 + Attention(x2)`, `y2 = x2 + FeedForward(y1)` with
     `ReformerAttention` (pre-norm causal `LSHSelfAttention`) and
@@ -267,10 +271,22 @@ class ReformerLM(StoredConfig, keras.Model):
         num_chunks: int, FFN time chunks. Defaults to `1`.
         dropout: float. Defaults to `0.0`.
         activation: FFN activation. Defaults to `"gelu"`.
-        position: `"axial"` or `"sinusoidal"`. Defaults to `"axial"`.
+        position: `"axial"`, `"sinusoidal"` or `"none"` (a causal model
+            can infer positions from the mask; no position features also
+            means nothing to extrapolate when run on sequences longer than
+            those it was trained on). Defaults to `"axial"`.
         axial_shape: optional `(rows, columns)` with
             `rows * columns >= sequence_length`; defaults to near-square.
         end_id: int, the end-of-sequence id for `generate`. Defaults to `3`.
+        token_shift: bool, shift half of the embedding channels by one
+            position (see above). Shared-QK attention matches a position to
+            earlier positions that look like it, and a causal model reads
+            only what the matched position holds, so recalling "the word
+            before an earlier copy of this word" needs the previous word in
+            the matched position's own input: a token shift puts it there
+            without an attention layer learning it (in LSH attention, a
+            previous-token head is hard: nearby positions must hash
+            together yet be told apart). Defaults to `False`.
         seed: optional int, seeds of the LSH rotations (layer `i` uses
             `seed + i`). Defaults to `0`.
 
@@ -302,6 +318,7 @@ class ReformerLM(StoredConfig, keras.Model):
         axial_shape=None,
         end_id=3,
         seed=0,
+        token_shift=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -315,10 +332,12 @@ class ReformerLM(StoredConfig, keras.Model):
             ),
         )
         check_heads(hidden_dim, num_heads)
-        if position not in ("axial", "sinusoidal"):
+        if position not in ("axial", "sinusoidal", "none"):
             raise ValueError(
-                f"`position` must be 'axial' or 'sinusoidal'; received {position!r}."
+                f"`position` must be 'axial', 'sinusoidal' or 'none'; received {position!r}."
             )
+        if not isinstance(token_shift, bool):
+            raise ValueError(f"`token_shift` must be a bool; received {token_shift!r}.")
         grid = tuple(axial_shape) if axial_shape is not None else default_axial_shape(sequence_length)
         if position == "axial" and (len(grid) != 2 or grid[0] * grid[1] < sequence_length):
             raise ValueError(
@@ -335,10 +354,12 @@ class ReformerLM(StoredConfig, keras.Model):
             self.position_embedding = AxialPositionEmbedding(
                 grid, hidden_dim, dtype=policy, name="position_embedding"
             )
-        else:
+        elif position == "sinusoidal":
             self.position_embedding = SinusoidalPositionEncoding(
                 dtype=policy, name="position_embedding"
             )
+        else:
+            self.position_embedding = None
         self.embedding_dropout = keras.layers.Dropout(dropout, dtype=policy)
         padded = -(-sequence_length // bucket_size)
         num_buckets = max(2, 2 * padded)
@@ -369,7 +390,8 @@ class ReformerLM(StoredConfig, keras.Model):
             return
         length = None if inputs_shape is None else inputs_shape[1]
         self.token_embedding.build((None, length))
-        self.position_embedding.build((None, length, self.hidden_dim))
+        if self.position_embedding is not None:
+            self.position_embedding.build((None, length, self.hidden_dim))
         both = (None, length, 2 * self.hidden_dim)
         self.reversible.build(both)
         self.final_norm.build(both)
@@ -378,9 +400,13 @@ class ReformerLM(StoredConfig, keras.Model):
 
     def _embed(self, token_ids, training):
         x = self.token_embedding(token_ids)
+        if self.token_shift:
+            keep = self.hidden_dim - self.hidden_dim // 2
+            previous = ops.pad(x[:, :-1, keep:], [[0, 0], [1, 0], [0, 0]])
+            x = ops.concatenate([x[:, :, :keep], previous], axis=-1)
         if self.position == "axial":
             x = x + ops.cast(self.position_embedding(token_ids), x.dtype)
-        else:
+        elif self.position == "sinusoidal":
             x = x + ops.cast(self.position_embedding(x), x.dtype)
         return self.embedding_dropout(x, training=training)
 
@@ -397,6 +423,34 @@ class ReformerLM(StoredConfig, keras.Model):
         streams = ops.concatenate([x, x], axis=-1)
         streams = self.reversible(streams, padding_mask=padding, training=training)
         return self.head(self.final_norm(streams))
+
+    def with_num_hashes(self, num_hashes):
+        """A copy of the model with the same weights whose LSH layers hash
+        `num_hashes` rounds. The rotations are not weights, so a model
+        trained with few rounds can be evaluated with more: more rounds
+        miss fewer matching tokens (the Reformer paper, section 5, evaluates
+        its LSH-1/2/4 models with 8 rounds this way).
+
+        Example:
+        >>> import numpy as np
+        >>> from keras_seq.models import ReformerLM
+        >>> lm = ReformerLM(30, 32, hidden_dim=16, num_heads=2,
+        ...                 intermediate_dim=32, bucket_size=4, num_hashes=1)
+        >>> x = np.ones((1, 12), "int32")
+        >>> lm8 = lm.with_num_hashes(8)
+        >>> lm8.num_hashes, tuple(lm8(x).shape)
+        (8, (1, 12, 30))
+        """
+        if isinstance(num_hashes, bool) or not isinstance(num_hashes, int) or num_hashes < 1:
+            raise ValueError(f"`num_hashes` must be a positive integer; received {num_hashes!r}.")
+        if not self.built:
+            self(ops.ones((1, 1), "int32"))
+        config = self.get_config()
+        config["num_hashes"] = num_hashes
+        clone = self.__class__.from_config(config)
+        clone(ops.ones((1, 1), "int32"))
+        clone.set_weights(self.get_weights())
+        return clone
 
     # -- generation ------------------------------------------------------------
 

@@ -25,11 +25,14 @@ def tokens(batch=2, length=16, seed=0):
     return np.random.default_rng(seed).integers(4, 30, size=(batch, length)).astype("int32")
 
 
-@pytest.mark.parametrize("position", ["axial", "sinusoidal"])
-def test_causal_with_one_chunk(position):
+@pytest.mark.parametrize(
+    "position,token_shift", [("axial", False), ("sinusoidal", False), ("none", True)]
+)
+def test_causal_with_one_chunk(position, token_shift):
     """bucket_size >= T: one chunk, so LSH attention is full causal attention
-    and a position's logits depend on earlier tokens only."""
-    lm = small_lm(bucket_size=16, position=position)
+    and a position's logits depend on earlier tokens only (also with the
+    token shift, which moves information one step forward only)."""
+    lm = small_lm(bucket_size=16, position=position, token_shift=token_shift)
     x = tokens()
     base = lm(x).numpy()
     for k in (3, 9, 15):
@@ -78,6 +81,52 @@ def test_attention_never_looks_ahead_within_chunks():
     assert np.max(np.abs(out[:, 10:] - base[:, 10:])) > 1e-3
 
 
+def test_token_shift_embedding_formula():
+    """With `token_shift`, the last D // 2 channels at position p are the
+    embedding of token p - 1 (zeros at p = 0); no position features with
+    position="none"."""
+    lm = small_lm(position="none", token_shift=True, hidden_dim=10)
+    x = tokens(length=7)
+    lm(x)
+    table = lm.token_embedding.embeddings.numpy()
+    got = np.asarray(lm._embed(x, training=False))
+    for b in range(2):
+        for p in range(7):
+            np.testing.assert_array_equal(got[b, p, :5], table[x[b, p], :5])
+            expected = table[x[b, p - 1], 5:] if p else np.zeros(5)
+            np.testing.assert_array_equal(got[b, p, 5:], expected)
+    # Without the shift (and no positions) the embedding is the table row.
+    plain = small_lm(position="none", hidden_dim=10)
+    plain(x)
+    np.testing.assert_array_equal(
+        np.asarray(plain._embed(x, training=False)),
+        plain.token_embedding.embeddings.numpy()[x],
+    )
+
+
+def test_with_num_hashes_keeps_the_weights():
+    lm = small_lm(num_hashes=1, token_shift=True, position="none")
+    x = tokens(length=24)
+    base = lm(x).numpy()
+    more = lm.with_num_hashes(4)
+    assert more.num_hashes == 4 and more.get_config()["num_hashes"] == 4
+    assert all(a.attention.num_hashes == 4 for a in _attention_layers(more))
+    for w, v in zip(lm.get_weights(), more.get_weights()):
+        np.testing.assert_array_equal(w, v)
+    # Several chunks: other rounds attend to other tokens.
+    assert np.max(np.abs(more(x).numpy() - base)) > 1e-4
+    # One chunk (bucket_size >= T): every round is full causal attention and
+    # identical rounds combine to one round, so the outputs agree.
+    short = x[:, :4]
+    np.testing.assert_allclose(more(short).numpy(), lm(short).numpy(), atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="`num_hashes` must be a positive integer"):
+        lm.with_num_hashes(0)
+
+
+def _attention_layers(lm):
+    return [layer for layer in lm._flatten_layers() if isinstance(layer, ReformerAttention)]
+
+
 def test_greedy_generate_equals_argmax_of_padded_runs():
     lm = small_lm()
     prompt = np.array([[2, 7, 9, 0], [2, 5, 0, 0]], "int32")
@@ -103,8 +152,9 @@ def test_sample_and_beam_run():
     assert lm.generate(prompt, 6, strategy="beam", beam_width=2).shape == (2, 6)
 
 
-def test_fit_lowers_loss_and_save_load():
-    lm = small_lm(dropout=0.1)
+@pytest.mark.parametrize("options", [{}, {"position": "none", "token_shift": True}])
+def test_fit_lowers_loss_and_save_load(options):
+    lm = small_lm(dropout=0.1, **options)
     rng = np.random.default_rng(0)
     # Periodic sequences: learnable from the previous tokens.
     start = rng.integers(0, 4, size=(32, 1))
@@ -129,8 +179,10 @@ def test_invalid_arguments():
         ReformerLM(10, 8, num_layers=0)
     with pytest.raises(ValueError, match="divisible by `num_heads`"):
         ReformerLM(10, 8, hidden_dim=10, num_heads=4)
-    with pytest.raises(ValueError, match="`position` must be 'axial' or 'sinusoidal'"):
+    with pytest.raises(ValueError, match="`position` must be 'axial', 'sinusoidal' or 'none'"):
         ReformerLM(10, 8, position="learned")
+    with pytest.raises(ValueError, match="`token_shift` must be a bool"):
+        ReformerLM(10, 8, token_shift=1)
     with pytest.raises(ValueError, match="`axial_shape`"):
         ReformerLM(10, 64, axial_shape=(4, 4))
     lm = small_lm()
