@@ -198,7 +198,8 @@ class Word2Vec:
         shared_negatives: consecutive windows that share one draw of
             negatives (1 = a fresh draw per window).
         max_row_updates: per-step cap on the (pair, target) terms summed into
-            one word's row; larger sums are scaled down to it.
+            one word's row; larger sums are scaled down to it (with several
+            `workers`, whose steps overlap, each step gets an equal share).
         max_vocab_size: keep only this many most frequent words.
         verbose: show a progress bar (words/s) when truthy.
         workers: concurrent training threads (Hogwild); 1 is reproducible.
@@ -443,7 +444,8 @@ class Word2Vec:
         import tensorflow as tf
 
         k, w, group = self.negative, self.window, self.shared_negatives
-        cap = float(self.max_row_updates)
+        # Concurrent workers' steps overlap, so they share the cap.
+        cap = float(self.max_row_updates) / self.workers
         span = 2 * w + 1
         updates = self._updates_function()
         vocab = syn0.shape[0]
