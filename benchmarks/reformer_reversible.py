@@ -25,12 +25,14 @@ total peak RSS is reported too. "Allocator step peak": TensorFlow's CPU
 allocator peak (`tf.config.experimental.get_memory_info`) during the steps
 after the first run, minus its live bytes before them: tensors only, no
 runtime or graph memory. Time is the median of `--steps` steps after the
-first run (which also optimises the graph). After the first run, freed heap
-memory is returned to the OS (glibc `malloc_trim(0)`): "runtime" is RSS
-then minus RSS before the first run, what stays resident once the step's
-tensors are freed (optimised graph, executor kernels, caches; it grows
-with the graph's size, i.e. depth); "step RSS peak" is the peak RSS of the
-later steps above that, their working set by RSS. Before timing, the script checks once
+first run (which also optimises the graph). After the first run the script
+asks glibc to return free heap memory (`malloc_trim(0)`); "resident after
+first run" is RSS then minus RSS before the first run (optimised graph,
+executor kernels, and whatever freed memory the allocators keep; for the
+reversible stack it grows with depth even at small T, i.e. with the
+graph), and "later steps' RSS peak" is the peak RSS of the following
+steps above that. RSS figures depend on how the allocators retain freed
+memory; the allocator step peak counts tensors only. Before timing, the script checks once
 (small T) that the reversible gradients equal the plain ones.
 
 Usage:
@@ -291,7 +293,8 @@ def _estimate_mib(rows, variant, depth):
 def report(rows):
     ok = {(r["variant"], r["depth"]): r for r in rows if "error" not in r}
     print("\n| depth | variant | activation peak MiB | allocator step peak MiB "
-          "| step RSS peak MiB | runtime MiB | total peak RSS MiB | step s |")
+          "| later steps' RSS peak MiB | resident after first run MiB "
+          "| total peak RSS MiB | step s |")
     print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for (variant, depth), r in sorted(ok.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         alloc = r.get("allocator_step_peak_mib")

@@ -32,7 +32,10 @@ class LSHSelfAttention(keras.layers.Layer):
     is available; with `causal=True` only to original positions <= its own.
     Each round's output is unsorted and the `num_hashes` rounds are combined
     with weights softmax over the rounds of each round's logsumexp. Cost is
-    O(L log L) time and O(L * bucket_size) memory instead of O(L^2).
+    O(L log L) time and O(L * bucket_size) memory instead of O(L^2). On
+    TensorFlow the rounds are computed one at a time and recomputed in the
+    backward pass, so one round's intermediates are alive at a time (see
+    `keras_seq.ops.lsh.lsh_attention`).
 
     Any length works: the layer pads to a multiple of `bucket_size`
     internally (padding never receives attention) and slices back. The bucket

@@ -331,8 +331,9 @@ class ReversibleSequence(keras.layers.Layer):
 
     What it takes to make this both exact and memory-saving on TensorFlow:
     the forward pass is not recorded by the outer tape (as in
-    `tf.recompute_grad`); in graphs, every recomputation depends on the
-    incoming gradient, so it cannot be scheduled early; the layers'
+    `tf.recompute_grad`); in graphs, every recomputation, and everything
+    it derives from saved state (buckets, seeds, masks), depends on the
+    incoming gradient, so it cannot be scheduled early and kept alive; the layers'
     variables reach the gradient function separately and a variable shared
     by several blocks gets the sum of its gradients; each dropout's seed is
     captured in the forward pass and replayed in the recomputation (the real
