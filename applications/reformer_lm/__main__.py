@@ -23,7 +23,8 @@ def main(argv=None):
         "filler text: 'generated' (default), 'english' (gensim's Lee corpus) or a text file",
         load_app,
         lambda r: (
-            f"recall accuracy {100 * r['recall_accuracy']:.2f}% (chance {100 * r['chance']:.2f}%), "
+            f"recall accuracy {100 * r['recall_accuracy']:.2f}% (chance {100 * r['chance']:.2f}%; "
+            f"{r['num_hashes']} hash rounds), "
             f"perplexity {r['perplexity']:.2f}"
         ),
         predict_help="prompts to continue",

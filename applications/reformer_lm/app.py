@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import re
 
 import keras
@@ -21,6 +22,18 @@ from keras_seq.models import ReformerLM
 
 @dataclasses.dataclass(frozen=True)
 class Size:
+    """A model size and its training curriculum.
+
+    `curriculum` holds `(length, documents, batch_size, epochs)` stages
+    trained, in order, before the final stage of `train_examples` documents
+    of `length` words (`batch_size`, `epochs`); one warm-up + cosine
+    learning-rate schedule spans all stages. Short documents are cheap, so
+    most steps are spent there; the model has no position features (see
+    `build_model`), so what it learns carries over to `length` unchanged.
+    `score` evaluates with `eval_hashes` LSH rounds (same weights, see
+    `ReformerLM.with_num_hashes`).
+    """
+
     length: int
     train_examples: int
     epochs: int
@@ -31,11 +44,15 @@ class Size:
     bucket_size: int
     num_hashes: int
     learning_rate: float
+    curriculum: tuple = ()
+    eval_hashes: int = 8
 
 
 SIZES = {
-    "fast": Size(256, 192, 3, 8, 32, 2, 2, 16, 2, 3e-3),
-    "default": Size(8192, 160, 2, 2, 64, 2, 2, 64, 2, 2e-3),
+    "fast": Size(256, 32, 1, 8, 32, 2, 2, 16, 2, 4e-3, ((64, 2048, 32, 4),)),
+    "default": Size(
+        8192, 64, 1, 2, 64, 2, 2, 64, 2, 3e-3, ((128, 4096, 32, 6), (1024, 512, 8, 2))
+    ),
 }
 
 
@@ -71,7 +88,32 @@ def tokenize(text):
     return re.findall(r"[a-z]+(?:'[a-z]+)?|[.,;:!?]", text.lower())
 
 
-def build_model(vocabulary, size="default", train_size=None, epochs=None):
+def stages(size, train_examples=None, epochs=None, batch_size=None):
+    """The `(length, documents, batch_size, epochs)` training stages of a size;
+    the options override the final stage."""
+    s = choose(SIZES, size)
+    final = (s.length, train_examples or s.train_examples, batch_size or s.batch_size, epochs or s.epochs)
+    return tuple(s.curriculum) + (final,)
+
+
+def total_steps(plan):
+    """Optimizer steps of `stages(...)` (1/16 of each stage's documents
+    validate)."""
+    return sum(
+        epochs * -(-(docs - max(1, docs // 16)) // batch) for _, docs, batch, epochs in plan
+    )
+
+
+def build_model(vocabulary, size="default", steps=None):
+    """A `RecallLM` of `size`, compiled with Adam and a warm-up + cosine
+    schedule over `steps` (default: the size's curriculum).
+
+    The model uses `token_shift=True` and no position features: the
+    recall is "find the earlier copy of this key and read the word before
+    it", which LSH attention with shared queries/keys does reliably when the
+    previous word is part of each position's input (identical keys hash
+    alike in every round, at any length); without position features the
+    same weights work on 128 and on 8,192 words."""
     s = choose(SIZES, size)
     model = RecallLM(
         vocabulary,
@@ -84,10 +126,13 @@ def build_model(vocabulary, size="default", train_size=None, epochs=None):
         num_hashes=s.num_hashes,
         num_chunks=max(1, s.length // 1024),
         dropout=0.0,
+        position="none",
+        token_shift=True,
     )
-    steps = (epochs or s.epochs) * max(1, (train_size or s.train_examples) // s.batch_size)
+    if steps is None:
+        steps = total_steps(stages(size))
     schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, decay_steps=steps, warmup_target=s.learning_rate, warmup_steps=max(1, steps // 10)
+        0.0, decay_steps=steps, warmup_target=s.learning_rate, warmup_steps=max(1, steps // 20)
     )
     model.compile(
         optimizer=keras.optimizers.Adam(schedule, clipnorm=1.0),
@@ -96,9 +141,12 @@ def build_model(vocabulary, size="default", train_size=None, epochs=None):
     return model
 
 
-def score(model, documents, batch_size=4):
+def score(model, documents, batch_size=4, num_hashes=None):
     """Teacher-forced recall accuracy (argmax at the recall positions), the
-    chance level, and perplexity over every predicted word."""
+    chance level, and perplexity over every predicted word; with
+    `num_hashes`, of the model re-hashed with that many LSH rounds."""
+    if num_hashes is not None and num_hashes != model.num_hashes:
+        model = model.with_num_hashes(num_hashes)
     ids, recall = model.vocabulary.encode_documents(documents)
     inputs, targets, recall = ids[:, :-1], ids[:, 1:], recall[:, 1:]
     hits, total, nll, count, examples = 0, 0, 0.0, 0, []
@@ -130,6 +178,7 @@ def score(model, documents, batch_size=4):
         "chance": 1.0 / len(CODE_WORDS),
         "perplexity": math.exp(nll / max(1, count)),
         "examples": examples,
+        "num_hashes": model.num_hashes,
     }
 
 
@@ -148,33 +197,47 @@ def train(
     verbose=1,
 ):
     """Trains on generated recall documents (filler from `data`: None or
-    "generated", "english", or a text file) and reports recall accuracy and
-    perplexity on documents from another seed."""
+    "generated", "english", or a text file) through the size's curriculum
+    (`stages`: short documents first, `model.fit` per stage, one schedule)
+    and reports recall accuracy and perplexity on held-out documents of the
+    final length from another seed. `epochs`, `batch_size` and
+    `train_examples` apply to the final stage."""
     s = choose(SIZES, size)
     chosen = distribution(strategy, num_cpu_devices)
     keras.utils.set_random_seed(seed)
     source = data or "generated"
-    documents = generate_documents(train_examples or s.train_examples, s.length, seed, source)
+    plan = stages(size, train_examples, epochs, batch_size)
+    corpora = [
+        generate_documents(docs, length, seed + 100 * i, source)
+        for i, (length, docs, _, _) in enumerate(plan)
+    ]
     held_out = generate_documents(eval_examples, s.length, seed + 1000, source)
-    vocabulary = Vocabulary.build(documents)
-    ids, _ = vocabulary.encode_documents(documents)
-    validation = max(1, len(ids) // 16)
-    batch_size = batch_size or s.batch_size
-    epochs = epochs or s.epochs
-
-    def part(start, stop, shuffle_seed=None):
-        return batched(ids[start:stop, :-1], ids[start:stop, 1:], batch_size, shuffle_seed)
-
-    model, history, seconds, replicas = fit(
-        lambda: build_model(vocabulary, size=size, train_size=len(ids), epochs=epochs),
-        part(validation, len(ids), seed),
-        part(0, validation),
-        epochs,
-        chosen,
-        log_dir=log_dir,
-        verbose=verbose,
-    )
-    result = score(model, held_out)
+    vocabulary = Vocabulary.build([doc for corpus in corpora for doc in corpus])
+    steps = total_steps(plan)
+    model, history, seconds = None, {}, 0.0
+    for (length, _, batch, stage_epochs), documents in zip(plan, corpora):
+        ids, _ = vocabulary.encode_documents(documents)
+        validation = max(1, len(ids) // 16)
+        train_part = batched(ids[validation:, :-1], ids[validation:, 1:], batch, seed)
+        validation_part = batched(ids[:validation, :-1], ids[:validation, 1:], batch)
+        if verbose:
+            print(f"stage: {len(ids) - validation} documents of {length} words, {stage_epochs} epoch(s)")
+        trained = model
+        model, stage_history, stage_seconds, replicas = fit(
+            (lambda: build_model(vocabulary, size=size, steps=steps))
+            if trained is None
+            else (lambda: trained),  # noqa: B023 (called at once by `fit`)
+            train_part,
+            validation_part,
+            stage_epochs,
+            chosen,
+            log_dir=log_dir and os.path.join(log_dir, f"length_{length}"),
+            verbose=verbose,
+        )
+        seconds += stage_seconds
+        for key, values in stage_history.items():
+            history.setdefault(key, []).extend(values)
+    result = score(model, held_out, num_hashes=s.eval_hashes)
     save(model, output)
     result.update(
         model=model, history=history, train_seconds=seconds, replicas=replicas,
@@ -193,12 +256,15 @@ def load(path):
 def evaluate(model_path, examples=32, seed=0, data=None):
     model = load(model_path)
     documents = generate_documents(examples, model.sequence_length, seed + 1000, data or "generated")
-    result = score(model, documents)
+    hashes = max(model.num_hashes, SIZES["default"].eval_hashes)
+    result = score(model, documents, num_hashes=hashes)
     result["eval_examples"] = len(documents)
     return result
 
 
 def predict(model_path, texts, max_new_words=8):
-    """Chat-style: each text continued by the model, as `text -> continuation`."""
+    """Chat-style: each text continued by the model (re-hashed with the
+    evaluation's LSH rounds), as `text -> continuation`."""
     model = load(model_path)
+    model = model.with_num_hashes(max(model.num_hashes, SIZES["default"].eval_hashes))
     return [f"{text} -> {model.continue_text(text, max_new_words)}" for text in texts]

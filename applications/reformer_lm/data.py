@@ -2,19 +2,35 @@
 
 A document is a word sequence of a fixed length:
 
-    <bos> code : v1 v2 ... vk . <filler words ...> code : v1 v2 ... vk <eos>
+    <bos> code : v1 k1 v2 k2 ... vn kn . <filler words ...> code : kb vb ka va ... <eos>
 
-The `k` code words (from `CODE_WORDS`) appear twice: right after the start,
-and again at the end, thousands of words later. The filler between them
-carries no information about them, so predicting the code at the end needs
-the context from the start: those `k` positions are the "recall positions"
-whose accuracy the application reports.
+At the start, `n` code words `v` (from `CODE_WORDS`, drawn with
+replacement) are each followed by a distinct key `k` (from `KEYS`, colour
+names); at the end, thousands of words later, the keys are asked again in a
+random order and each is followed by its code word. The filler between them
+holds neither code words nor keys, so predicting a code word after its key
+at the end needs the context from the start: those `n` positions are the
+"recall positions" whose accuracy the application reports (chance:
+1 / len(CODE_WORDS)).
+
+Why the code word comes *before* its key at the start: the Reformer's LSH
+attention shares queries and keys (q = k), so a position is drawn to
+earlier positions whose representation resembles its own; a repeated key
+finds its first occurrence (identical tokens hash to the same bucket in
+every round), and a causal model can only read what that position already
+holds, which is the word before it. With the key first (`k1 v1`), the
+matching position would be the key, which cannot yet know the code word
+after it: solving that needs an induction circuit whose query and key
+differ, which shared-QK attention cannot express directly (the
+`<bos> code : v1 v2 ...` format of an earlier version was not learned).
+The random order at the end makes the keys, not positions, the only cue.
 
 Filler words come from
 - `"generated"` (default): a seeded stream of 160 common English words
   (`FILLER_WORDS`), drawn with Zipf-like frequencies;
 - `"english"`: consecutive text of gensim's bundled Lee news corpus
-  (`lee_background.cor`, 300 stories), lower-cased words;
+  (`lee_background.cor`, 300 stories), lower-cased words (code words, keys
+  and the marker removed);
 - a path to any text file (read the same way).
 
 Example:
@@ -57,6 +73,7 @@ FILLER_WORDS = tuple(
     boy old too same tell does set three want air well also play small end put home read
     hand port large spell add even land here must big high such follow act why ask men""".split()
 )
+KEYS = ("red", "green", "blue", "yellow", "white", "black", "orange", "purple")
 NUM_CODES = 4
 
 
@@ -77,7 +94,8 @@ def english_words(source="english"):
         )
     with open(source, encoding="utf-8", errors="replace") as handle:
         words = re.findall(r"[a-z]+(?:'[a-z]+)?|[.,;:!?]", handle.read().lower())
-    words = [w for w in words if w not in CODE_WORDS and w != MARKER]
+    banned = {*CODE_WORDS, *KEYS, MARKER}
+    words = [w for w in words if w not in banned]
     if len(words) < 100:
         raise ValueError(f"the text in {source!r} has fewer than 100 words.")
     return words
@@ -97,24 +115,28 @@ def generate_documents(n, length=8192, seed=0, data="generated", num_codes=NUM_C
 
     Args:
         n: int, number of documents.
-        length: int >= 2 * num_codes + 8, words per document.
+        length: int >= 4 * num_codes + 8, words per document.
         seed: int.
         data: `"generated"`, `"english"` or a text file path (the filler).
-        num_codes: int, code words to recall.
+        num_codes: int in [1, len(KEYS)], code words to recall.
 
     Returns:
         list of word lists.
     """
     _check("n", n, 1)
     _check("num_codes", num_codes, 1)
-    _check("length", length, 2 * num_codes + 8)
+    if num_codes > len(KEYS):
+        raise ValueError(f"`num_codes` must be at most {len(KEYS)}; received {num_codes!r}.")
+    _check("length", length, 4 * num_codes + 8)
     source_words = None if data == "generated" else english_words(data)
     rng = random.Random(seed)
     documents = []
     for _ in range(n):
         codes = rng.choices(CODE_WORDS, k=num_codes)
-        head = [BOS, MARKER, ":", *codes, "."]
-        tail = [MARKER, ":", *codes, EOS]
+        keys = rng.sample(KEYS, num_codes)
+        asked = rng.sample(range(num_codes), num_codes)
+        head = [BOS, MARKER, ":"] + [w for i in range(num_codes) for w in (codes[i], keys[i])] + ["."]
+        tail = [MARKER, ":"] + [w for i in asked for w in (keys[i], codes[i])] + [EOS]
         filler = _filler(rng, length - len(head) - len(tail), source_words)
         documents.append(head + filler + tail)
     return documents
@@ -122,7 +144,7 @@ def generate_documents(n, length=8192, seed=0, data="generated", num_codes=NUM_C
 
 class Vocabulary:
     """Word <-> id mapping with `<pad>`=0, `<unk>`=1, `<bos>`=2, `<eos>`=3,
-    the marker and the code words always present."""
+    the marker, the keys and the code words always present."""
 
     def __init__(self, words):
         self.words = list(words)
@@ -134,7 +156,7 @@ class Vocabulary:
         for doc in documents:
             for w in doc:
                 counts[w] = counts.get(w, 0) + 1
-        fixed = list(SPECIALS) + [MARKER, ":", "."] + list(CODE_WORDS)
+        fixed = list(SPECIALS) + [MARKER, ":", "."] + list(CODE_WORDS) + list(KEYS)
         rest = sorted((w for w in counts if w not in fixed), key=lambda w: (-counts[w], w))
         return cls(fixed + rest[: max(0, max_size - len(fixed))])
 
@@ -149,13 +171,13 @@ class Vocabulary:
 
     def encode_documents(self, documents):
         """ids `[N, T]` and a bool mask `[N, T]` of the recall positions (the
-        second copy of the code words)."""
+        code words after their keys at the end)."""
         ids = np.array([self.encode(doc) for doc in documents], "int32")
         recall = np.zeros(ids.shape, bool)
         for row, doc in enumerate(documents):
             end = len(doc) - 1  # <eos>
-            count = sum(1 for w in doc[2:] if w in CODE_WORDS) // 2
-            recall[row, end - count : end] = True
+            count = sum(1 for w in doc if w in CODE_WORDS) // 2
+            recall[row, end - 2 * count + 1 : end : 2] = True
         return ids, recall
 
     def get_config(self):

@@ -7,6 +7,7 @@ from applications.reformer_lm import app
 from applications.reformer_lm.__main__ import main
 from applications.reformer_lm.data import (
     CODE_WORDS,
+    KEYS,
     MARKER,
     Vocabulary,
     english_words,
@@ -15,20 +16,30 @@ from applications.reformer_lm.data import (
 from keras_seq.metrics import perplexity
 
 
-def test_documents_repeat_the_code_at_the_end():
-    docs = generate_documents(5, length=120, seed=3, num_codes=3)
+def test_documents_ask_the_keys_again_at_the_end():
+    docs = generate_documents(20, length=120, seed=3, num_codes=3)
+    orders = set()
     for doc in docs:
         assert len(doc) == 120
-        head, tail = doc[3:6], doc[-4:-1]
-        assert head == tail and all(w in CODE_WORDS for w in head)
-        assert doc[1] == doc[-6] == MARKER
-        # The filler never contains code words: only the two copies do.
-        assert sum(w in CODE_WORDS for w in doc) == 6
+        # <bos> code : v1 k1 v2 k2 v3 k3 . ... code : ka va kb vb kc vc <eos>
+        assert doc[:3] == ["<bos>", MARKER, ":"] and doc[9] == "."
+        assert doc[-9:-7] == [MARKER, ":"] and doc[-1] == "<eos>"
+        head = dict(zip(doc[4:9:2], doc[3:9:2]))  # key -> code word before it
+        asked = doc[-7:-1:2]
+        assert len(head) == 3 and set(head) <= set(KEYS)
+        assert all(v in CODE_WORDS for v in head.values())
+        assert sorted(asked) == sorted(head)
+        assert doc[-6:-1:2] == [head[k] for k in asked]
+        orders.add(tuple(doc[4:9:2].index(k) for k in asked))
+        # The filler holds neither code words nor keys: only the two copies do.
+        filler = doc[10:-9]
+        assert not any(w in CODE_WORDS or w in KEYS or w == MARKER for w in filler)
+    assert len(orders) > 1  # the keys are asked in random orders
     vocabulary = Vocabulary.build(docs)
     ids, recall = vocabulary.encode_documents(docs)
-    assert ids.shape == (5, 120)
+    assert ids.shape == (20, 120)
     for row, doc in enumerate(docs):
-        assert [doc[i] for i in np.flatnonzero(recall[row])] == doc[-4:-1]
+        assert [doc[i] for i in np.flatnonzero(recall[row])] == doc[-6:-1:2]
     assert generate_documents(2, 50, seed=1) == generate_documents(2, 50, seed=1)
     assert generate_documents(2, 50, seed=1) != generate_documents(2, 50, seed=2)
 
@@ -37,14 +48,16 @@ def test_english_filler_is_lee_corpus_text():
     words = english_words("english")
     assert len(words) > 50_000
     doc = generate_documents(1, length=300, seed=0, data="english")[0]
-    filler = doc[8:-6]
+    filler = doc[12:-12]
     joined = " ".join(words)
     assert " ".join(filler[:20]) in joined  # consecutive corpus text
 
 
 def test_invalid_arguments():
-    with pytest.raises(ValueError, match="`length` must be an integer >= 16"):
+    with pytest.raises(ValueError, match="`length` must be an integer >= 24"):
         generate_documents(1, length=10)
+    with pytest.raises(ValueError, match="`num_codes` must be at most 8"):
+        generate_documents(1, length=100, num_codes=9)
     with pytest.raises(ValueError, match="`n` must be an integer >= 1"):
         generate_documents(0)
     with pytest.raises(ValueError, match="`data` must be 'generated', 'english'"):
@@ -63,16 +76,19 @@ def trained(tmp_path_factory):
     return root, result
 
 
-def test_fast_size_learns_the_word_distribution(trained):
+def test_fast_size_learns_the_recall(trained):
+    """The fast curriculum (64 words, then 256) learns to recall: measured
+    0.94-0.97 on held-out 256-word documents over seeds 0-2 (chance 1/26)."""
     _, result = trained
     model = result["model"]
     assert model.sequence_length == app.SIZES["fast"].length
+    assert result["num_hashes"] == app.SIZES["fast"].eval_hashes
     losses = result["history"]["val_loss"]
-    assert losses[-1] < losses[0]
+    assert losses[app.SIZES["fast"].curriculum[0][3] - 1] < losses[0]
     # Uniform guessing has perplexity |V|; the filler is far more predictable.
     assert result["perplexity"] < 0.5 * len(model.vocabulary)
-    assert 0.0 <= result["recall_accuracy"] <= 1.0
     assert result["chance"] == pytest.approx(1 / 26)
+    assert result["recall_accuracy"] > 0.6
 
 
 def test_score_matches_the_perplexity_metric(trained):
@@ -95,9 +111,11 @@ def test_saved_model_predicts_and_evaluates(trained, capsys):
     restored = app.load(path)
     ids, _ = restored.vocabulary.encode_documents(generate_documents(1, 256, seed=5))
     np.testing.assert_allclose(restored(ids), result["model"](ids), atol=1e-6)
-    lines = app.predict(path, ["code : alfa bravo charlie delta . the of and code :"], 4)
-    assert lines[0].startswith("code : alfa") and " -> " in lines[0]
-    assert len(lines[0].split(" -> ")[1].split()) <= 4
+    prompt = "code : alfa red bravo green charlie blue . the of and to a in is code : green"
+    lines = app.predict(path, [prompt], 4)
+    assert lines[0].startswith(prompt + " -> ")
+    continuation = lines[0].split(" -> ")[1].split()
+    assert 1 <= len(continuation) <= 4 and continuation[0] in CODE_WORDS
     assert main(["predict", "--model", path, "the of and"]) == 0
     assert "the of and -> " in capsys.readouterr().out
     evaluated = app.evaluate(path, examples=2)
