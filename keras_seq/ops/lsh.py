@@ -219,12 +219,11 @@ def _gather_rows(values, indices):
     return ops.take(flat_values, flat_indices, axis=0)
 
 
-def _permute_rows(values, indices, inverse, rounds=1):
+def _permute_rows(values, indices, inverse):
     """`_gather_rows` by a permutation, differentiated by the inverse gather.
 
-    `indices` `[B, H, R * L]` holds, per round, a permutation of `[0, L)` when
-    `values` has `L` rows (the sort: the gradient sums the `R` rounds) or of
-    the `R * L` rows (the unsort). The gradient of a gather is a scatter-add,
+    `indices` and `inverse` `[B, H, L]` are a permutation of the `L` rows of
+    `values` and its inverse. The gradient of a gather is a scatter-add,
     which XLA runs slowly on CPU; the inverse permutation gives the same
     result as another gather.
     """
@@ -234,14 +233,7 @@ def _permute_rows(values, indices, inverse, rounds=1):
         def grad(*args, upstream=None):
             if upstream is None:
                 (upstream,) = args
-            restored = _gather_rows(upstream, inverse)
-            if rounds > 1:
-                shape = ops.shape(restored)
-                restored = ops.reshape(
-                    restored, (shape[0], shape[1], rounds, -1, restored.shape[-1])
-                )
-                restored = ops.sum(restored, axis=2)
-            return restored
+            return _gather_rows(upstream, inverse)
 
         return _gather_rows(values, indices), grad
 
