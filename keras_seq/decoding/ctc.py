@@ -462,10 +462,8 @@ def ctc_beam_search_decode(
     possible[..., blank] = False
     counts = possible.sum(axis=2)  # [T, B]
     widths = counts.max(axis=1)
-    truncated = np.zeros(time, dtype=bool)
     width_max = max(1, int(widths.max(initial=0)))
     if fusion is None and (widths > beam_width).any():
-        truncated = widths > beam_width
         widths = np.minimum(widths, beam_width)
         width_max = min(width_max, beam_width)
         by_score = np.argsort(np.where(possible, -body, np.inf), axis=2)[..., :width_max]
@@ -476,7 +474,11 @@ def ctc_beam_search_decode(
         by_score[frame, np.arange(len(frame)) - first[frame]] = label
         by_score = by_score.reshape(time, batch, width_max)
     sorted_logp = np.take_along_axis(padded, by_score, axis=2)
-    sorted_logp[np.arange(width_max) >= np.minimum(counts, widths[:, None])[..., None]] = _NEG_INF
+    listed = np.arange(width_max) < np.minimum(counts, widths[:, None])[..., None]
+    sorted_logp[~listed] = _NEG_INF
+    column_of = np.full((time, batch, classes), -1)  # column of each class in by_score
+    frame, entry, column = listed.nonzero()
+    column_of[frame, entry, by_score[frame, entry, column]] = column
     if fusion is not None:
         delimiter_frame = possible[..., fusion.delimiter_ids].any(axis=(1, 2))
 
@@ -525,46 +527,32 @@ def ctc_beam_search_decode(
                 node, lm_total = node.take(chosen), lm_total.take(chosen)
             back.append((chosen, np.full(len(chosen), -1)))
             continue
-        # Candidates: every prefix stays, and is extended by each class its row
-        # may append at this frame (flat, prefix-major).
+        # Candidates, prefix-major: each prefix stays, then is extended by each
+        # class its row may append at this frame.
         tokens = by_score[t, :, :width].take(row, axis=0)  # [prefix, width]
         ext = np.where(last[:, None] == tokens, p_b[:, None], total[:, None])
         ext += sorted_logp[t, :, :width].take(row, axis=0)
-        ext = ext.reshape(-1)
-        tokens = tokens.reshape(-1)
-        ext_hash = prefix_hash.repeat(width) * _HASH_MULT + (tokens + 1).astype(np.uint64)
-        # An extension that equals a prefix already in the beam (its child) is
-        # merged into that child and dropped as a candidate.
+        # A prefix whose parent (itself minus its last label c) is in the beam
+        # also gets the parent's extension by c, which then is no candidate.
         by_hash = prefix_hash.argsort()
         sorted_hash = prefix_hash.take(by_hash)
-        if truncated[t]:
-            # Some appendable classes are not candidates (no LM, more than k of
-            # them): merge each child's probability from its parent directly.
-            parent_hash = (prefix_hash - (last + 1).astype(np.uint64)) * _HASH_INVERSE
-            found = np.minimum(sorted_hash.searchsorted(parent_hash), count - 1)
-            children = ((sorted_hash.take(found) == parent_hash) & (last < classes)).nonzero()[0]
-            if len(children):
-                parents = by_hash.take(found.take(children))
-                previous = np.where(
-                    last.take(children) == last.take(parents),
-                    p_b.take(parents),
-                    total.take(parents),
-                )
-                appended = padded[t].take(at_last.take(children))
-                if token_min_logp is not None:
-                    appended[appended < token_min_logp] = _NEG_INF
-                previous += appended
-                stay_nb[children] = np.logaddexp(stay_nb.take(children), previous)
-        found = np.minimum(sorted_hash.searchsorted(ext_hash), count - 1)
-        duplicate = (sorted_hash.take(found) == ext_hash).nonzero()[0]
-        if len(duplicate):
-            if not truncated[t]:
-                children = by_hash.take(found.take(duplicate))
-                stay_nb[children] = np.logaddexp(stay_nb.take(children), ext.take(duplicate))
-            ext[duplicate] = _NEG_INF
+        parent_hash = (prefix_hash - (last + 1).astype(np.uint64)) * _HASH_INVERSE
+        found = np.minimum(sorted_hash.searchsorted(parent_hash), count - 1)
+        children = ((sorted_hash.take(found) == parent_hash) & (last < classes)).nonzero()[0]
+        if len(children):
+            parents = by_hash.take(found.take(children))
+            label = last.take(children)
+            previous = np.where(label == last.take(parents), p_b.take(parents), total.take(parents))
+            appended = padded[t].take(at_last.take(children))
+            if token_min_logp is not None:
+                appended[appended < token_min_logp] = _NEG_INF
+            stay_nb[children] = np.logaddexp(stay_nb.take(children), previous + appended)
+            column = column_of[t].take(row.take(children) * classes + label)
+            listed = column >= 0
+            ext[parents[listed], column[listed]] = _NEG_INF
         stay = np.logaddexp(stay_b, stay_nb)
         if fusion is not None:
-            at_next = node.repeat(width) * classes + tokens
+            at_next = node[:, None] * classes + tokens
             bonus = fusion.ranking.take(at_next)
             if delimiter_frame[t]:
                 unscored = np.isnan(bonus)
@@ -574,15 +562,16 @@ def ctc_beam_search_decode(
                         fusion.score_words(np.unique(at_next[needed] // classes))
                         bonus = fusion.ranking.take(at_next)
                     bonus[np.isnan(bonus)] = 0.0  # where the extension is impossible
-            lm_ext = lm_total.repeat(width)
-            bonus += lm_ext
+            bonus += lm_total[:, None]
             bonus += ext
-            rank = np.concatenate([stay + lm_total + fusion.pending.take(node), bonus])
+            stay += lm_total + fusion.pending.take(node)
+            rank = np.concatenate([stay[:, None], bonus], axis=1).reshape(-1)
         else:
-            rank = np.concatenate([stay, ext])
+            rank = np.concatenate([stay[:, None], ext], axis=1).reshape(-1)
         # Per row: the candidates within `beam_prune_logp` of the row's best,
-        # and of those the k best (a sort only when some row has more).
-        candidate_row = np.concatenate([row, row.repeat(width)])
+        # and of those the k best (rows stay grouped, in order).
+        span = width + 1
+        candidate_row = row.repeat(span)
         if beam_prune_logp is not None:
             keep = rank >= np.maximum(
                 _row_max(rank, candidate_row, batch) - beam_prune_logp, _LOWEST
@@ -591,26 +580,35 @@ def ctc_beam_search_decode(
             keep = rank > _NEG_INF
         chosen = keep.nonzero()[0]
         row = candidate_row.take(chosen)
-        if len(chosen) > k and np.bincount(row).max() > k:
-            order = np.lexsort((-rank.take(chosen), row))
-            grouped = row.take(order)
-            best = positions[: len(order)] - grouped.searchsorted(grouped) < k
-            chosen = chosen.take(order[best])
-            row = grouped[best]
-        is_stay = chosen < count
-        src = np.where(is_stay, chosen, (chosen - count) // width)
-        tok = np.concatenate([np.full(count, -1), tokens]).take(chosen)
+        if len(chosen) > k:
+            per_row = np.bincount(row, minlength=batch)
+            if per_row.max() > k:
+                start = np.cumsum(per_row) - per_row
+                table = np.full((batch, per_row.max()), _NEG_INF)
+                table[row, positions[: len(chosen)] - start.take(row)] = rank.take(chosen)
+                best = (-table).argpartition(k - 1, axis=1)[:, :k]
+                best = (best + start[:, None])[best < per_row[:, None]]
+                chosen, row = chosen.take(best), row.take(best)
+        src = chosen // span
+        slot = chosen - src * span
+        is_stay = slot == 0
+        tok = np.concatenate([np.full((count, 1), -1), tokens], axis=1).reshape(-1).take(chosen)
         p_b = np.where(is_stay, stay_b.take(src), _NEG_INF)
-        p_nb = np.concatenate([stay_nb, ext]).take(chosen)
-        last = np.concatenate([last, tokens]).take(chosen)
-        prefix_hash = np.concatenate([prefix_hash, ext_hash]).take(chosen)
+        p_nb = np.concatenate([stay_nb[:, None], ext], axis=1).reshape(-1).take(chosen)
+        last = np.where(is_stay, last.take(src), tok)
+        src_hash = prefix_hash.take(src)
+        prefix_hash = np.where(
+            is_stay, src_hash, src_hash * _HASH_MULT + (tok + 1).astype(np.uint64)
+        )
         if fusion is not None:
-            node = np.concatenate([node, fusion.trans.take(at_next)]).take(chosen)
-            missing = (node < 0).nonzero()[0]
+            grown = ~is_stay
+            at_chosen = at_next.reshape(-1).take(np.maximum(chosen - src - 1, 0))
+            child = fusion.trans.take(at_chosen)
+            missing = (grown & (child < 0)).nonzero()[0]
             if len(missing):
-                node[missing] = fusion.children(at_next.take(chosen.take(missing) - count))
-            lm_ext += fusion.bonus.take(at_next)
-            lm_total = np.concatenate([lm_total, lm_ext]).take(chosen)
+                child[missing] = fusion.children(at_chosen.take(missing))
+            lm_total = lm_total.take(src) + np.where(grown, fusion.bonus.take(at_chosen), 0.0)
+            node = np.where(grown, child, node.take(src))
         back.append((src, tok))
 
     final = np.logaddexp(p_b, p_nb)
