@@ -164,7 +164,7 @@ def main(argv=None):
     print(
         f"# CTC beam search, B={args.batch}, T={args.time}, V={len(ALPHABET)}, beam={args.beam}, "
         f"noise={args.noise}; tf {tf.__version__}, numpy {np.__version__}; "
-        f"{usable_cores()} cores, {cpu_model()}"
+        f"{usable_cores()} cores, {cpu_model()}; load average {os.getloadavg()[0]:.2f}"
     )
     print("| comparison | ours median ms | peer median ms | time ratio ours/peer | "
           "top-path agreement | where they differ, ours has higher p(text\\|x) | "
@@ -190,7 +190,7 @@ def main(argv=None):
             flush=True,
         )
     greedy_cer = jiwer.cer(truths, [tidy(text_of(_collapse(r))) for r in log_probs])
-    print(f"greedy CER: {greedy_cer:.2%}")
+    print(f"greedy CER: {greedy_cer:.2%}; load average at the end: {os.getloadavg()[0]:.2f}")
     return 0
 
 

@@ -75,7 +75,7 @@ def main(argv=None):
                 for p in log_probs]  # fmt: skip
 
     print(f"# trained speech_ctc posteriors: B={len(log_probs)}, T<={batch.shape[1]}, V={len(ALPHABET)}, "
-          f"beam={args.beam}; {usable_cores()} cores, {cpu_model()}")  # fmt: skip
+          f"beam={args.beam}; {usable_cores()} cores, {cpu_model()}; load average {os.getloadavg()[0]:.2f}")  # fmt: skip
     print("| LM | ours median ms | pyctcdecode median ms | ratio ours/peer | top-path agreement | "
           "CER ours / peer | WER ours / peer | runs |")  # fmt: skip
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -93,6 +93,7 @@ def main(argv=None):
             f"{stats['ours']['n']} |",
             flush=True,
         )
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
     return 0
 
 
