@@ -43,8 +43,10 @@ def test_debias_removes_the_occupations_projection(trained, capsys):
     root, result = trained
     report = app.debias(result["vectors"], output=str(root / "fair.txt"))
     assert len(report["before"]) >= 3
-    assert report["mean_abs_before"] > 0.01
-    assert report["mean_abs_after"] < 1e-5
+    # The size of the projection before depends on the (tiny, fast) training run
+    # (0.007-0.18 over seeds); what debiasing must do is remove it.
+    assert report["mean_abs_before"] > 1e-3
+    assert report["mean_abs_after"] < min(1e-5, report["mean_abs_before"] / 1000)
     assert main(["debias", "--vectors", str(root / "v.vec")]) == 0
     assert "mean |cos|" in capsys.readouterr().out
 
