@@ -124,7 +124,9 @@ class _LMFusion:
     per-frame work is NumPy gathers: `bonus[node, c]` is the LM term added when
     class c is appended (a word's score when a delimiter completes it, a
     character's score for character-level LMs), `pending[node]` the
-    ranking-only penalty of its unfinished word, and `trans[node, c]` the child
+    ranking-only penalty of its unfinished word, `ranking[node, c]` the bonus
+    plus the child's pending penalty (what candidates are ranked by; NaN at the
+    delimiters until `score_words` asks the LM), and `trans[node, c]` the child
     node (-1 until first needed). LM calls are cached per (context, token).
     """
 
@@ -175,7 +177,9 @@ class _LMFusion:
         self._final = {}
         # Word scores are computed when a delimiter could follow (NaN until then).
         self.lazy = self.level == "word" and bool(self.delimiter_ids)
-        self._delimiter = self.delimiter_ids[0] if len(self.delimiter_ids) == 1 else self.delimiter_ids
+        self._delimiter = self.delimiter_ids
+        if len(self.delimiter_ids) == 1:
+            self._delimiter = self.delimiter_ids[0]  # scalar indexing is cheaper
         # Rows of `ranking` for new word-level nodes: the ranking-only penalty
         # of the unfinished word each letter would make (row 0: any letter
         # makes an unknown prefix; the set of word prefixes is closed).
@@ -215,7 +219,11 @@ class _LMFusion:
         if row is None:
             known = self._known_after.get(partial)
             if known is None:
-                known = [c for c in self.letters if partial + self.alphabet[c] in self.prefixes]
+                known = [
+                    c
+                    for c in self.letters
+                    if partial + self.alphabet[c] in self.prefixes
+                ]
                 self._known_after[partial] = known
             row = self._row_of[partial] = self._table_size
             if row == len(self._table):
@@ -227,7 +235,12 @@ class _LMFusion:
 
     def _grow(self):
         size = 4 * len(self.pending)
-        for name, fill in (("trans", -1), ("bonus", 0.0), ("ranking", 0.0), ("pending", 0.0)):
+        for name, fill in (
+            ("trans", -1),
+            ("bonus", 0.0),
+            ("ranking", 0.0),
+            ("pending", 0.0),
+        ):
             old = getattr(self, name)
             new = np.full((size,) + old.shape[1:], fill, dtype=old.dtype)
             new[: len(old)] = old
@@ -248,7 +261,9 @@ class _LMFusion:
             bonus = self.bonus[index]
             for c in range(self.classes):
                 if c != self.blank:
-                    bonus[c] = self.alpha * self._score(context, self.alphabet[c]) + self.beta
+                    bonus[c] = (
+                        self.alpha * self._score(context, self.alphabet[c]) + self.beta
+                    )
             self.ranking[index] = bonus
             return index
         if self.words is not None:
@@ -417,7 +432,11 @@ def ctc_beam_search_decode(
     lengths = _lengths(logit_lengths, batch, time)
     blank = _blank(blank_index, classes)
     for name, value in (("beam_width", beam_width), ("top_paths", top_paths)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, np.integer))
+            or value < 1
+        ):
             raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
     if top_paths > beam_width:
         raise ValueError(
@@ -466,7 +485,9 @@ def ctc_beam_search_decode(
     if fusion is None and (widths > beam_width).any():
         widths = np.minimum(widths, beam_width)
         width_max = min(width_max, beam_width)
-        by_score = np.argsort(np.where(possible, -body, np.inf), axis=2)[..., :width_max]
+        by_score = np.argsort(np.where(possible, -body, np.inf), axis=2)[
+            ..., :width_max
+        ]
     else:
         by_score = np.full((time * batch, width_max), blank)
         frame, label = possible.reshape(time * batch, classes).nonzero()
@@ -522,7 +543,11 @@ def ctc_beam_search_decode(
                 continue
             chosen = keep.nonzero()[0]
             p_b, p_nb = stay_b.take(chosen), stay_nb.take(chosen)
-            row, last, prefix_hash = row.take(chosen), last.take(chosen), prefix_hash.take(chosen)
+            row, last, prefix_hash = (
+                row.take(chosen),
+                last.take(chosen),
+                prefix_hash.take(chosen),
+            )
             if fusion is not None:
                 node, lm_total = node.take(chosen), lm_total.take(chosen)
             back.append((chosen, np.full(len(chosen), -1)))
@@ -538,15 +563,21 @@ def ctc_beam_search_decode(
         sorted_hash = prefix_hash.take(by_hash)
         parent_hash = (prefix_hash - (last + 1).astype(np.uint64)) * _HASH_INVERSE
         found = np.minimum(sorted_hash.searchsorted(parent_hash), count - 1)
-        children = ((sorted_hash.take(found) == parent_hash) & (last < classes)).nonzero()[0]
+        children = (
+            (sorted_hash.take(found) == parent_hash) & (last < classes)
+        ).nonzero()[0]
         if len(children):
             parents = by_hash.take(found.take(children))
             label = last.take(children)
-            previous = np.where(label == last.take(parents), p_b.take(parents), total.take(parents))
+            previous = np.where(
+                label == last.take(parents), p_b.take(parents), total.take(parents)
+            )
             appended = padded[t].take(at_last.take(children))
             if token_min_logp is not None:
                 appended[appended < token_min_logp] = _NEG_INF
-            stay_nb[children] = np.logaddexp(stay_nb.take(children), previous + appended)
+            stay_nb[children] = np.logaddexp(
+                stay_nb.take(children), previous + appended
+            )
             column = column_of[t].take(row.take(children) * classes + label)
             listed = column >= 0
             ext[parents[listed], column[listed]] = _NEG_INF
@@ -585,14 +616,20 @@ def ctc_beam_search_decode(
             if per_row.max() > k:
                 start = np.cumsum(per_row) - per_row
                 table = np.full((batch, per_row.max()), _NEG_INF)
-                table[row, positions[: len(chosen)] - start.take(row)] = rank.take(chosen)
+                table[row, positions[: len(chosen)] - start.take(row)] = rank.take(
+                    chosen
+                )
                 best = (-table).argpartition(k - 1, axis=1)[:, :k]
                 best = (best + start[:, None])[best < per_row[:, None]]
                 chosen, row = chosen.take(best), row.take(best)
         src = chosen // span
         slot = chosen - src * span
         is_stay = slot == 0
-        tok = np.concatenate([np.full((count, 1), -1), tokens], axis=1).reshape(-1).take(chosen)
+        tok = (
+            np.concatenate([np.full((count, 1), -1), tokens], axis=1)
+            .reshape(-1)
+            .take(chosen)
+        )
         p_b = np.where(is_stay, stay_b.take(src), _NEG_INF)
         p_nb = np.concatenate([stay_nb[:, None], ext], axis=1).reshape(-1).take(chosen)
         last = np.where(is_stay, last.take(src), tok)
@@ -607,7 +644,9 @@ def ctc_beam_search_decode(
             missing = (grown & (child < 0)).nonzero()[0]
             if len(missing):
                 child[missing] = fusion.children(at_chosen.take(missing))
-            lm_total = lm_total.take(src) + np.where(grown, fusion.bonus.take(at_chosen), 0.0)
+            lm_total = lm_total.take(src) + np.where(
+                grown, fusion.bonus.take(at_chosen), 0.0
+            )
             node = np.where(grown, child, node.take(src))
         back.append((src, tok))
 
