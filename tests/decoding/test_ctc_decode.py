@@ -76,25 +76,31 @@ def test_large_beam_equals_exhaustive_enumeration(rng, blank):
         assert [tuple(p.tolist()) for p in paths[b]] == [labels for labels, _ in best]
 
 
+def extend_prefixes(beams, y, blank, token_min_logp=None):
+    """One frame of the textbook recursion: {prefix: (p_b, p_nb)} of every candidate."""
+    new = {}
+
+    def add(prefix, p_b, p_nb):
+        old_b, old_nb = new.get(prefix, (-np.inf, -np.inf))
+        new[prefix] = (np.logaddexp(old_b, p_b), np.logaddexp(old_nb, p_nb))
+
+    for prefix, (p_b, p_nb) in beams.items():
+        total = np.logaddexp(p_b, p_nb)
+        add(prefix, total + y[blank], -np.inf)
+        if prefix:
+            add(prefix, -np.inf, p_nb + y[prefix[-1]])
+        for c in range(len(y)):
+            if c != blank and (token_min_logp is None or y[c] >= token_min_logp):
+                previous = p_b if prefix and c == prefix[-1] else total
+                add(prefix + (c,), -np.inf, previous + y[c])
+    return new
+
+
 def textbook_prefix_beam_search(log_probs, blank, beam_width):
     """Dict-based prefix beam search (Hannun et al. 2014): keep the top prefixes."""
     beams = {(): (0.0, -np.inf)}
     for y in log_probs:
-        new = {}
-
-        def add(prefix, p_b, p_nb, new=new):
-            old_b, old_nb = new.get(prefix, (-np.inf, -np.inf))
-            new[prefix] = (np.logaddexp(old_b, p_b), np.logaddexp(old_nb, p_nb))
-
-        for prefix, (p_b, p_nb) in beams.items():
-            total = np.logaddexp(p_b, p_nb)
-            add(prefix, total + y[blank], -np.inf)
-            if prefix:
-                add(prefix, -np.inf, p_nb + y[prefix[-1]])
-            for c in range(len(y)):
-                if c != blank:
-                    previous = p_b if prefix and c == prefix[-1] else total
-                    add(prefix + (c,), -np.inf, previous + y[c])
+        new = extend_prefixes(beams, y, blank)
         ranked_beams = sorted(new.items(), key=lambda kv: -np.logaddexp(*kv[1]))
         beams = dict(ranked_beams[:beam_width])
     return [(prefix, np.logaddexp(*p)) for prefix, p in beams.items()]
@@ -282,21 +288,7 @@ def reference_fused_search(
 
     beams = {(): (0.0, -np.inf)}
     for y in log_probs:
-        new = {}
-
-        def add(prefix, p_b, p_nb, new=new):
-            old_b, old_nb = new.get(prefix, (-np.inf, -np.inf))
-            new[prefix] = (np.logaddexp(old_b, p_b), np.logaddexp(old_nb, p_nb))
-
-        for prefix, (p_b, p_nb) in beams.items():
-            total = np.logaddexp(p_b, p_nb)
-            add(prefix, total + y[0], -np.inf)
-            if prefix:
-                add(prefix, -np.inf, p_nb + y[prefix[-1]])
-            for c in range(1, len(y)):
-                if token_min_logp is None or y[c] >= token_min_logp:
-                    previous = p_b if prefix and c == prefix[-1] else total
-                    add(prefix + (c,), -np.inf, previous + y[c])
+        new = extend_prefixes(beams, y, 0, token_min_logp)
         rank = {p: np.logaddexp(*v) + fusion(p, False) for p, v in new.items()}
         best = max(rank.values())
         kept = [
