@@ -49,7 +49,7 @@ class Size:
 
 
 SIZES = {
-    "fast": Size(256, 32, 1, 8, 32, 2, 2, 16, 2, 4e-3, ((64, 2048, 32, 4),)),
+    "fast": Size(256, 64, 1, 8, 32, 2, 2, 16, 2, 4e-3, ((64, 2048, 32, 5),)),
     "default": Size(
         8192, 64, 1, 2, 64, 2, 2, 64, 2, 3e-3, ((128, 4096, 32, 6), (1024, 512, 8, 2))
     ),
@@ -76,7 +76,11 @@ class RecallLM(ReformerLM):
 
     def continue_text(self, text, max_new_words=8):
         """The prompt's words (unknown words become `<unk>`) continued
-        greedily by up to `max_new_words` words; returns the new words."""
+        greedily by up to `max_new_words` words; returns the new words.
+        Prompts should look like the training documents: the code words
+        and keys, then filler (at least ~100 words: the model never saw the
+        keys asked sooner, and answers "." when they are), then
+        `code : <key>`."""
         words = [BOS] + tokenize(text)
         words = words[-(self.sequence_length - max_new_words) :]
         prompt = np.array([self.vocabulary.encode(words)], "int32")

@@ -29,8 +29,8 @@ Filler words come from
 - `"generated"` (default): a seeded stream of 160 common English words
   (`FILLER_WORDS`), drawn with Zipf-like frequencies;
 - `"english"`: consecutive text of gensim's bundled Lee news corpus
-  (`lee_background.cor`, 300 stories), lower-cased words (code words, keys
-  and the marker removed);
+  (`lee_background.cor`, 300 stories), lower-cased words (code words, keys,
+  the marker and ":" removed, so `code :` only opens the two code parts);
 - a path to any text file (read the same way).
 
 Example:
@@ -94,7 +94,7 @@ def english_words(source="english"):
         )
     with open(source, encoding="utf-8", errors="replace") as handle:
         words = re.findall(r"[a-z]+(?:'[a-z]+)?|[.,;:!?]", handle.read().lower())
-    banned = {*CODE_WORDS, *KEYS, MARKER}
+    banned = {*CODE_WORDS, *KEYS, MARKER, ":"}
     words = [w for w in words if w not in banned]
     if len(words) < 100:
         raise ValueError(f"the text in {source!r} has fewer than 100 words.")

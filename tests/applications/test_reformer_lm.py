@@ -49,6 +49,7 @@ def test_english_filler_is_lee_corpus_text():
     assert len(words) > 50_000
     doc = generate_documents(1, length=300, seed=0, data="english")[0]
     filler = doc[12:-12]
+    assert ":" not in words and "code" not in words and "red" not in words
     joined = " ".join(words)
     assert " ".join(filler[:20]) in joined  # consecutive corpus text
 
@@ -78,7 +79,8 @@ def trained(tmp_path_factory):
 
 def test_fast_size_learns_the_recall(trained):
     """The fast curriculum (64 words, then 256) learns to recall: measured
-    0.94-0.97 on held-out 256-word documents over seeds 0-2 (chance 1/26)."""
+    1.00 on 8 held-out 256-word documents for each of seeds 0-5 (chance
+    1/26; with 4 epochs at 64 words instead of 5, seed 5 reached 0.22)."""
     _, result = trained
     model = result["model"]
     assert model.sequence_length == app.SIZES["fast"].length
@@ -111,11 +113,17 @@ def test_saved_model_predicts_and_evaluates(trained, capsys):
     restored = app.load(path)
     ids, _ = restored.vocabulary.encode_documents(generate_documents(1, 256, seed=5))
     np.testing.assert_allclose(restored(ids), result["model"](ids), atol=1e-6)
-    prompt = "code : alfa red bravo green charlie blue . the of and to a in is code : green"
-    lines = app.predict(path, [prompt], 4)
+    # A held-out document cut after the first key asked at the end: the
+    # continuation starts with that key's code word and goes on with another
+    # key (their order is random) and that key's code word.
+    doc = generate_documents(1, 200, seed=7)[0]
+    prompt = " ".join(doc[1:-8])  # without <bos> (added) and the answers
+    lines = app.predict(path, [prompt], 3)
     assert lines[0].startswith(prompt + " -> ")
-    continuation = lines[0].split(" -> ")[1].split()
-    assert 1 <= len(continuation) <= 4 and continuation[0] in CODE_WORDS
+    first, key, code = lines[0].split(" -> ")[1].split()
+    head = dict(zip(doc[4:12:2], doc[3:12:2]))  # key -> its code word
+    assert first == head[doc[-9]] == doc[-8]
+    assert key in set(head) - {doc[-9]} and code == head[key]
     assert main(["predict", "--model", path, "the of and"]) == 0
     assert "the of and -> " in capsys.readouterr().out
     evaluated = app.evaluate(path, examples=2)
