@@ -451,8 +451,13 @@ class Word2Vec:
         vocab = syn0.shape[0]
 
         if strategy is None:
-            key = (self.sg, w, k, group, cap)
-            if key not in _COMPILED_STEPS:  # one trace serves every fit with these settings
+            # One trace serves every fit with these settings and table shapes. The
+            # shapes are part of the key because a trace can bake in the static
+            # shape of the variables it was traced with (under pytest-xdist a
+            # trace made for 8-dimensional tables was once reused for 50-dimensional
+            # ones and failed in a reshape).
+            key = (self.sg, w, k, group, cap, tuple(syn0.shape), tuple(syn1.shape), tuple(cumulative.shape))
+            if key not in _COMPILED_STEPS:
 
                 @tf.function(reduce_retracing=True)
                 def compiled(syn0, syn1, cumulative, tokens, window_mask, lr, seed):
