@@ -7,12 +7,15 @@ from __future__ import annotations
 import collections
 import contextlib
 import itertools
+import os
 import queue
 import threading
 import time
+import warnings
 
 import numpy as np
 
+from keras_seq._custom_ops import CustomOpBuildError, load_op_library
 from keras_seq.embeddings.corpus import as_sentences
 from keras_seq.embeddings.word_vectors import WordVectors
 
@@ -72,6 +75,58 @@ def draw_negatives(table, count, seed):
     table = tf.convert_to_tensor(table, tf.int64)
     draws = tf.random.stateless_uniform([count], seed=seed, maxval=table[-1], dtype=tf.int64)
     return tf.searchsorted(table, draws, side="right", out_type=tf.int32)
+
+
+def alias_table(probabilities):
+    """Walker's alias table for drawing word ids from `probabilities` in
+    constant time (Vose's construction), as the fused trainer does.
+
+    Returns `(threshold, alias)`: int64 thresholds in [0, 2^32] and int32
+    alternatives. To draw, pick a column c uniformly and a uniform 32-bit
+    integer u: the word is c if u < threshold[c], else alias[c]. Column c is
+    thus kept with probability threshold[c] / 2^32, and word w is drawn with
+    probability (threshold[w] + sum of 2^32 - threshold[c] over the columns c
+    whose alias is w) / (V * 2^32), which equals probabilities[w] up to the
+    2^-32 rounding of the thresholds.
+
+    Example:
+
+    >>> threshold, alias = alias_table([0.5, 0.25, 0.25])
+    >>> (threshold / 2**32).tolist(), alias.tolist()
+    ([1.0, 0.75, 0.75], [0, 0, 0])
+    """
+    p = np.asarray(probabilities, "float64")
+    n = len(p)
+    if n == 0 or not np.all(np.isfinite(p)) or np.any(p < 0) or p.sum() <= 0:
+        raise ValueError("`probabilities` must be a non-empty vector of non-negative numbers with a positive sum.")
+    scaled = (p / p.sum() * n).tolist()
+    keep = [1.0] * n
+    alias = list(range(n))
+    small = [i for i, x in enumerate(scaled) if x < 1.0]
+    large = [i for i, x in enumerate(scaled) if x >= 1.0]
+    while small and large:
+        short, tall = small.pop(), large[-1]
+        keep[short], alias[short] = scaled[short], tall
+        scaled[tall] += scaled[short] - 1.0
+        if scaled[tall] < 1.0:
+            small.append(large.pop())
+    # Columns left in either list hold (up to rounding) exactly one share.
+    threshold = np.minimum(np.round(np.array(keep) * 2**32), 2**32).astype("int64")
+    return threshold, np.array(alias, "int32")
+
+
+KERNEL_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "word2vec_kernel.cc")
+
+
+def fused_kernel():
+    """The module of keras_seq's fused word2vec CPU op
+    (`keras_seq_word2_vec_sgd`), compiled on first use (see
+    `keras_seq._custom_ops`); raises `CustomOpBuildError` if it cannot be
+    built."""
+    return load_op_library(KERNEL_SOURCE)
+
+
+TRAINERS = ("auto", "fused", "batched")
 
 
 def window_mask(sentence_ids, window, reduced):
@@ -145,9 +200,21 @@ class Word2Vec:
     (`window_mask`), and the learning rate decays linearly from `alpha`
     to `min_alpha` over training, as in word2vec.c and gensim.
 
-    Unlike gensim's per-pair C loop, each step processes `batch_size`
-    consecutive centre positions (of the subsampled corpus, its sentences
-    shuffled each epoch) in one compiled TensorFlow function. Windows come
+    Each step trains `batch_size` consecutive centre positions (of the
+    subsampled corpus, its sentences shuffled each epoch) in one of two ways
+    (`trainer`):
+
+    * ``"fused"``: one TensorFlow op with a C++ CPU kernel of keras_seq's
+      (compiled on first use, see `keras_seq._custom_ops`) runs word2vec's
+      sequential SGD over the batch's windows, pair by pair as word2vec.c and
+      gensim do, updating the two tables (TensorFlow variables) in place.
+      Negatives are drawn inside the kernel from Walker's alias table of
+      P(w) ∝ count(w)^(3/4) (`alias_table`): a fresh draw of `negative`
+      words per (context, centre) pair in skip-gram and per window in CBOW.
+      `shared_negatives` and `max_row_updates` do not apply (every update
+      sees the previous ones). CPU only; the fastest trainer on a CPU.
+    * ``"batched"``: a compiled `tf.function` of batched TensorFlow ops, for
+      GPUs, TPUs and `tf.distribute` strategies. Windows come
     in groups of `shared_negatives` consecutive centres that share one draw
     of `negative` words (each window still has its own positive): the g
     windows of a group cover only g + 2W positions, so their context vectors
@@ -163,13 +230,19 @@ class Word2Vec:
     stable than sequential ones: a word whose row sums more than
     `max_row_updates` (pair, target) terms in one step has its update scaled
     down to that many, which keeps frequent words of small vocabularies and
-    large batches from overshooting. A thread builds the batches in NumPy
-    while the steps run, and a tqdm bar shows words/s.
+    large batches from overshooting.
+
+    ``"auto"`` (the default) picks ``"fused"`` when training on the CPU
+    without a strategy and the kernel builds (a C++ compiler is needed:
+    ``$CXX`` or ``g++``), else ``"batched"``, with a warning if the kernel
+    could not be built; `trainer_used` tells which ran. Either way a thread
+    builds the batches in NumPy while the steps run, and a tqdm bar shows
+    words/s.
 
     `workers` > 1 runs that many steps concurrently from Python threads
     (TensorFlow releases the GIL), Hogwild-style like gensim's workers: the
     tables are updated without locks, so results are no longer
-    reproducible.
+    reproducible. With one worker, a seeded fit is reproducible.
 
     Distribution: with `strategy` (a `tf.distribute.Strategy`, e.g.
     `keras_seq.distribute.get_strategy("mirrored")` over GPUs, or a
@@ -180,7 +253,8 @@ class Word2Vec:
     training with the same `batch_size` up to float rounding (a test checks
     this under `MirroredStrategy` over two logical CPUs). Dense all-reduces
     cost O(V * D) per step, so use large batches there. Only
-    `MirroredStrategy` on CPUs is tested here.
+    `MirroredStrategy` on CPUs is tested here. A strategy implies the
+    batched trainer.
 
     Args:
         vector_size: dimension D of the vectors.
@@ -194,17 +268,20 @@ class Word2Vec:
         seed: seeds initialisation, subsampling, windows and negatives.
         alpha, min_alpha: initial and final learning rate.
         batch_size: centre words per step (the global batch under a
-            strategy).
-        shared_negatives: consecutive windows that share one draw of
-            negatives (1 = a fresh draw per window).
-        max_row_updates: per-step cap on the (pair, target) terms summed into
-            one word's row; larger sums are scaled down to it (with several
-            `workers`, whose steps overlap, each step gets an equal share).
+            strategy); the learning rate is updated once per step.
+        shared_negatives: (batched trainer) consecutive windows that share
+            one draw of negatives (1 = a fresh draw per window).
+        max_row_updates: (batched trainer) per-step cap on the (pair,
+            target) terms summed into one word's row; larger sums are scaled
+            down to it (with several `workers`, whose steps overlap, each
+            step gets an equal share).
         max_vocab_size: keep only this many most frequent words.
         verbose: show a progress bar (words/s) when truthy.
         workers: concurrent training threads (Hogwild); 1 is reproducible.
         strategy: a `tf.distribute.Strategy`, or None for plain
             single-device training; `workers` must then be 1.
+        trainer: ``"auto"``, ``"fused"`` (the C++ CPU kernel; an error if it
+            cannot be built) or ``"batched"`` (TensorFlow ops on any device).
 
     Example:
 
@@ -234,6 +311,7 @@ class Word2Vec:
         verbose: int = 1,
         workers: int = 1,
         strategy=None,
+        trainer: str = "auto",
     ):
         for name, value in [
             ("vector_size", vector_size),
@@ -256,6 +334,10 @@ class Word2Vec:
             raise ValueError(f"`strategy` must be a tf.distribute.Strategy or None; got {strategy!r}.")
         if strategy is not None and workers != 1:
             raise ValueError(f"`workers` must be 1 when a `strategy` is given; got {workers!r}.")
+        if trainer not in TRAINERS:
+            raise ValueError(f"`trainer` must be one of {TRAINERS}; got {trainer!r}.")
+        if strategy is not None and trainer == "fused":
+            raise ValueError("`trainer` must be 'auto' or 'batched' when a `strategy` is given; got 'fused'.")
         if max_vocab_size is not None and max_vocab_size < 1:
             raise ValueError(f"`max_vocab_size` must be a positive integer or None; got {max_vocab_size!r}.")
         self.vector_size = int(vector_size)
@@ -275,6 +357,8 @@ class Word2Vec:
         self.verbose = verbose
         self.workers = int(workers)
         self.strategy = strategy
+        self.trainer = trainer
+        self.trainer_used = None
         self.words = None
         self.counts = None
         self.words_per_second = None
@@ -523,11 +607,51 @@ class Word2Vec:
 
         return distributed_step
 
+    def _resolve_trainer(self):
+        """'fused' or 'batched' for this fit (see `trainer`)."""
+        if self.trainer == "batched" or self.strategy is not None:
+            return "batched"
+        if self.trainer == "auto":
+            import tensorflow as tf
+
+            if tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"):
+                return "batched"
+        try:
+            fused_kernel()
+        except CustomOpBuildError as error:
+            if self.trainer == "fused":
+                raise
+            warnings.warn(f"Word2Vec: using the batched TensorFlow trainer; the fused CPU kernel is unavailable: {error}",
+                          RuntimeWarning, stacklevel=3)
+            return "batched"
+        return "fused"
+
+    def _fused_step_function(self, syn0, syn1):
+        """The fused step `step(tokens, window_mask, lr, seed)`: one call of
+        keras_seq's C++ op (sequential per-pair SGD in place, negatives from
+        the alias table of `negative_distribution`); returns (loss, examples).
+        Called eagerly: the op is the whole step, and a `tf.function` around
+        it only adds call overhead."""
+        import tensorflow as tf
+
+        train = fused_kernel().keras_seq_word2_vec_sgd
+        threshold, alias = alias_table(negative_distribution(self.counts))
+        threshold, alias = tf.constant(threshold), tf.constant(alias)
+        k, sg = self.negative, self.sg
+
+        def step(tokens, window_mask, lr, seed):
+            with tf.device("/CPU:0"):
+                return train(syn0.handle, syn1.handle, tf.convert_to_tensor(tokens, tf.int32),
+                             tf.convert_to_tensor(window_mask, tf.bool), threshold, alias, lr, seed,
+                             negative=k, sg=sg)
+
+        return step
+
     def fit(self, sentences) -> WordVectors:
         """Builds the vocabulary and trains; returns the input vectors as a
         `WordVectors` (most frequent word first). Sets `words_per_second`
-        (raw corpus words per second of training, as gensim reports) and
-        `losses` (mean loss per pair per epoch)."""
+        (raw corpus words per second of training, as gensim reports),
+        `losses` (mean loss per pair per epoch) and `trainer_used`."""
         import tensorflow as tf
 
         sentences = as_sentences(sentences)
@@ -538,11 +662,20 @@ class Word2Vec:
         vocab, dim = len(self.words), self.vector_size
         initial = ((rng.random((vocab, dim)) - 0.5) / dim).astype("float32")
         strategy = self.strategy
-        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        self.trainer_used = self._resolve_trainer()
+        if strategy is not None:
+            placement = strategy.scope()
+        elif self.trainer_used == "fused":
+            placement = tf.device("/CPU:0")
+        else:
+            placement = contextlib.nullcontext()
+        with placement:
             self.syn0 = tf.Variable(initial, name="syn0")
             self.syn1 = tf.Variable(tf.zeros([vocab, dim]), name="syn1neg")
-        cumulative = tf.constant(negative_table(self.counts))
-        step = self._step_function(self.syn0, self.syn1, cumulative, strategy)
+        if self.trainer_used == "fused":
+            step = self._fused_step_function(self.syn0, self.syn1)
+        else:
+            step = self._step_function(self.syn0, self.syn1, tf.constant(negative_table(self.counts)), strategy)
         epochs = self.epochs
         tf_seed = int(rng.integers(2**31))
 

@@ -2,6 +2,7 @@
 
 import collections
 import itertools
+import os
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from scipy import stats
 
 from keras_seq.embeddings import Word2Vec, WordVectors
 from keras_seq.embeddings.word2vec import (
+    alias_table,
     draw_negatives,
     keep_probabilities,
     negative_distribution,
@@ -181,6 +183,153 @@ def test_frequent_words_have_their_summed_update_capped():
     assert not np.allclose(moved[cap][0], moved[10**6][0])
 
 
+MASK64 = 2**64 - 1
+
+
+class SplitMix64:
+    """The fused kernel's random numbers, replayed in Python."""
+
+    def __init__(self, seed):
+        self.state = ((seed[0] & MASK64) * 0x100000001B3 & MASK64) ^ (seed[1] & MASK64)
+
+    def next(self):
+        self.state = (self.state + 0x9E3779B97F4A7C15) & MASK64
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+        return z ^ (z >> 31)
+
+    def word(self, threshold, alias):
+        """One draw from an alias table, as the kernel draws it."""
+        u = self.next()
+        column = ((u >> 32) * len(threshold)) >> 32
+        return column if (u & 0xFFFFFFFF) < threshold[column] else int(alias[column])
+
+
+def sequential_sgd(syn0, syn1, tokens, mask, threshold, alias, lr, seed, k, sg):
+    """word2vec.c's / gensim's sequential SGD over the windows in a float64
+    loop, each update seeing the previous ones, with the kernel's draws:
+    negatives per (context, centre) pair in skip-gram, per window in CBOW
+    (a draw equal to the centre is skipped)."""
+    window = (mask.shape[1] - 1) // 2
+    e0, e1 = syn0.astype("float64"), syn1.astype("float64")
+    draws = SplitMix64(seed)
+    loss = examples = 0.0
+
+    def train(l1, centre):
+        nonlocal loss
+        error = np.zeros_like(l1)
+        for d in range(k + 1):
+            target, label = centre, 1.0
+            if d:
+                target, label = draws.word(threshold, alias), 0.0
+                if target == centre:
+                    continue
+            e = label - sigmoid(l1 @ e1[target])
+            loss -= np.log(max(1 - abs(e), 1e-7))
+            error += e * lr * e1[target]
+            e1[target] += e * lr * l1
+        return error
+
+    for i in range(len(mask)):
+        centre = tokens[window + i]
+        contexts = [tokens[i + j] for j in range(2 * window + 1) if mask[i, j]]
+        if sg:
+            for c in contexts:
+                e0[c] += train(e0[c].copy(), centre)
+                examples += 1
+        elif contexts:
+            error = train(np.mean([e0[c] for c in contexts], axis=0), centre)
+            for c in contexts:
+                e0[c] += error
+            examples += 1
+    return e0, e1, loss, examples
+
+
+def alias_distribution(threshold, alias):
+    """The exact distribution an alias table draws from (uniform column)."""
+    share = threshold / 2**32
+    return (share + np.bincount(alias, weights=1 - share, minlength=len(share))) / len(share)
+
+
+def test_alias_table_draws_the_negative_distribution():
+    counts = np.array([1000, 300, 100, 30, 10, 5, 1, 1, 0])
+    probabilities = negative_distribution(counts)
+    threshold, alias = alias_table(probabilities)
+    assert threshold.min() >= 0 and threshold.max() <= 2**32 and 0 <= alias.min() and alias.max() < len(counts)
+    np.testing.assert_allclose(alias_distribution(threshold, alias), probabilities, atol=1e-9)
+    assert alias_distribution(threshold, alias)[-1] == 0  # a zero count is never drawn
+    big = np.random.default_rng(0).random(5000) ** 4
+    np.testing.assert_allclose(alias_distribution(*alias_table(big)), big / big.sum(), rtol=1e-6, atol=1e-12)
+    # The kernel's way of drawing from the table (replayed) follows P, not the raw counts.
+    draws = SplitMix64((7, 8))
+    observed = np.bincount([draws.word(threshold, alias) for _ in range(100_000)], minlength=len(counts))
+    assert stats.chisquare(observed[:-1], probabilities[:-1] * 100_000).pvalue > 1e-3
+    assert observed[-1] == 0
+    assert stats.chisquare(observed[:-1], counts[:-1] / counts.sum() * 100_000).pvalue < 1e-10
+    with pytest.raises(ValueError, match="`probabilities` must be"):
+        alias_table([0.0, 0.0])
+
+
+@pytest.mark.parametrize("sg", [True, False])
+def test_fused_step_equals_sequential_sgd_with_the_same_draws(sg):
+    k, lr, seed = 3, 0.1, (3, -4)
+    counts, syn0, syn1, tokens, mask = step_problem(batch=11)
+    mask[4] = False  # a window without context words trains nothing
+    threshold, alias = alias_table(negative_distribution(counts))
+    model = Word2Vec(vector_size=4, window=2, negative=k, sg=sg, min_count=1, verbose=0)
+    model.counts = counts
+    v0, v1 = tf.Variable(syn0), tf.Variable(syn1)
+    loss, examples = model._fused_step_function(v0, v1)(tokens, mask, tf.constant(lr), tf.constant(seed, tf.int64))
+    e0, e1, expected_loss, expected_examples = sequential_sgd(
+        syn0, syn1, tokens, mask, threshold, alias, lr, seed, k, sg)
+    np.testing.assert_allclose(v0.numpy(), e0, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(v1.numpy(), e1, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(float(loss), expected_loss, rtol=1e-5)
+    assert float(examples) == expected_examples == (mask.sum() if sg else mask.any(axis=1).sum())
+
+
+def test_fused_step_rejects_bad_inputs():
+    counts, syn0, syn1, tokens, mask = step_problem(batch=5)
+    model = Word2Vec(vector_size=4, window=2, negative=2, min_count=1, verbose=0)
+    model.counts = counts
+    step = model._fused_step_function(tf.Variable(syn0), tf.Variable(syn1))
+    lr, seed = tf.constant(0.1), tf.constant([1, 2], tf.int64)
+    bad = tokens.copy()
+    bad[3] = len(counts)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"`tokens` must be word ids in \[0, 12\); got 12 at position 3"):
+        step(bad, mask, lr, seed)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="`tokens` must be a vector of batch"):
+        step(tokens[:-1], mask, lr, seed)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="`window_mask` must be"):
+        step(tokens, mask[:, :4], lr, seed)
+
+
+def test_auto_trainer_falls_back_when_no_compiler(monkeypatch, tmp_path):
+    import keras_seq._custom_ops as custom_ops
+
+    monkeypatch.setattr(custom_ops, "_LIBRARIES", {})  # as in a fresh process
+    monkeypatch.setenv("KERAS_SEQ_CACHE", str(tmp_path))
+    monkeypatch.setenv("CXX", "no-such-compiler")
+    corpus = planted_corpus(3, 200)
+    model = Word2Vec(vector_size=8, min_count=1, epochs=1, seed=5, verbose=0)
+    with pytest.warns(RuntimeWarning, match="using the batched TensorFlow trainer.*`no-such-compiler` was not found"):
+        model.fit(corpus)
+    assert model.trainer_used == "batched"
+    with pytest.raises(custom_ops.CustomOpBuildError, match="`no-such-compiler` was not found"):
+        Word2Vec(vector_size=8, min_count=1, epochs=1, verbose=0, trainer="fused").fit(corpus)
+
+
+def test_a_failing_build_reports_the_compiler_output(tmp_path):
+    from keras_seq._custom_ops import CustomOpBuildError, build_op_library
+
+    source = tmp_path / "broken_kernel.cc"
+    source.write_text("#error this kernel does not compile\n")
+    with pytest.raises(CustomOpBuildError, match="(?s)cannot build broken_kernel.cc: .* exited with status 1.*this kernel does not compile"):
+        build_op_library(str(source), directory=str(tmp_path / "ops"))
+    assert not any(name.endswith(".so") for name in os.listdir(tmp_path / "ops"))
+
+
 ROLES = {
     "royal": [("king", "queen"), ("prince", "princess"), ("duke", "duchess")],
     "family": [("father", "mother"), ("son", "daughter"), ("brother", "sister"), ("uncle", "aunt")],
@@ -217,11 +366,13 @@ def planted_accuracy(vectors):
     return np.mean([vectors.analogy(a, b, c) == d for a, b, c, d in questions])
 
 
-def test_planted_analogies_as_good_as_gensim():
+@pytest.mark.parametrize("trainer", ["fused", "batched"])
+def test_planted_analogies_as_good_as_gensim(trainer):
     corpus = planted_corpus(0)
     settings = dict(vector_size=24, window=4, negative=5, min_count=1, sample=1e-3, epochs=5)
-    ours = Word2Vec(**settings, seed=1, verbose=0)
+    ours = Word2Vec(**settings, seed=1, verbose=0, trainer=trainer)
     vectors = ours.fit(corpus)
+    assert ours.trainer_used == trainer
     gensim = GensimWord2Vec(corpus, sg=1, workers=1, seed=1, **settings)
     theirs = WordVectors(gensim.wv.index_to_key, gensim.wv.vectors)
     ours_accuracy, gensim_accuracy = planted_accuracy(vectors), planted_accuracy(theirs)
@@ -232,33 +383,37 @@ def test_planted_analogies_as_good_as_gensim():
     assert ours.words_per_second > 0
 
 
-def test_hogwild_workers_learn_the_planted_analogies():
-    # Two threads' steps overlap and share the row cap; without sharing it, this
-    # small vocabulary overshoots (accuracy 0.01-0.12 over three seeds).
+@pytest.mark.parametrize("trainer", ["fused", "batched"])
+def test_hogwild_workers_learn_the_planted_analogies(trainer):
+    # Batched: two threads' steps overlap and share the row cap; without sharing it,
+    # this small vocabulary overshoots (accuracy 0.01-0.12 over three seeds).
     model = Word2Vec(vector_size=24, window=4, negative=5, min_count=1, sample=1e-3, epochs=5, seed=1,
-                     verbose=0, workers=2)
+                     verbose=0, workers=2, trainer=trainer)
     vectors = model.fit(planted_corpus(0))
     assert planted_accuracy(vectors) > 0.2  # chance is 1/25; one worker: 0.27-0.42
     assert model.losses[-1] < model.losses[0]
 
 
-def test_cbow_learns_the_planted_topics():
+@pytest.mark.parametrize("trainer", ["fused", "batched"])
+def test_cbow_learns_the_planted_topics(trainer):
     vectors = Word2Vec(
-        vector_size=24, window=4, sg=False, min_count=1, epochs=5, seed=2, verbose=0, batch_size=512
+        vector_size=24, window=4, sg=False, min_count=1, epochs=5, seed=2, verbose=0, batch_size=512,
+        trainer=trainer,
     ).fit(planted_corpus(1, 3000))
     nearest = [w for w, _ in vectors.most_similar("palace", topn=4)]
     assert vectors.similarity("palace", "castle") > vectors.similarity("palace", "kitchen")
     assert set(nearest) <= set(TOPICS["royal"]) | {"king", "queen", "prince", "princess", "duke", "duchess"}
 
 
-def test_seeded_training_is_reproducible():
+@pytest.mark.parametrize("trainer", ["fused", "batched"])
+def test_seeded_training_is_reproducible(trainer):
     corpus = planted_corpus(3, 300)
-    a = Word2Vec(vector_size=8, min_count=1, epochs=1, seed=5, verbose=0).fit(corpus)
-    b = Word2Vec(vector_size=8, min_count=1, epochs=1, seed=5, verbose=0).fit(corpus)
+    a = Word2Vec(vector_size=8, min_count=1, epochs=1, seed=5, verbose=0, trainer=trainer).fit(corpus)
+    b = Word2Vec(vector_size=8, min_count=1, epochs=1, seed=5, verbose=0, trainer=trainer).fit(corpus)
     np.testing.assert_array_equal(a.vectors, b.vectors)
     counts = collections.Counter(w for s in corpus for w in s)
     assert [counts[w] for w in a.words] == sorted(counts.values(), reverse=True)
-    c = Word2Vec(vector_size=8, min_count=1, epochs=1, seed=6, verbose=0).fit(corpus)
+    c = Word2Vec(vector_size=8, min_count=1, epochs=1, seed=6, verbose=0, trainer=trainer).fit(corpus)
     assert not np.array_equal(a.vectors, c.vectors)
 
 
@@ -277,6 +432,10 @@ def test_bad_arguments():
         Word2Vec(workers=2, strategy=tf.distribute.get_strategy())
     with pytest.raises(ValueError, match="`min_count`=5"):
         Word2Vec(verbose=0).fit([["rare", "words"]])
+    with pytest.raises(ValueError, match="`trainer` must be one of"):
+        Word2Vec(trainer="gpu")
+    with pytest.raises(ValueError, match="`trainer` must be 'auto' or 'batched' when a `strategy` is given"):
+        Word2Vec(trainer="fused", strategy=tf.distribute.get_strategy())
 
 
 DISTRIBUTED = """
@@ -303,9 +462,9 @@ for sg in (True, False):
                     batch_size=512)
     model = Word2Vec(**settings, strategy=strategy)
     mirrored = model.fit(corpus)
-    single = Word2Vec(**settings).fit(corpus)
+    single = Word2Vec(**settings, trainer="batched").fit(corpus)
     results[f"fit{int(sg)}"] = [mirrored.words, mirrored.vectors.tolist(), single.vectors.tolist(),
-                                 model.losses, [v.device for v in model.syn0.values]]
+                                 model.losses, [v.device for v in model.syn0.values], model.trainer_used]
 settings = dict(vector_size=8, window=3, min_count=1, epochs=3, seed=1, verbose=0, batch_size=1001)
 glove = GloVe(**settings, strategy=strategy)
 mirrored = glove.fit(corpus)
@@ -340,7 +499,8 @@ def test_training_under_mirrored_strategy_equals_single_device(tmp_path):
         e0, e1 = per_pair_sgd(syn0, syn1, tokens, mask, negatives, 0.1, sg, group=2)
         np.testing.assert_allclose(v0, e0, rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(v1, e1, rtol=1e-4, atol=1e-5)
-        words, mirrored, single, losses, devices = results[f"fit{int(sg)}"]
+        words, mirrored, single, losses, devices, trainer = results[f"fit{int(sg)}"]
+        assert trainer == "batched"
         assert sorted(devices) == ["/job:localhost/replica:0/task:0/device:CPU:0",
                                    "/job:localhost/replica:0/task:0/device:CPU:1"]
         np.testing.assert_allclose(mirrored, single, atol=2e-4)
