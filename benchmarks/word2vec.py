@@ -1,4 +1,4 @@
-"""Word2Vec: keras_seq's batched TensorFlow trainer vs gensim (workers=1, 2).
+"""Word2Vec: keras_seq's trainers (fused CPU op, batched TensorFlow) vs gensim (workers=1, 2).
 
 Same corpus and settings for all: the embedded Wikipedia extract from
 gensim's test data (~440k words), skip-gram (or CBOW with `--cbow`),
@@ -6,14 +6,16 @@ vector_size 100, window 5, negative 5, min_count 5, sample 1e-3, 5 epochs,
 alpha 0.025 -> 1e-4. Words/s = raw corpus words x epochs / training seconds
 (vocabulary building excluded for both; one untimed warm-up fit on 200
 paragraphs first, so TensorFlow's start-up and the step's tracing, cached
-across fits, are not charged to the first round). The runs are interleaved in rounds
-(ours with 1 and 2 workers, gensim with 1 and 2, then reversed) and medians are reported, with the
-CPU load from other processes measured during each run. Quality is measured
+across fits, and the fused kernel's one-time compilation are not charged to the first
+round). Ours runs with each trainer of `--trainers` (default: fused, the default on a CPU,
+and batched, the TensorFlow-ops trainer for GPUs/TPUs/tf.distribute). The runs are
+interleaved in rounds (ours with 1 and 2 workers, gensim with 1 and 2, then reversed) and
+medians are reported, with the CPU load from other processes measured during each run. Quality is measured
 on every run: Google analogy accuracy (questions-words.txt, 3CosAdd, as
 gensim's `evaluate_word_analogies`) and Spearman rho on WordSim-353 and
 SimLex-999.
 
-    .venv/bin/python benchmarks/word2vec.py [--rounds 3] [--epochs 5] [--cbow]
+    .venv/bin/python benchmarks/word2vec.py [--rounds 3] [--epochs 5] [--cbow] [--trainers fused batched]
 """
 
 from __future__ import annotations
@@ -41,10 +43,11 @@ def quality(vectors):
     }
 
 
-def run_ours(corpus, settings, seed, workers):
-    model = Word2Vec(**settings, seed=seed, verbose=0, workers=workers)
+def run_ours(corpus, settings, seed, workers, trainer):
+    model = Word2Vec(**settings, seed=seed, verbose=0, workers=workers, trainer=trainer)
     with ForeignLoad() as load:
         vectors = model.fit(corpus)
+    assert model.trainer_used == trainer
     return model.words_per_second, quality(vectors), load.cores
 
 
@@ -73,20 +76,23 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--cbow", action="store_true")
     parser.add_argument("--corpus", default="wikipedia", choices=["wikipedia", "lee"])
+    parser.add_argument("--trainers", nargs="+", default=["fused", "batched"], choices=["fused", "batched"])
     args = parser.parse_args(argv)
     corpus = embedded_corpus(args.corpus)
     settings = dict(vector_size=100, window=5, negative=5, sg=not args.cbow, min_count=5, sample=1e-3,
                     epochs=args.epochs, alpha=0.025, min_alpha=1e-4)
     print(f"corpus: {args.corpus} ({sum(map(len, corpus)):,} words, {len(corpus):,} paragraphs); "
           f"settings: {settings}; gensim {gensim.__version__}; {cpu_model()}, {usable_cores()} cores")
-    candidates = {
-        "keras_seq workers=1": lambda seed: run_ours(corpus, settings, seed, 1),
-        "keras_seq workers=2": lambda seed: run_ours(corpus, settings, seed, 2),
-        "gensim workers=1": lambda seed: run_gensim(corpus, settings, seed, 1),
-        "gensim workers=2": lambda seed: run_gensim(corpus, settings, seed, 2),
-    }
-    # Warm-up (TensorFlow's one-time start-up, the step's tracing) outside the timed runs.
-    Word2Vec(**{**settings, "epochs": 1}, verbose=0).fit(corpus[:200])
+    candidates = {}
+    for trainer in args.trainers:
+        for workers in (1, 2):
+            candidates[f"keras_seq {trainer} workers={workers}"] = (
+                lambda seed, trainer=trainer, workers=workers: run_ours(corpus, settings, seed, workers, trainer))
+    for workers in (1, 2):
+        candidates[f"gensim workers={workers}"] = lambda seed, workers=workers: run_gensim(corpus, settings, seed, workers)
+    # Warm-up (TensorFlow's one-time start-up, the step's tracing, the kernel's build) outside the timed runs.
+    for trainer in args.trainers:
+        Word2Vec(**{**settings, "epochs": 1}, verbose=0, trainer=trainer).fit(corpus[:200])
     print(f"load average at start: {os.getloadavg()}")
     results = {name: [] for name in candidates}
     names = list(candidates)
@@ -100,18 +106,18 @@ def main(argv=None):
     print(f"load average at end: {os.getloadavg()}")
     reference = {k: statistics.median(r[0] for r in results[k]) for k in names}
     print()
-    print("| implementation | median words/s | ours (same workers) / this | analogy acc. | WordSim-353 rho | "
+    print("| implementation | median words/s | this / gensim (same workers) | analogy acc. | WordSim-353 rho | "
           "SimLex-999 rho | foreign load (cores) |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for name in names:
-        ours = reference["keras_seq " + name.split()[-1]]
+        ratio = reference[name] / reference["gensim " + name.split()[-1]]
         runs = results[name]
 
         def median(key, runs=runs):
             return statistics.median(r[1][key] for r in runs)
 
         loads = [r[2] for r in runs if r[2] is not None]
-        print(f"| {name} | {reference[name]:,.0f} | {ours / reference[name]:.2f} | {median('analogy'):.4f} | "
+        print(f"| {name} | {reference[name]:,.0f} | {ratio:.2f} | {median('analogy'):.4f} | "
               f"{median('wordsim'):.4f} | {median('simlex'):.4f} | "
               f"{statistics.median(loads) if loads else float('nan'):.1f} |")
     return 0

@@ -368,30 +368,36 @@ def planted_accuracy(vectors):
 
 @pytest.mark.parametrize("trainer", ["fused", "batched"])
 def test_planted_analogies_as_good_as_gensim(trainer):
+    # One seed's accuracy varies a lot (0.18-0.51 over seeds 0-5 for each trainer and
+    # gensim alike), so compare means over six seeds (fused 0.34, batched 0.34, gensim
+    # 0.32 when written).
     corpus = planted_corpus(0)
     settings = dict(vector_size=24, window=4, negative=5, min_count=1, sample=1e-3, epochs=5)
-    ours = Word2Vec(**settings, seed=1, verbose=0, trainer=trainer)
-    vectors = ours.fit(corpus)
-    assert ours.trainer_used == trainer
-    gensim = GensimWord2Vec(corpus, sg=1, workers=1, seed=1, **settings)
-    theirs = WordVectors(gensim.wv.index_to_key, gensim.wv.vectors)
-    ours_accuracy, gensim_accuracy = planted_accuracy(vectors), planted_accuracy(theirs)
-    # Chance is 1/25; both are far above it, ours at least as high as gensim's (0.34 vs 0.19).
-    assert ours_accuracy >= gensim_accuracy - 0.05, (ours_accuracy, gensim_accuracy)
-    assert ours_accuracy > 0.25
-    assert ours.losses[-1] < ours.losses[0]
-    assert ours.words_per_second > 0
+    ours, theirs = [], []
+    for seed in range(6):
+        model = Word2Vec(**settings, seed=seed, verbose=0, trainer=trainer)
+        ours.append(planted_accuracy(model.fit(corpus)))
+        assert model.trainer_used == trainer
+        assert model.losses[-1] < model.losses[0]
+        assert model.words_per_second > 0
+        gensim = GensimWord2Vec(corpus, sg=1, workers=1, seed=seed, **settings)
+        theirs.append(planted_accuracy(WordVectors(gensim.wv.index_to_key, gensim.wv.vectors)))
+    assert np.mean(ours) >= np.mean(theirs) - 0.05, (ours, theirs)
+    assert min(ours) > 0.1 and np.mean(ours) > 0.25, ours  # chance is 1/25
 
 
 @pytest.mark.parametrize("trainer", ["fused", "batched"])
 def test_hogwild_workers_learn_the_planted_analogies(trainer):
     # Batched: two threads' steps overlap and share the row cap; without sharing it,
     # this small vocabulary overshoots (accuracy 0.01-0.12 over three seeds).
-    model = Word2Vec(vector_size=24, window=4, negative=5, min_count=1, sample=1e-3, epochs=5, seed=1,
-                     verbose=0, workers=2, trainer=trainer)
-    vectors = model.fit(planted_corpus(0))
-    assert planted_accuracy(vectors) > 0.2  # chance is 1/25; one worker: 0.27-0.42
-    assert model.losses[-1] < model.losses[0]
+    # Hogwild runs are not reproducible: the mean of three seeds is checked.
+    accuracies = []
+    for seed in range(3):
+        model = Word2Vec(vector_size=24, window=4, negative=5, min_count=1, sample=1e-3, epochs=5, seed=seed,
+                         verbose=0, workers=2, trainer=trainer)
+        accuracies.append(planted_accuracy(model.fit(planted_corpus(0))))
+        assert model.losses[-1] < model.losses[0]
+    assert np.mean(accuracies) > 0.2, accuracies  # chance is 1/25; one worker: 0.21-0.46
 
 
 @pytest.mark.parametrize("trainer", ["fused", "batched"])
