@@ -144,6 +144,11 @@ class Word2VecSgdOp : public OpKernel {
                   errors::InvalidArgument("`tokens` must be word ids in [0, ", vocab, "); got ",
                                           tokens[i], " at position ", i, "."));
     }
+    for (int64_t i = 0; i < vocab; ++i) {
+      OP_REQUIRES(ctx, alias[i] >= 0 && alias[i] < vocab,
+                  errors::InvalidArgument("`alias_index` must hold word ids in [0, ", vocab, "); got ",
+                                          alias[i], " at ", i, "."));
+    }
     const auto seed = seed_t.flat<int64_t>();
     uint64_t state = static_cast<uint64_t>(seed(0)) * 0x100000001B3ULL ^ static_cast<uint64_t>(seed(1));
     const uint64_t columns = static_cast<uint64_t>(vocab);
@@ -153,20 +158,13 @@ class Word2VecSgdOp : public OpKernel {
     // The product of the probabilities given to the right labels; its log is
     // added to the loss before it can underflow (one log per ~30 terms).
     double probability = 1.0;
-    bool alias_ok = true;
-    int64_t bad_alias = 0;
 
     auto draw = [&]() -> int32_t {
       const uint64_t u = NextRandom(&state);
       const uint64_t column = ((u >> 32) * columns) >> 32;
-      if (static_cast<int64_t>(u & 0xFFFFFFFFULL) < threshold[column]) return static_cast<int32_t>(column);
-      const int32_t other = alias[column];
-      if (other < 0 || other >= vocab) {
-        alias_ok = false;
-        bad_alias = other;
-        return static_cast<int32_t>(column);
-      }
-      return other;
+      return static_cast<int64_t>(u & 0xFFFFFFFFULL) < threshold[column]
+                 ? static_cast<int32_t>(column)
+                 : alias[column];
     };
     // Trains the input vector `l1` against `centre` and the negatives; adds
     // the input-side gradient to `error`.
@@ -226,9 +224,6 @@ class Word2VecSgdOp : public OpKernel {
       }
     }
     loss -= std::log(probability);
-    OP_REQUIRES(ctx, alias_ok,
-                errors::InvalidArgument("`alias_index` must hold word ids in [0, ", vocab, "); found ",
-                                        bad_alias, "."));
 
     Tensor* out = nullptr;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({}), &out));

@@ -14,6 +14,7 @@ from keras_seq.embeddings import Word2Vec, WordVectors
 from keras_seq.embeddings.word2vec import (
     alias_table,
     draw_negatives,
+    fused_kernel,
     keep_probabilities,
     negative_distribution,
     negative_table,
@@ -303,6 +304,12 @@ def test_fused_step_rejects_bad_inputs():
         step(tokens[:-1], mask, lr, seed)
     with pytest.raises(tf.errors.InvalidArgumentError, match="`window_mask` must be"):
         step(tokens, mask[:, :4], lr, seed)
+    threshold, alias = alias_table(negative_distribution(counts))
+    alias[5] = -1
+    train = fused_kernel().keras_seq_word2_vec_sgd
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"`alias_index` must hold word ids in \[0, 12\); got -1 at 5"):
+        train(tf.Variable(syn0).handle, tf.Variable(syn1).handle, tokens, mask, threshold, alias, lr, seed,
+              negative=2, sg=True)
 
 
 def test_auto_trainer_falls_back_when_no_compiler(monkeypatch, tmp_path):
