@@ -44,6 +44,7 @@ def main(argv=None):
         result = app.train(method=args.method, size=args.size, data=args.data, output=args.output, epochs=args.epochs,
                            vector_size=args.vector_size, seed=args.seed, sg=not args.cbow)
         speed = f", {result['words_per_second']:,.0f} words/s" if result["words_per_second"] else ""
+        speed += f", {result['trainer']} trainer" if result["trainer"] else ""
         print(f"{len(result['vectors'])} words x {result['vectors'].vector_size} "
               f"({result['seconds']:.1f} s{speed}); {app.describe(result['evaluation'])}")
         print(f"vectors saved to {args.output}")

@@ -75,7 +75,7 @@ def load_corpus(data=None, size="default"):
 def train(method="word2vec", size="default", data=None, output="word_vectors.txt", epochs=None,
           vector_size=None, seed=0, sg=True, verbose=1, format=None):
     """Trains word2vec (`method="word2vec"`, skip-gram or CBOW) or GloVe and
-    saves the vectors; returns `{"vectors", "seconds", "words_per_second",
+    saves the vectors; returns `{"vectors", "seconds", "words_per_second", "trainer",
     "evaluation"}`.
 
     Example:
@@ -110,6 +110,7 @@ def train(method="word2vec", size="default", data=None, output="word_vectors.txt
         "vectors": vectors,
         "seconds": seconds,
         "words_per_second": words / seconds if seconds else None,
+        "trainer": getattr(model, "trainer_used", None),  # word2vec: "fused" or "batched"
         "evaluation": evaluate(vectors),
     }
 

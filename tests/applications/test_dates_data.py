@@ -3,6 +3,7 @@ import re
 import time
 from collections import Counter
 
+import babel.dates
 import pytest
 
 from applications.dates_nmt import data
@@ -276,7 +277,10 @@ def test_specified_example_forms_are_produced(pairs):
         ((1995, 3, 7), "'the' {o} 'of' MMMM y", "en_IN", "the 7th of March 1995"),
         ((2009, 5, 30), "y/MM/dd", "en_ZA", "2009/05/30"),
         ((1995, 9, 22), "EEEE, MMMM {o}, y", "en_AU", "Friday, September 22nd, 1995"),
-        ((2001, 6, 1), "MMM d, ''yy", "en_AU", "June 1, '01"),
+        # CLDR's en_AU abbreviation of June changed ("June" in babel <= 2.18, "Jun" in 2.19):
+        # the pattern's rendering is what is tested, so the month comes from babel itself.
+        ((2001, 6, 1), "MMM d, ''yy", "en_AU",
+         babel.dates.format_date(datetime.date(2001, 6, 1), "MMM", locale="en_AU") + " 1, '01"),
         ((1995, 9, 27), "EEEE, 'the' {o} 'of' MMMM y", "en_US",
          "Wednesday, the 27th of September 1995"),
     ],

@@ -22,6 +22,7 @@ def test_train_saves_and_evaluates(trained):
     loaded = app.load_vectors(root / "v.vec")
     assert loaded.words == result["vectors"].words
     np.testing.assert_allclose(loaded.vectors, result["vectors"].vectors, rtol=1e-6)
+    assert result["trainer"] == "fused"  # the default on a CPU with a C++ compiler
     evaluation = result["evaluation"]
     assert evaluation["analogies"]["total"] > 0 and evaluation["wordsim"]["pairs"] > 20
     # Trained vectors correlate with human similarity better than random vectors do.
