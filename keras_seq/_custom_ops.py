@@ -29,19 +29,14 @@ import shutil
 import subprocess
 import threading
 
+from keras_seq._cache import cache_dir
+
 _FLAGS = ("-shared", "-fPIC", "-O3", "-march=native", "-fopenmp-simd", "-w")
 
 
 class CustomOpBuildError(RuntimeError):
     """A custom op's library could not be compiled (no compiler, or the
     compiler failed); the message says which and shows its output."""
-
-
-def cache_directory():
-    """Where compiled op libraries are kept: ``$KERAS_SEQ_CACHE/ops``, or
-    ``~/.cache/keras_seq/ops``."""
-    root = os.environ.get("KERAS_SEQ_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "keras_seq")
-    return os.path.join(root, "ops")
 
 
 def _cpu_flags():
@@ -79,7 +74,7 @@ def build_op_library(source, compiler=None, directory=None):
     key = hashlib.sha256(
         b"\0".join([text, tf.__version__.encode(), repr((flags, link, executable)).encode(), _cpu_flags().encode()])
     ).hexdigest()[:16]
-    directory = directory or cache_directory()
+    directory = directory or cache_dir("ops")
     path = os.path.join(directory, f"{os.path.splitext(name)[0]}-{key}.so")
     if os.path.exists(path):
         return path

@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from keras_seq._cache import cache_dir as _cache_dir
 from keras_seq.audio import _espeak
 from keras_seq.audio._espeak import INSTALL_HINT, EspeakNotFoundError, _Espeak
 
@@ -150,8 +151,7 @@ def espeak_available():
 
 
 def default_cache_dir():
-    root = os.environ.get("KERAS_SEQ_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "keras_seq")
-    return os.path.join(root, "speech")
+    return _cache_dir("speech")
 
 
 def cache_key(**parameters):
