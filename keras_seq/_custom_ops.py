@@ -102,15 +102,21 @@ _LOCK = threading.Lock()
 
 def load_op_library(source):
     """The ops of the kernel `source`, built if needed (`build_op_library`)
-    and loaded once per process with `tf.load_op_library`. A failed build is
-    remembered: later calls raise the same `CustomOpBuildError` at once."""
+    and loaded once per process with `tf.load_op_library`. A library that
+    builds but does not load (e.g. an undefined symbol) raises
+    `CustomOpBuildError` too. A failure is remembered: later calls raise the
+    same error at once."""
     source = os.path.abspath(source)
     with _LOCK:
         if source not in _LIBRARIES:
-            try:
-                import tensorflow as tf
+            import tensorflow as tf
 
-                _LIBRARIES[source] = tf.load_op_library(build_op_library(source))
+            try:
+                path = build_op_library(source)
+                try:
+                    _LIBRARIES[source] = tf.load_op_library(path)
+                except tf.errors.OpError as error:
+                    raise CustomOpBuildError(f"cannot load {path}: {error.message}") from error
             except CustomOpBuildError as error:
                 _LIBRARIES[source] = error
         library = _LIBRARIES[source]

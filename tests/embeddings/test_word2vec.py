@@ -337,6 +337,17 @@ def test_a_failing_build_reports_the_compiler_output(tmp_path):
     assert not any(name.endswith(".so") for name in os.listdir(tmp_path / "ops"))
 
 
+def test_a_library_that_does_not_load_is_a_build_error(monkeypatch, tmp_path):
+    from keras_seq._custom_ops import CustomOpBuildError, load_op_library
+
+    monkeypatch.setenv("KERAS_SEQ_CACHE", str(tmp_path))
+    source = tmp_path / "unresolved_kernel.cc"
+    source.write_text("extern void keras_seq_missing_symbol();\nvoid keras_seq_call() { keras_seq_missing_symbol(); }\n")
+    for _ in range(2):  # the failure is remembered, not retried
+        with pytest.raises(CustomOpBuildError, match="cannot load .*unresolved_kernel-.*keras_seq_missing_symbol"):
+            load_op_library(str(source))
+
+
 ROLES = {
     "royal": [("king", "queen"), ("prince", "princess"), ("duke", "duchess")],
     "family": [("father", "mother"), ("son", "daughter"), ("brother", "sister"), ("uncle", "aunt")],
