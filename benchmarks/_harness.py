@@ -51,6 +51,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+# This checkout's keras_seq, not whichever one is installed in the venv.
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
 
 # -- threads ------------------------------------------------------------------
 
@@ -391,7 +394,8 @@ def _call(candidate, inner):
     return (time.perf_counter() - start) / inner
 
 
-def interleave(candidates, rounds, warmup=1, inner=1, pairs=(), log=print, label="", before_round=None):
+def interleave(candidates, rounds, warmup=1, inner=1, pairs=(), log=print, label="", before_round=None,
+               after_call=None):
     """Times `candidates` ({name: callable or Worker}) in `rounds` interleaved rounds.
 
     Args:
@@ -405,6 +409,8 @@ def interleave(candidates, rounds, warmup=1, inner=1, pairs=(), log=print, label
         label: printed in front of each round's line.
         before_round: optional callable(round_index) run untimed before each
             round (e.g. to reseed).
+        after_call: optional callable(name, round_index) run untimed after
+            each timed call (e.g. to score what the call produced).
 
     Returns a `Timing`.
     """
@@ -424,6 +430,8 @@ def interleave(candidates, rounds, warmup=1, inner=1, pairs=(), log=print, label
         with ForeignLoad(pids) as foreign:
             for name in order:
                 seconds[name] = _call(candidates[name], inner[name])
+                if after_call is not None:
+                    after_call(name, index)
         timing.add_round(seconds, load_before, load_average(), foreign.cores, order)
         if log:
             log(f"{label}round {index + 1}/{rounds}: " + timing.round_line(index))
