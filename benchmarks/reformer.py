@@ -43,13 +43,20 @@ TARGETS = {
 }
 
 
-def keras_step(length, seed=0, full=False, jit=True):
-    """A zero-argument training step of ours (or of full attention)."""
+def keras_step(length, seed=0, full=False, jit=True, recompute=None):
+    """A zero-argument training step of ours (or of full attention);
+    `recompute` overrides `lsh_attention`'s choice (for experiments)."""
+    import functools
+
     import keras
     import numpy as np
     import tensorflow as tf
 
+    import keras_seq.layers.lsh_self_attention as lsh_layer
     from keras_seq.layers import LSHSelfAttention
+
+    if recompute is not None:
+        lsh_layer.lsh_attention = functools.partial(lsh_layer.lsh_attention, recompute=recompute)
 
     keras.utils.set_random_seed(seed)
     if full:

@@ -6,7 +6,7 @@ alive at a time.
 
 from __future__ import annotations
 
-from keras_seq.ops.lsh import _merge_round, _statistics_dtype
+from keras_seq.ops.lsh_rounds import _merge_round, _statistics_dtype
 
 
 def combine_rounds_recomputed(query_key, value, round_fn, num_hashes, indices):
@@ -68,43 +68,58 @@ def combine_rounds_recomputed(query_key, value, round_fn, num_hashes, indices):
             output, running_max, log_normaliser = forward(query_key, value)
 
         def grad(upstream):
-            upstream = tf.cast(upstream, stats_dtype)
-            with tf.control_dependencies([upstream]):
-                gated = tuple(None if t is None else tf.identity(t) for t in indices)
-
-            def body(r, query_key_grad, value_grad):
-                # Identities inside the body: the tape watches the body's own
-                # tensors, not the loop's captured inputs.
-                qk, v = tf.identity(query_key), tf.identity(value)
-                with tf.GradientTape(watch_accessed_variables=False) as tape:
-                    tape.watch([qk, v])
-                    round_output, lse = round_fn(qk, v, r, gated)
-                weight = tf.exp(lse - running_max - log_normaliser)
-                round_output_stats = tf.cast(round_output, stats_dtype)
-                output_grad = weight[..., None] * upstream
-                lse_grad = weight * tf.reduce_sum(
-                    upstream * (round_output_stats - output), axis=-1
-                )
-                # Accumulated by subtracting the gradients of the negated
-                # outputs: Grappler rewrites `sum + gradient` (an add tree
-                # with the tape's own sums) into an accumulation with a
-                # full-size zeros constant per loop body, resident for the
-                # graph's lifetime (2 x 8 MiB per layer at L=8192).
-                qk_grad, v_grad = tape.gradient(
-                    [round_output, lse],
-                    [qk, v],
-                    output_gradients=[
-                        tf.cast(-output_grad, round_output.dtype), -lse_grad
-                    ],
-                )
-                return r + 1, query_key_grad - qk_grad, value_grad - v_grad
-
-            _, query_key_grad, value_grad = loop(
-                body,
-                (tf.constant(0, "int32"), tf.zeros_like(query_key), tf.zeros_like(value)),
+            return _recomputed_gradients(
+                query_key, value, round_fn, num_hashes, indices, upstream,
+                output, running_max, log_normaliser, loop,
             )
-            return query_key_grad, value_grad
 
         return tf.cast(output, value.dtype), grad
 
     return combined(query_key, value)
+
+
+def _recomputed_gradients(
+    query_key, value, round_fn, num_hashes, indices, upstream, output, running_max,
+    log_normaliser, loop,
+):
+    """The backward pass of `combine_rounds_recomputed`: the rounds again,
+    one at a time, each recomputed under a tape and backpropagated alone."""
+    import tensorflow as tf
+
+    stats_dtype = _statistics_dtype(value.dtype)
+    upstream = tf.cast(upstream, stats_dtype)
+    with tf.control_dependencies([upstream]):
+        gated = tuple(None if t is None else tf.identity(t) for t in indices)
+
+    def body(r, query_key_grad, value_grad):
+        # Identities inside the body: the tape watches the body's own
+        # tensors, not the loop's captured inputs.
+        qk, v = tf.identity(query_key), tf.identity(value)
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch([qk, v])
+            round_output, lse = round_fn(qk, v, r, gated)
+        weight = tf.exp(lse - running_max - log_normaliser)
+        round_output_stats = tf.cast(round_output, stats_dtype)
+        output_grad = weight[..., None] * upstream
+        lse_grad = weight * tf.reduce_sum(
+            upstream * (round_output_stats - output), axis=-1
+        )
+        # Accumulated by subtracting the gradients of the negated
+        # outputs: Grappler rewrites `sum + gradient` (an add tree
+        # with the tape's own sums) into an accumulation with a
+        # full-size zeros constant per loop body, resident for the
+        # graph's lifetime (2 x 8 MiB per layer at L=8192).
+        qk_grad, v_grad = tape.gradient(
+            [round_output, lse],
+            [qk, v],
+            output_gradients=[
+                tf.cast(-output_grad, round_output.dtype), -lse_grad
+            ],
+        )
+        return r + 1, query_key_grad - qk_grad, value_grad - v_grad
+
+    _, query_key_grad, value_grad = loop(
+        body,
+        (tf.constant(0, "int32"), tf.zeros_like(query_key), tf.zeros_like(value)),
+    )
+    return query_key_grad, value_grad
