@@ -172,7 +172,8 @@ def main(argv=None):
         lo, hi = timing.loads()
         cells.append(f"{lo:.2f}-{hi:.2f}")
         lines.append("| " + " | ".join(cells) + " |")
-    report.table("summary (time: median step; memory: peak RSS above the RSS before one step)", lines)
+    report.table("summary (time: median step; memory: peak RSS over the first two steps in a fresh process, "
+                 "above the RSS before them)", lines)
     report.finish()
     return 0
 

@@ -39,6 +39,9 @@ from keras_seq.embeddings.word2vec_trainers import (  # noqa: F401  (re-exported
 )
 from keras_seq.embeddings.word_vectors import WordVectors
 
+# Centre words per step when `batch_size` is None, per trainer.
+DEFAULT_BATCH_SIZES = {"batched": 2048, "fused": 10_000}
+
 
 class Word2Vec:
     """word2vec (Mikolov et al. 2013) with negative sampling.
@@ -121,7 +124,11 @@ class Word2Vec:
         seed: seeds initialisation, subsampling, windows and negatives.
         alpha, min_alpha: initial and final learning rate.
         batch_size: centre words per step (the global batch under a
-            strategy); the learning rate is updated once per step.
+            strategy); the learning rate is updated once per step. Defaults
+            to `None`: 2,048 for the batched trainer, 10,000 for the fused
+            one (gensim's job size; its steps are sequential SGD, so the
+            batch only sets how often the learning rate is updated and how
+            many calls Python makes).
         shared_negatives: (batched trainer) consecutive windows that share
             one draw of negatives (1 = a fresh draw per window).
         max_row_updates: (batched trainer) per-step cap on the (pair,
@@ -157,7 +164,7 @@ class Word2Vec:
         seed: int | None = None,
         alpha: float = 0.025,
         min_alpha: float = 1e-4,
-        batch_size: int = 2048,
+        batch_size: int | None = None,
         shared_negatives: int = 4,
         max_row_updates: int = 300,
         max_vocab_size: int | None = None,
@@ -172,7 +179,7 @@ class Word2Vec:
             ("negative", negative),
             ("min_count", min_count),
             ("epochs", epochs),
-            ("batch_size", batch_size),
+            ("batch_size", 1 if batch_size is None else batch_size),
             ("shared_negatives", shared_negatives),
             ("max_row_updates", max_row_updates),
             ("workers", workers),
@@ -203,7 +210,7 @@ class Word2Vec:
         self.seed = seed
         self.alpha = float(alpha)
         self.min_alpha = float(min_alpha)
-        self.batch_size = int(batch_size)
+        self.batch_size = None if batch_size is None else int(batch_size)
         self.shared_negatives = int(shared_negatives)
         self.max_row_updates = int(max_row_updates)
         self.max_vocab_size = max_vocab_size
@@ -220,7 +227,7 @@ class Word2Vec:
     def build_vocabulary(self, sentences):
         """Counts words; keeps those seen `min_count` times, most frequent
         first (ties in first-seen order, like gensim)."""
-        counter = collections.Counter(w for s in sentences for w in s)
+        counter = collections.Counter(itertools.chain.from_iterable(sentences))
         items = [(w, c) for w, c in counter.items() if c >= self.min_count]
         items.sort(key=lambda wc: -wc[1])  # stable: first-seen order for ties
         if self.max_vocab_size:
@@ -236,12 +243,15 @@ class Word2Vec:
     def encode(self, sentences):
         """Flat word ids and sentence ids of the in-vocabulary tokens."""
         index = {w: i for i, w in enumerate(self.words)}
-        ids, sentence_ids = [], []
-        for number, sentence in enumerate(sentences):
-            encoded = [index[w] for w in sentence if w in index]
-            ids.extend(encoded)
-            sentence_ids.extend([number] * len(encoded))
-        return np.array(ids, "int32"), np.array(sentence_ids, "int32")
+        lengths = np.fromiter(map(len, sentences), dtype=np.int64, count=len(sentences))
+        # One C-level pass (map over dict.get): out-of-vocabulary words become -1.
+        ids = np.fromiter(
+            map(index.get, itertools.chain.from_iterable(sentences), itertools.repeat(-1)),
+            dtype=np.int32, count=int(lengths.sum()),
+        )
+        sentence_ids = np.repeat(np.arange(len(sentences), dtype=np.int32), lengths)
+        keep = ids >= 0
+        return ids[keep], sentence_ids[keep]
 
     # ------------------------------------------------------------- batches
     def epoch_batches(self, ids, sentence_ids, rng):
@@ -265,8 +275,9 @@ class Word2Vec:
         mask = window_mask(sentences, self.window, reduced)
         w, n = self.window, len(tokens)
         padded = np.concatenate([np.zeros(w, "int32"), tokens, np.zeros(w, "int32")])
-        for start in range(0, n, self.batch_size):
-            stop = min(n, start + self.batch_size)
+        batch = self.batch_size or DEFAULT_BATCH_SIZES.get(self.trainer_used, DEFAULT_BATCH_SIZES["batched"])
+        for start in range(0, n, batch):
+            stop = min(n, start + batch)
             yield padded[start : stop + 2 * w], mask[start:stop], stop / n
 
     # ------------------------------------------------------------- training
@@ -340,7 +351,9 @@ class Word2Vec:
         import tensorflow as tf
 
         epochs = self.epochs
-        batches, stop, errors = queue.Queue(maxsize=8), threading.Event(), []
+        # Room for the next epoch's first batches while the producer builds that epoch (with
+        # several workers a short queue ran dry at every epoch boundary).
+        batches, stop, errors = queue.Queue(maxsize=64), threading.Event(), []
 
         def put(item):
             while not stop.is_set():

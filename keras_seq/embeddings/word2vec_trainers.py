@@ -71,12 +71,18 @@ def fused_step_function(model, syn0, syn1):
     k, sg = model.negative, model.sg
 
     def step(tokens, window_mask, lr, seed):
-        with tf.device("/CPU:0"):
-            return train(syn0.handle, syn1.handle, tf.convert_to_tensor(tokens, tf.int32),
-                         tf.convert_to_tensor(window_mask, tf.bool), threshold, alias, lr, seed,
-                         negative=k, sg=sg)
+        return train(syn0.handle, syn1.handle, tf.convert_to_tensor(tokens, tf.int32),
+                     tf.convert_to_tensor(window_mask, tf.bool), threshold, alias, lr, seed,
+                     negative=k, sg=sg)
 
-    return step
+    if not tf.config.list_logical_devices("GPU"):
+        return step  # everything is on the CPU already: no device scope per call
+
+    def step_on_cpu(tokens, window_mask, lr, seed):
+        with tf.device("/CPU:0"):
+            return step(tokens, window_mask, lr, seed)
+
+    return step_on_cpu
 
 
 class BatchedUpdates:
