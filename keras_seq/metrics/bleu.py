@@ -84,12 +84,12 @@ def _words(text: str, tokenize: str, lowercase: bool) -> list[str]:
     return _tokenizer(tokenize)(text.rstrip()).split()
 
 
-def _ngram_counts(words: list[str], max_order: int) -> Counter:
-    return Counter(
-        tuple(words[start : start + order])
+def _order_counts(words: list[str], max_order: int) -> list[Counter]:
+    """One n-gram `Counter` per order 1..max_order (tuples built by `zip`)."""
+    return [
+        Counter(zip(*(words[offset:] for offset in range(order))))
         for order in range(1, max_order + 1)
-        for start in range(len(words) - order + 1)
-    )
+    ]
 
 
 def _closest_length(length: int, candidates: list[int]) -> int:
@@ -106,16 +106,26 @@ def _segment_statistics(
     """`[sys_len, ref_len, counts_1..N, totals_1..N]` for one segment."""
     hypothesis_words = _words(hypothesis, tokenize, lowercase)
     reference_lengths = []
-    clip = Counter()
+    clips = None  # per order, each n-gram's largest count over the references
     for reference in references:
         reference_words = _words(reference, tokenize, lowercase)
         reference_lengths.append(len(reference_words))
-        clip |= _ngram_counts(reference_words, max_order)  # per n-gram maximum
-    counts = [0] * max_order
-    totals = [0] * max_order
-    for ngram, count in _ngram_counts(hypothesis_words, max_order).items():
-        totals[len(ngram) - 1] += count
-        counts[len(ngram) - 1] += min(count, clip[ngram])
+        orders = _order_counts(reference_words, max_order)
+        if clips is None:
+            clips = orders
+            continue
+        for clip, counts in zip(clips, orders, strict=True):
+            for ngram, count in counts.items():
+                if count > clip.get(ngram, 0):
+                    clip[ngram] = count
+    counts, totals = [], []
+    for hypothesis_counts, clip in zip(
+        _order_counts(hypothesis_words, max_order), clips, strict=True
+    ):
+        totals.append(sum(hypothesis_counts.values()))
+        counts.append(
+            sum(min(n, clip.get(ngram, 0)) for ngram, n in hypothesis_counts.items())
+        )
     sys_len = len(hypothesis_words)
     return [sys_len, _closest_length(sys_len, reference_lengths), *counts, *totals]
 
