@@ -13,21 +13,15 @@ import numpy as np
 from keras_seq.layers import MultiHeadAttention, TransformerEncoderBlock
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-SUBPACKAGES = [
-    "audio",
-    "callbacks",
-    "data",
-    "decoding",
-    "distribute",
-    "embeddings",
-    "layers",
-    "losses",
-    "metrics",
-    "models",
-    "numpy_rnn",
-    "ops",
-    "text",
-]
+# Every package directory and top-level public module of keras_seq.
+SUBPACKAGES = sorted(
+    [
+        path.name
+        for path in (ROOT / "keras_seq").iterdir()
+        if (path / "__init__.py").exists() and path.name != "testing"
+    ]
+    + ["distribute", "numpy_rnn"]
+)
 
 
 def _run(code: str) -> str:

@@ -119,13 +119,11 @@ def bleu_from_statistics(
 ) -> BleuScore:
     """BLEU from sufficient statistics, equal to SacreBLEU's `BLEU.compute_bleu`.
 
-    The statistics add up over segments, so this turns summed (or streamed)
-    counts into a corpus score; `corpus_bleu` and the streaming `Bleu` metric
-    end here. Unlike SacreBLEU, the lists passed in are not modified (SacreBLEU's
-    `"add-k"` adds to the caller's lists); the returned `counts`/`totals` are
-    the smoothed ones, as SacreBLEU returns them. Note SacreBLEU's
-    `compute_bleu` defaults to `smooth_method="none"`; ours defaults to `"exp"`
-    like `corpus_bleu`.
+    Turns summed (or streamed) counts into a corpus score, as `corpus_bleu`
+    and `Bleu` do. The lists passed in are not modified (SacreBLEU's `"add-k"`
+    adds to them); the returned `counts`/`totals` are the smoothed ones, as
+    SacreBLEU returns them. SacreBLEU defaults to `smooth_method="none"` here;
+    we default to `"exp"`, like `corpus_bleu`.
 
     Args:
         correct: list of numbers, clipped n-gram matches for orders 1..N.
@@ -134,19 +132,18 @@ def bleu_from_statistics(
         ref_len: number, the closest-reference length in tokens.
         smooth: str, `"exp"`, `"floor"`, `"add-k"` or `"none"` (see the
             module docstring). Defaults to `"exp"`.
-        smooth_value: optional number, the constant of `"floor"` (default 0.1)
-            and `"add-k"` (default 1); ignored by the other methods. Defaults
-            to `None`.
-        use_effective_order: bool, average only the orders up to the last one
-            with hypothesis n-grams. Defaults to `False`.
+        smooth_value: optional number, the constant of `"floor"` (default
+            0.1) and `"add-k"` (default 1). Defaults to `None`.
+        use_effective_order: bool, average the orders up to the last one with
+            n-grams only. Defaults to `False`.
         max_order: int, N. Defaults to `4`.
 
     Returns:
         A `BleuScore`.
 
     Raises:
-        ValueError: for an unknown `smooth`, a negative `smooth_value`, a
-            non-positive `max_order`, or lists whose length is not `max_order`.
+        ValueError: for an unknown `smooth`, a negative `smooth_value`, or a
+            bad `max_order` or list length.
 
     Example:
     >>> from keras_seq.metrics import bleu_from_statistics

@@ -76,7 +76,7 @@ class _Options:
     eps_smoothing: bool
 
 
-def _check_options(char_order, word_order, beta, **flags) -> _Options:
+def _check_options(char_order, word_order, beta, *flags) -> _Options:
     check_positive_ints({"char_order": char_order})
     if (
         isinstance(word_order, bool)
@@ -88,7 +88,7 @@ def _check_options(char_order, word_order, beta, **flags) -> _Options:
         )
     if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not beta > 0:
         raise ValueError(f"`beta` must be a positive number; received {beta!r}.")
-    return _Options(char_order, word_order, beta, **flags)
+    return _Options(char_order, word_order, beta, *flags)
 
 
 def _words(text: str) -> list[str]:
@@ -247,12 +247,7 @@ def corpus_chrf(
     ('chrF2++', 69.2239)
     """
     options = _check_options(
-        char_order,
-        word_order,
-        beta,
-        lowercase=lowercase,
-        whitespace=whitespace,
-        eps_smoothing=eps_smoothing,
+        char_order, word_order, beta, lowercase, whitespace, eps_smoothing
     )
     hypotheses = hypothesis_list(hypotheses, "sentence_chrf")
     references = reference_sets(references, len(hypotheses))
@@ -296,12 +291,7 @@ def sentence_chrf(
     67.2313
     """
     options = _check_options(
-        char_order,
-        word_order,
-        beta,
-        lowercase=lowercase,
-        whitespace=whitespace,
-        eps_smoothing=eps_smoothing,
+        char_order, word_order, beta, lowercase, whitespace, eps_smoothing
     )
     references = sentence_references(hypothesis, references)
     return _result(_segment_statistics(hypothesis, references, options), options)

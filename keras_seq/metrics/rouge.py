@@ -254,16 +254,16 @@ def rouge_lsum(
 
     Args:
         hypothesis: str, the system summary, one sentence per line.
-        reference: str, or a list of str scored by the best F1.
-        use_stemmer: bool, Porter-stem tokens longer than 3 characters.
-            Defaults to `False`.
+        reference: str (one sentence per line), or a list of such summaries,
+            scored by the best F1.
+        use_stemmer: bool, as in `rouge_l`. Defaults to `False`.
 
     Returns:
-        `(precision, recall, f1)` as floats in [0, 1].
+        `(precision, recall, f1)`, floats in [0, 1].
 
     Raises:
-        ValueError: if `reference` is empty.
         TypeError: if a text is not a string.
+        ValueError: for an empty list of references.
 
     Example:
     >>> from keras_seq.metrics import rouge_lsum

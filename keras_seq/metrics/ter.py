@@ -107,9 +107,7 @@ def corpus_ter(
 
     Args:
         hypotheses: list of str, one system output per segment.
-        references: reference streams as in `corpus_bleu` (`references[k][i]`
-            is the k-th reference of segment i; `None` where missing; a flat
-            list of strings is one stream).
+        references: SacreBLEU reference streams, as for `corpus_bleu`.
         normalized: bool, apply Tercom's normalisation (punctuation and XML
             entities). Defaults to `False`.
         no_punct: bool, remove punctuation. Defaults to `False`.
