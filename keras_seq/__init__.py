@@ -3,10 +3,11 @@
 `import keras_seq` imports the subpackages that define Keras-serializable
 classes (layers, losses, metrics, models, audio), so that
 `keras.saving.load_model` finds every registered `keras_seq>...` class after a
-plain `import keras_seq`; Keras itself is imported with them. The others
-(decoding, data, text, embeddings, callbacks, distribute, numpy_rnn, ops, and
-WordPiece's keras-hub/tensorflow-text) load on first use (PEP 562), e.g.
-`keras_seq.decoding` or `from keras_seq import embeddings`.
+plain `import keras_seq`; Keras itself is imported with them, and so are the
+ops, decoding and text modules they use. The others (data, embeddings,
+callbacks, distribute, numpy_rnn, and WordPiece's keras-hub/tensorflow-text)
+load on first use (PEP 562), e.g. `keras_seq.data` or
+`from keras_seq import embeddings`.
 """
 
 import importlib
