@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-import dataclasses
+import sys
 
 import keras
 import numpy as np
 
-from applications._common import batched, choose, distribution, fit, save
+from applications.contract import (
+    Training,
+    batched,
+    check_count,
+    check_inputs,
+    choose,
+    held_out_split,
+    load_model,
+)
+from applications.dates_nmt import SIZES
 from applications.dates_nmt.data import TARGET_LENGTH, generate_pairs, load_tsv
 from keras_seq.callbacks import AttentionHeatmap
 from keras_seq.models import AttentionSeq2Seq
@@ -16,26 +25,6 @@ from keras_seq.text import Vocabulary, shift_right
 TARGET_TOKENS = list("0123456789-")
 EVAL_SEED_OFFSET = 1000
 HEATMAP_EXAMPLES = ["3 May 1979", "tuesday march 7 1995", "08.04.21", "5/30/09"]
-
-
-@dataclasses.dataclass(frozen=True)
-class Size:
-    train_examples: int
-    epochs: int
-    batch_size: int
-    embedding_dim: int
-    encoder_units: int
-    decoder_units: int
-    attention_units: int
-    learning_rate: float
-
-
-SIZES = {
-    # What the test suite trains: well under a minute on 2 cores.
-    "fast": Size(6_000, 4, 64, 16, 32, 64, 32, 5e-3),
-    # What `make demo` trains and RESULTS.md reports.
-    "default": Size(50_000, 8, 128, 32, 64, 128, 64, 3e-3),
-}
 
 
 def build_vocabularies(sources):
@@ -107,95 +96,70 @@ def held_out_set(n, seed, exclude=()):
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
-def train(
-    size="default",
-    epochs=None,
-    batch_size=None,
-    train_examples=None,
-    seed=0,
-    data=None,
-    log_dir=None,
-    output=None,
-    strategy="auto",
-    num_cpu_devices=None,
-    eval_examples=2000,
-    verbose=1,
-    decoding=None,
-):
+def train(size="default", *, data=None, eval_examples=2000, decoding=None, **options):
     """Trains the date translator and reports held-out exact match.
 
     Args:
-        size: `"fast"` or `"default"`.
-        epochs, batch_size, train_examples: override the size's values.
-        seed: seed of the embedded generator (held-out data uses
-            `seed + 1000` and excludes every training source).
+        size: a key of `SIZES` (`"fast"` or `"default"`).
         data: optional path to a TSV of `source<TAB>YYYY-MM-DD` pairs used
-            instead of the embedded generator.
-        log_dir: TensorBoard directory (loss, accuracy, attention heatmaps).
-        output: where to save the `.keras` model.
-        strategy, num_cpu_devices: see `keras_seq.distribute.get_strategy`.
-        eval_examples: size of the held-out set.
+            instead of the embedded generator (10% held out).
+        eval_examples: size of the held-out set (generated with
+            `seed + 1000`, excluding every training source).
+        decoding: `generate` options for scoring (default greedy).
+        **options: the common training options of
+            `applications.contract.Training` (`epochs`, `batch_size`,
+            `train_examples`, `seed`, `log_dir`, `output`, `strategy`, ...).
 
     Returns:
         dict with `model`, `history`, `exact_match`, `train_seconds`,
-        `replicas` and the held-out `examples` (source, prediction, target)
-        that were wrong.
+        `replicas`, `saved` and the held-out `examples` (source,
+        prediction, target) that were wrong.
     """
-    s = choose(SIZES, size)
-    chosen = distribution(strategy, num_cpu_devices)
-    keras.utils.set_random_seed(seed)
+    run = Training(SIZES, size, **options)
     if data:
-        sources, targets = load_tsv(data)
-    else:
-        pairs = generate_pairs(train_examples or s.train_examples, seed=seed)
+        pairs, held = held_out_split(list(zip(*load_tsv(data))), eval_examples, run.seed)
         sources, targets = [p[0] for p in pairs], [p[1] for p in pairs]
-    eval_sources, eval_targets = held_out_set(eval_examples, seed, exclude=sources)
+        eval_sources, eval_targets = [p[0] for p in held], [p[1] for p in held]
+    else:
+        pairs = generate_pairs(run.train_examples, seed=run.seed)
+        sources, targets = [p[0] for p in pairs], [p[1] for p in pairs]
+        eval_sources, eval_targets = held_out_set(eval_examples, run.seed, exclude=sources)
 
     vocabularies = build_vocabularies(sources)
     inputs, target_ids = encode_pairs(vocabularies, sources, targets)
     validation = max(1, len(sources) // 20)
-    batch_size = batch_size or s.batch_size
 
     def part(start, stop, shuffle_seed=None):
         return batched(
-            {k: v[start:stop] for k, v in inputs.items()}, target_ids[start:stop], batch_size, shuffle_seed
+            {k: v[start:stop] for k, v in inputs.items()}, target_ids[start:stop], run.batch_size, shuffle_seed
         )
 
-    callbacks = [lambda model: AttentionHeatmap(log_dir, heatmap_examples)] if log_dir else []
-    model, history, seconds, replicas = fit(
+    heatmaps = [lambda model: AttentionHeatmap(run.log_dir, heatmap_examples)] if run.log_dir else []
+    model, _ = run.fit(
         lambda: build_model(*vocabularies, size=size),
-        part(validation, len(sources), seed),
-        part(0, validation),
-        epochs or s.epochs,
-        chosen,
-        log_dir=log_dir,
-        callbacks=callbacks,
-        verbose=verbose,
+        part(validation, len(sources), run.seed),
+        validation_data=part(0, validation),
+        callbacks=heatmaps,
     )
     accuracy, predictions = exact_match(model, eval_sources, eval_targets, decoding=decoding)
-    save(model, output)
+    run.save(model)
     wrong = [(s_, p, t) for s_, p, t in zip(eval_sources, predictions, eval_targets) if p != t]
-    return {
-        "model": model,
-        "history": history,
-        "exact_match": accuracy,
-        "eval_examples": len(eval_sources),
-        "train_seconds": seconds,
-        "examples": wrong,
-        "replicas": replicas,
-    }
+    return run.result(model, len(eval_sources), exact_match=accuracy, examples=wrong)
+
+
+def describe(result):
+    """The metric line of a `train`/`evaluate` result."""
+    return f"exact match {100 * result['exact_match']:.2f}%"
 
 
 def load(path):
-    """Loads a saved date translator."""
-    model = keras.models.load_model(path)
-    if not isinstance(model, AttentionSeq2Seq) or model.source_vocabulary is None:
-        raise ValueError(f"{path} is not a dates_nmt model (an AttentionSeq2Seq with vocabularies).")
-    return model
+    """Loads a saved date translator (an `AttentionSeq2Seq` with vocabularies)."""
+    return load_model(path, "dates_nmt", check=lambda m: isinstance(m, AttentionSeq2Seq) and m.source_vocabulary is not None)
 
 
 def evaluate(model_path, examples=2000, seed=0, data=None, decoding=None):
     """Exact match of a saved model on held-out generated dates or a TSV."""
+    check_count("examples", examples, allow_none=False)
     model = load(model_path)
     if data:
         sources, targets = load_tsv(data)
@@ -210,10 +174,12 @@ def predict(model_path, texts, heatmap=None, decoding=None):
     """ISO dates for `texts`; optionally saves the first text's attention as PNG."""
     from keras_seq.callbacks import figure_to_png, plot_attention
 
+    texts = check_inputs(texts, "texts")
     model = load(model_path)
     outputs = model.translate(list(texts), max_length=TARGET_LENGTH + 1, **(decoding or {}))
     if heatmap:
         weights, source_labels, target_labels = heatmap_examples(model, texts[:1])[0]
         with open(heatmap, "wb") as f:
             f.write(figure_to_png(plot_attention(weights, source_labels, target_labels, title=texts[0])))
+        print(f"attention heatmap saved to {heatmap}", file=sys.stderr)
     return outputs

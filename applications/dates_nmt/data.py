@@ -44,6 +44,8 @@ from functools import cache
 from babel import Locale
 from babel.dates import parse_pattern
 
+from applications.contract import progress
+
 MIN_DATE = datetime.date(1950, 1, 1)
 MAX_DATE = datetime.date(2049, 12, 31)
 TARGET_LENGTH = 10
@@ -229,7 +231,7 @@ def generate_pairs(
     locales = [_locale(name) for name in LOCALES]
     n_formats, n_locales = len(formats), len(locales)
     pairs = []
-    for _ in range(n):
+    for _ in progress(range(n), desc="generating dates", unit="date"):
         date = datetime.date.fromordinal(first + int(rng.random() * (last - first + 1)))
         pattern = formats[int(rng.random() * n_formats)]
         locale = locales[int(rng.random() * n_locales)]
