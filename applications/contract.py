@@ -248,6 +248,22 @@ def schedule(peak, decay_steps, warmup_steps=0, alpha=0.0):
     return keras.optimizers.schedules.CosineDecay(peak, decay_steps, alpha=alpha)
 
 
+def compile_classifier(model, learning_rate, *, ignore_class=None, weighted=False, clipnorm=None,
+                       global_clipnorm=None, accuracy=True):
+    """Compiles `model` (logits over classes or tokens) with Adam at
+    `learning_rate` (a float or a `schedule`), sparse categorical
+    cross-entropy from logits (`ignore_class`: padding left out of the loss)
+    and accuracy (as a weighted metric when the data carry sample weights).
+    Returns the model."""
+    import keras
+
+    optimizer = keras.optimizers.Adam(learning_rate, clipnorm=clipnorm, global_clipnorm=global_clipnorm)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=ignore_class)
+    metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")] if accuracy else []
+    model.compile(optimizer=optimizer, loss=loss, **{"weighted_metrics" if weighted else "metrics": metrics})
+    return model
+
+
 def steps_per_epoch(examples, batch_size):
     """Optimizer steps of one epoch over `examples` (the last batch may be short).
 
@@ -845,7 +861,8 @@ class Application:
     def _report(self, app, result, training):
         line = app.describe(result)
         if "eval_examples" in result:
-            line = f"{'held-out ' if training else ''}({result['eval_examples']} examples): {line}"
+            count = result["eval_examples"]
+            line = f"held-out ({count} examples): {line}" if training else f"{count} examples: {line}"
         if training and result.get("train_seconds") is not None:
             line += f" (training {result['train_seconds']:.0f} s on {result.get('replicas', 1)} replica(s))"
         print(line)

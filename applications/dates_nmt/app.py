@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import keras
 import numpy as np
 
 from applications.contract import (
@@ -13,6 +12,7 @@ from applications.contract import (
     check_count,
     check_inputs,
     choose,
+    compile_classifier,
     held_out_split,
     load_model,
 )
@@ -48,12 +48,7 @@ def build_model(source_vocabulary, target_vocabulary, size="default"):
         source_vocabulary=source_vocabulary,
         target_vocabulary=target_vocabulary,
     )
-    model.compile(
-        optimizer=keras.optimizers.Adam(s.learning_rate, clipnorm=1.0),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
-        metrics=["accuracy"],
-    )
-    return model
+    return compile_classifier(model, s.learning_rate, ignore_class=0, clipnorm=1.0)
 
 
 def encode_pairs(model_or_vocabs, sources, targets):

@@ -60,6 +60,8 @@ import os
 import random
 from collections.abc import Iterable, Iterator, Sequence
 
+from applications.contract import progress
+
 REPORT_TYPES = ("sports", "sales", "weather", "election", "incident")
 MIN_SENTENCES, MAX_SENTENCES = 3, 6
 # The longest possible article and summary in words (``len(text.split())``),
@@ -415,7 +417,9 @@ def generate_examples(
     stream = _stream(f"summarization/{seed}", report_types)
     return [
         {"article": article, "summary": summary, "type": report_type}
-        for article, summary, report_type in (next(stream) for _ in range(n))
+        for article, summary, report_type in (
+            next(stream) for _ in progress(range(n), desc="generating reports", unit="report")
+        )
     ]
 
 

@@ -117,6 +117,8 @@ from functools import cache, lru_cache
 from babel import Locale
 from num2words import CONVERTER_CLASSES, num2words
 
+from applications.contract import progress
+
 LANGUAGES = ("de", "fr", "es")
 KINDS = ("cardinal", "ordinal", "decimal", "date")
 SPLITS = ("train", "test", "all")
@@ -451,7 +453,7 @@ def generate_examples(
     # A string seed is hashed with SHA-512: stable across runs and processes.
     rng = random.Random(f"transformer_nmt/{split}/{seed}")
     examples = []
-    for _ in range(n):
+    for _ in progress(range(n), desc=f"generating {split} pairs", unit="pair"):
         kind = rng.choice(kinds)
         lang = rng.choice(languages)
         source, target, meta = _example(rng, kind, lang, split)
