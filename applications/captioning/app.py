@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import keras
 import numpy as np
 from keras import ops
 
-from applications._common import batched, choose, distribution, fit, save
+from applications.captioning import DECODERS, SIZES
 from applications.captioning.data import (
     IMAGE_SIZE,
     MAX_CAPTION_WORDS,
@@ -16,6 +14,18 @@ from applications.captioning.data import (
     load_images,
     make_dataset,
     sample_captions,
+)
+from applications.contract import (
+    Training,
+    batched,
+    check_count,
+    check_inputs,
+    choose,
+    compile_classifier,
+    load_model,
+    schedule,
+    serializable,
+    steps_per_epoch,
 )
 from keras_seq.decoding import greedy_search
 from keras_seq.layers import (
@@ -27,23 +37,7 @@ from keras_seq.metrics import corpus_bleu
 from keras_seq.models._generation import compiled, decoding_options, search
 from keras_seq.text import Vocabulary, shift_right
 
-DECODERS = ("attention", "transformer")
 MAX_LENGTH = MAX_CAPTION_WORDS + 2
-
-
-@dataclasses.dataclass(frozen=True)
-class Size:
-    train_examples: int
-    epochs: int
-    batch_size: int
-    units: int
-    learning_rate: float
-
-
-SIZES = {
-    "fast": Size(3_000, 6, 64, 96, 3e-3),
-    "default": Size(10_000, 10, 64, 160, 2e-3),
-}
 
 
 def _backbone(name, image_size, weights):
@@ -65,7 +59,7 @@ def _backbone(name, image_size, weights):
     return keras.Model(inputs, base(inputs * 255.0), name="backbone")
 
 
-@keras.saving.register_keras_serializable(package="applications")
+@serializable
 class Captioner(keras.Model):
     """CNN encoder + attention decoder that captions images.
 
@@ -276,20 +270,14 @@ def caption_batch(vocabulary, captions, length=MAX_LENGTH):
 
 
 def build_model(vocabulary, size="default", decoder="attention", backbone="small_cnn", backbone_weights=None,
-                train_size=None, epochs=None):
+                steps=None):
+    """A `Captioner` of `size`, compiled with Adam, warm-up and cosine decay over `steps`."""
     s = choose(SIZES, size)
     model = Captioner(vocabulary, decoder=decoder, backbone=backbone, backbone_weights=backbone_weights,
                       units=s.units)
-    steps = (epochs or s.epochs) * max(1, (train_size or s.train_examples) // s.batch_size)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, decay_steps=steps, warmup_target=s.learning_rate, warmup_steps=min(200, steps // 10)
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(schedule, clipnorm=1.0),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-    )
-    return model
+    steps = steps or s.epochs * steps_per_epoch(s.train_examples, s.batch_size)
+    rate = schedule(s.learning_rate, steps, warmup_steps=min(200, steps // 10))
+    return compile_classifier(model, rate, ignore_class=0, clipnorm=1.0)
 
 
 def scores(hypotheses, references):
@@ -400,78 +388,57 @@ def _split(data, eval_examples, seed):
     return (images[rest], [captions[i] for i in rest]), (images[test], [captions[i] for i in test])
 
 
-def train(
-    size="default",
-    epochs=None,
-    batch_size=None,
-    train_examples=None,
-    seed=0,
-    data=None,
-    log_dir=None,
-    output=None,
-    strategy="auto",
-    num_cpu_devices=None,
-    eval_examples=1000,
-    decoder="attention",
-    backbone="small_cnn",
-    backbone_weights=None,
-    decoding=None,
-    verbose=1,
-):
+def train(size="default", *, data=None, eval_examples=1000, decoder="attention", backbone="small_cnn",
+          backbone_weights=None, decoding=None, **options):
     """Trains on generated scenes (or COCO/Flickr8k captions via `data`) and
-    reports BLEU-4 and the exact-caption rate on held-out images."""
-    s = choose(SIZES, size)
-    chosen = distribution(strategy, num_cpu_devices)
-    keras.utils.set_random_seed(seed)
+    reports BLEU-4 and the exact-caption rate on held-out images.
+    `options`: the common training options of `applications.contract.Training`."""
+    run = Training(SIZES, size, **options)
     if data:
-        (images, references), (test_images, test_references) = _split(data, eval_examples, seed)
+        (images, references), (test_images, test_references) = _split(data, eval_examples, run.seed)
         # Every (image, reference) pair is a training example, as in COCO.
         captions = [c for refs in references for c in refs]
         images = np.repeat(images, [len(r) for r in references], axis=0)
     else:
         (images, references), (test_images, test_references) = make_dataset(
-            train_examples or s.train_examples, eval_examples, seed=seed
+            run.train_examples, eval_examples, seed=run.seed
         )
-        captions = sample_captions(references, seed=seed)
+        captions = sample_captions(references, seed=run.seed)
     vocabulary = Vocabulary.build(captions, level="word")
     inputs, targets = caption_batch(vocabulary, captions)
     validation = max(1, len(captions) // 20)
-    batch_size = batch_size or s.batch_size
-    epochs = epochs or s.epochs
 
     def part(start, stop, shuffle_seed=None):
         return batched({"images": images[start:stop], "tokens": inputs[start:stop]}, targets[start:stop],
-                       batch_size, shuffle_seed)
+                       run.batch_size, shuffle_seed)
 
-    callbacks = [ImageAttention(log_dir, test_images[:3])] if log_dir else []
-    model, history, seconds, replicas = fit(
+    steps = run.epochs * steps_per_epoch(len(captions) - validation, run.batch_size)
+    model, _ = run.fit(
         lambda: build_model(vocabulary, size=size, decoder=decoder, backbone=backbone,
-                            backbone_weights=backbone_weights, train_size=len(captions), epochs=epochs),
-        part(validation, len(captions), seed),
-        part(0, validation),
-        epochs,
-        chosen,
-        log_dir=log_dir,
-        callbacks=callbacks,
-        verbose=verbose,
+                            backbone_weights=backbone_weights, steps=steps),
+        part(validation, len(captions), run.seed),
+        validation_data=part(0, validation),
+        callbacks=[ImageAttention(run.log_dir, test_images[:3])] if run.log_dir else [],
     )
     result = score(model, test_images, test_references, decoding)
     result["baseline"] = baseline(captions, test_references)
-    save(model, output)
-    result.update(model=model, history=history, train_seconds=seconds, replicas=replicas,
-                  eval_examples=len(test_images))
-    return result
+    run.save(model)
+    return run.result(model, len(test_images), **result)
+
+
+def describe(result):
+    """The metric line of a `train`/`evaluate` result."""
+    return f"BLEU-4 {result['bleu']:.2f}, exact caption {100 * result['exact']:.2f}%"
 
 
 def load(path):
-    model = keras.models.load_model(path)
-    if not isinstance(model, Captioner):
-        raise ValueError(f"{path} is not a captioning model (a Captioner).")
-    return model
+    """Loads a saved `Captioner`."""
+    return load_model(path, "captioning", Captioner)
 
 
 def evaluate(model_path, examples=1000, seed=0, data=None, decoding=None):
     """Scores a saved model on held-out generated scenes (or a caption file)."""
+    check_count("examples", examples, allow_none=False)
     if data:
         images, references = load_captions(data)
     else:
@@ -482,7 +449,7 @@ def evaluate(model_path, examples=1000, seed=0, data=None, decoding=None):
 
 
 def predict(model_path, image_paths, decoding=None):
-    """Captions for image files (any size; resized to the model's input)."""
+    """Captions of image files (any size; resized to the model's input)."""
+    image_paths = check_inputs(image_paths, "image_paths")
     model = load(model_path)
-    captions = model.caption(load_images(list(image_paths), model.image_size), **(decoding or {}))
-    return [f"{path}\t{caption}" for path, caption in zip(image_paths, captions)]
+    return model.caption(load_images(image_paths, model.image_size), **(decoding or {}))
