@@ -608,6 +608,7 @@ class Application:
         description: one sentence for `--help`.
         sizes: the `SIZES` dict of `Size`s.
         data_help: what `--data` reads.
+        evaluate_data_help: what `evaluate --data` reads, when it differs.
         inputs_help: what `predict` takes.
         eval_examples: the default held-out count.
         options: extra `Option`s (the hook for application-specific options).
@@ -619,9 +620,12 @@ class Application:
         annotate: ``(input, output) -> note or None``, appended to a line.
         special_data: `--data` values that are names, not paths.
         model_file: the default saved-model path.
+        model_flags: the flags naming the saved model (default `--model`).
+        output_file: the default `train --output` (default `model_file`).
         train_options, evaluate_options: the common options these commands take.
-        commands: extra `(name, help, options, run)` commands; `run(app_module,
-            args)` returns lines to print.
+        commands: extra `(name, help, options, run)` commands on a saved model
+            (they take the model flag and `options`); `run(app_module, args)`
+            returns the lines to print.
         aliases: extra names of the standard commands (`{"predict": ["query"]}`).
     """
 
@@ -634,6 +638,7 @@ class Application:
         data_help,
         inputs_help,
         eval_examples,
+        evaluate_data_help=None,
         options=(),
         decoding=False,
         inputs="texts",
@@ -642,6 +647,8 @@ class Application:
         annotate=None,
         special_data=(),
         model_file=None,
+        model_flags=("--model",),
+        output_file=None,
         train_options=TRAIN_OPTIONS,
         evaluate_options=EVALUATE_OPTIONS,
         commands=(),
@@ -655,6 +662,7 @@ class Application:
         self.description = description
         self.sizes = sizes
         self.data_help = data_help.replace("%", "%%")
+        self.evaluate_data_help = (evaluate_data_help or f"score on this instead of generated data: {data_help}").replace("%", "%%")
         self.inputs_help = inputs_help.replace("%", "%%")
         self.eval_examples = eval_examples
         self.options = list(options)
@@ -665,6 +673,8 @@ class Application:
         self.annotate = annotate
         self.special_data = tuple(special_data)
         self.model_file = model_file or f"{self.name}.keras"
+        self.model_flags = tuple(model_flags)
+        self.output_file = output_file or self.model_file
         self.train_options = tuple(train_options)
         self.evaluate_options = tuple(evaluate_options)
         self.commands = list(commands)
@@ -720,13 +730,15 @@ class Application:
         self._predict_arguments(made["predict"])
         for name, helptext, options, _ in self.commands:
             made[name] = commands.add_parser(name, help=helptext, description=helptext, formatter_class=formatter)
+            self._model_argument(made[name])
             for option in options:
                 made[name].add_argument(*option.flags, **option.kwargs)
         for option in self.options:
             for command in option.commands:
                 made[command].add_argument(*option.flags, **option.kwargs)
         for command in made.values():
-            command.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+            command.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                                 help="show tracebacks and TensorFlow's start-up log")
             if self.decoding and command.prog.split()[-1] in ("train", "evaluate", "predict"):
                 command.add_argument("--beam-width", type=_count, metavar="N", help="decode with beam search of this width (default: greedy)")
                 command.add_argument("--length-penalty", type=float, metavar="ALPHA", default=0.0, help="beam score = log P / T^alpha; this is alpha")
@@ -742,7 +754,7 @@ class Application:
             "train_examples": (("--train-examples",), dict(type=_count, metavar="N", help="training examples (default: the size's)")),
             "seed": (("--seed",), dict(type=_seed, default=0, help="seed of the data and of training")),
             "log_dir": (("--logdir",), dict(dest="log_dir", metavar="DIR", default=f"runs/{self.name}", help="TensorBoard logs and checkpoint.keras (the last epoch's model)")),
-            "output": (("--output",), dict(metavar="PATH", default=self.model_file, help="where to save the trained model")),
+            "output": (("--output",), dict(metavar="PATH", default=self.output_file, help="where to save the trained model")),
             "strategy": (("--strategy",), dict(choices=STRATEGIES, default="auto", help="tf.distribute strategy (keras_seq.distribute.get_strategy)")),
             "num_cpu_devices": (("--cpu-devices",), dict(dest="num_cpu_devices", metavar="N", type=_count, help="split the CPU into N logical devices (with --strategy mirrored)")),
             "backup_dir": (("--backup-dir",), dict(metavar="DIR", help="back training up here and resume from it after a crash (keras.callbacks.BackupAndRestore)")),
@@ -752,12 +764,16 @@ class Application:
             flags, kwargs = common[name]
             parser.add_argument(*flags, **kwargs)
 
+    def _model_argument(self, parser):
+        parser.add_argument(*self.model_flags, dest="model_path", metavar="PATH", default=self.model_file,
+                            help="the saved model")
+
     def _evaluate_arguments(self, parser):
-        parser.add_argument("--model", dest="model_path", metavar="PATH", default=self.model_file, help="the saved model")
+        self._model_argument(parser)
         common = {
             "examples": (("--examples",), dict(type=_count, metavar="N", default=self.eval_examples, help="held-out examples to score")),
             "seed": (("--seed",), dict(type=_seed, default=0, help="seed of the generated held-out data")),
-            "data": (("--data",), dict(metavar="PATH", help=f"score on this instead of generated data: {self.data_help}")),
+            "data": (("--data",), dict(metavar="PATH", help=self.evaluate_data_help)),
         }  # fmt: skip
         for name in self.evaluate_options:
             flags, kwargs = common[name]
@@ -765,7 +781,7 @@ class Application:
 
     def _predict_arguments(self, parser):
         parser.add_argument("inputs", nargs="+", metavar="INPUT", help=self.inputs_help)
-        parser.add_argument("--model", dest="model_path", metavar="PATH", default=self.model_file, help="the saved model")
+        self._model_argument(parser)
 
     # -- running ---------------------------------------------------------------------
 
@@ -813,7 +829,8 @@ class Application:
         model_path = getattr(args, "model_path", None)
         if model_path is not None and not os.path.exists(model_path):
             raise UsageError(
-                f"--model {model_path!r} does not exist; train one first ({self.prog} train --output {model_path}).",
+                f"{self.model_flags[0]} {model_path!r} does not exist; train one first "
+                f"({self.prog} train --output {model_path}).",
                 prog,
             )
         if getattr(args, "backup_every", None) is not None and not getattr(args, "backup_dir", None):

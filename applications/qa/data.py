@@ -70,6 +70,8 @@ import random
 import re
 from collections.abc import Iterable, Iterator
 
+from applications.contract import progress
+
 MIN_SENTENCES, MAX_SENTENCES = 2, 8
 # The longest possible context, question and answer in words
 # (``len(text.split())``) with ``max_sentences=6``, counted from the templates
@@ -423,7 +425,7 @@ def generate_examples(
     _check_n("n", n)
     _check_options(seed, min_sentences, max_sentences)
     stream = _stream(f"qa/{seed}", min_sentences, max_sentences)
-    return [next(stream) for _ in range(n)]
+    return [next(stream) for _ in progress(range(n), desc="generating passages", unit="passage")]
 
 
 def make_dataset(

@@ -1,6 +1,5 @@
 import json
 import re
-import time
 from collections import Counter
 
 import pytest
@@ -326,12 +325,6 @@ def test_make_dataset_disjoint_and_deterministic():
     assert make_dataset(10, 5, seed=5)[1] != test[:5]
     with pytest.raises(ValueError):
         make_dataset(-1, 2)
-
-
-def test_generation_speed():
-    start = time.perf_counter()
-    generate_pairs(5000, seed=1)
-    assert time.perf_counter() - start < 5
 
 
 # --------------------------------------------------------------------------

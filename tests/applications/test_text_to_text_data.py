@@ -1,6 +1,5 @@
 import datetime
 import re
-import time
 
 import pytest
 from num2words import num2words
@@ -191,10 +190,3 @@ def test_make_datasets_invalid():
         make_datasets(-1)
     with pytest.raises(ValueError):
         make_datasets(10, n_test_per_task=-1)
-
-
-def test_generation_speed():
-    start = time.perf_counter()
-    for task in TASKS:
-        generate_task(task, 2000, seed=5)
-    assert time.perf_counter() - start < 10
