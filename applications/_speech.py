@@ -31,9 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 import keras
 import numpy as np
 
-from applications import _espeak
+from applications import _espeak, contract
 from applications._espeak import INSTALL_HINT, EspeakNotFoundError, _Espeak
-from applications.contract import progress
 from keras_seq._cache import cache_dir as _cache_dir
 
 __all__ = [
@@ -221,7 +220,7 @@ def synthesize_many(requests, sample_rate=16000, trim=True, cache_dir=False, wor
     def build():
         chunks = [flat[i : i + _WORKER_CHUNK] for i in range(0, len(flat), _WORKER_CHUNK)]
         rendered = []
-        with ThreadPoolExecutor(max(1, workers)) as pool, progress(
+        with ThreadPoolExecutor(max(1, workers)) as pool, contract.progress(
             total=len(flat), desc="synthesising speech with espeak-ng", unit="utterance"
         ) as bar:
             for chunk in pool.map(_run_worker, chunks):

@@ -14,10 +14,11 @@ An application is a package `applications/<name>/` with four files:
   with ``run.result(...)``), `evaluate(model_path, examples, seed, data)`,
   `predict(model_path, inputs)`, `load(path)` (through `load_model`) and
   `describe(result) -> str` (the metric line the command line prints).
-* ``__init__.py`` — the docstring, ``SIZES`` (each `Size` with a one-line
-  purpose), ``APP = Application(__name__, ...)`` (the command line's texts
-  and any extra `Option`s: the hook for application-specific options) and
-  ``APP.export(app=[...], data=[...])``.
+* ``__init__.py`` — the docstring (its first paragraph is the `--help`
+  description), ``SIZES`` (each `Size` with a one-line purpose), ``APP =
+  Application(__name__, SIZES, ...)`` (the command line's texts and any extra
+  `Option`s: the hook for application-specific options; it also makes the
+  public names of ``app.py`` and ``data.py`` attributes of the package).
 * ``__main__.py`` — ``def main(argv=None): return APP.main(argv)``.
 
 What each application gets from here:
@@ -110,6 +111,14 @@ class Size:
     def get(self, name, default=None):
         return self._values.get(name, default)
 
+    def pick(self, *names):
+        """The named values as a dict (keyword arguments of a model).
+
+        >>> Size("x", units=8, epochs=2).pick("units")
+        {'units': 8}
+        """
+        return {name: self._values[name] for name in names}
+
     def replace(self, **changes):
         return Size(self.purpose, **{**self._values, **changes})
 
@@ -140,8 +149,8 @@ def choose(sizes, size):
     return sizes[size]
 
 
-def check_count(name, value, allow_none=True):
-    """A positive integer (or None when allowed), else a `ValueError`.
+def check_count(name, value, allow_none=True, minimum=1):
+    """An integer >= `minimum` (1 or 0; or None when allowed), else a `ValueError`.
 
     >>> check_count("epochs", 3)
     3
@@ -149,15 +158,76 @@ def check_count(name, value, allow_none=True):
     Traceback (most recent call last):
     ...
     ValueError: `examples` must be a positive integer or None; received 0.
+    >>> check_count("n", -1, allow_none=False, minimum=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: `n` must be a non-negative integer; received -1.
     """
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        if type(value).__module__ == "numpy" and int(value) == value and value >= 1:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        if type(value).__module__ == "numpy" and int(value) == value and value >= minimum:
             return int(value)
-        expected = "a positive integer" + (" or None" if allow_none else "")
+        expected = ("a positive integer" if minimum else "a non-negative integer") + (" or None" if allow_none else "")
         raise ValueError(f"`{name}` must be {expected}; received {value!r}.")
     return value
+
+
+def check_arguments(errors=(), positive=None, rates=None):
+    """Raises one `ValueError` listing `errors`, every `positive` value that
+    is not a positive integer and every `rates` value outside [0, 1) (the
+    argument checks of the applications' Keras models).
+
+    >>> check_arguments(["`cell` must be 'gru'."], positive={"units": 0}, rates={"dropout": 1.0})
+    Traceback (most recent call last):
+    ...
+    ValueError: `cell` must be 'gru'. `units` must be a positive integer; received 0. `dropout` must be in [0, 1); received 1.0.
+    """
+    errors = list(errors)
+    for name, value in (positive or {}).items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            errors.append(f"`{name}` must be a positive integer; received {value!r}.")
+    for name, value in (rates or {}).items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+            errors.append(f"`{name}` must be in [0, 1); received {value!r}.")
+    if errors:
+        raise ValueError(" ".join(errors))
+
+
+def data_lines(path, encoding="utf-8-sig"):
+    """`(line number, line)` of a text data file, without line ends, blank
+    lines and `#` comment lines (a byte-order mark is ignored).
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "pairs.tsv")
+    >>> _ = open(path, "w").write("# a comment\n\na\tb\n")
+    >>> list(data_lines(path))
+    [(3, 'a\tb')]
+    """
+    with open(path, encoding=encoding) as handle:
+        for number, line in enumerate(handle, start=1):
+            line = line.rstrip("\r\n")
+            if line.strip() and not line.lstrip().startswith("#"):
+                yield number, line
+
+
+def check_pairs(pairs, what="(source, target)"):
+    """`pairs` as a list of 2-tuples, else a `ValueError` naming the first
+    item that is not a pair (the check of the applications' data writers).
+
+    >>> check_pairs([("a", "b"), ["c", "d"]])
+    [('a', 'b'), ('c', 'd')]
+    >>> check_pairs([("a", "b", "c")])
+    Traceback (most recent call last):
+    ...
+    ValueError: `pairs` must hold (source, target) pairs; item 0 is ('a', 'b', 'c').
+    """
+    result = []
+    for index, pair in enumerate(pairs):
+        if not isinstance(pair, tuple | list) or len(pair) != 2:
+            raise ValueError(f"`pairs` must hold {what} pairs; item {index} is {pair!r}.")
+        result.append(tuple(pair))
+    return result
 
 
 def check_inputs(inputs, name="inputs", allow_empty=False):
@@ -264,6 +334,19 @@ def compile_classifier(model, learning_rate, *, ignore_class=None, weighted=Fals
     return model
 
 
+def transformer_options(size, layers=("num_layers",)):
+    """The applications' Transformer shape from a size: `size.hidden_dim`
+    wide, 4 heads, a feed-forward 4 x wider, dropout 0.1, and
+    `size.num_layers` layers under each name in `layers`.
+
+    >>> transformer_options(Size("x", hidden_dim=64, num_layers=2))
+    {'num_layers': 2, 'hidden_dim': 64, 'num_heads': 4, 'intermediate_dim': 256, 'dropout': 0.1}
+    """
+    options = {name: size.num_layers for name in layers}
+    options.update(hidden_dim=size.hidden_dim, num_heads=4, intermediate_dim=4 * size.hidden_dim, dropout=0.1)
+    return options
+
+
 def steps_per_epoch(examples, batch_size):
     """Optimizer steps of one epoch over `examples` (the last batch may be short).
 
@@ -308,6 +391,26 @@ def load_model(path, app, expected=None, check=None):
         what = f" (a {kind[0].__name__})" if kind else ""
         raise ValueError(f"{os.fspath(path)} is not a {app} model{what}.")
     return model
+
+
+def vocabulary(value):
+    """A `keras_seq.text.Vocabulary`, rebuilt from its config when a saved
+    model's `from_config` hands one over (anything else is returned as is,
+    for the model's own checks)."""
+    from keras_seq.text import Vocabulary
+
+    return Vocabulary.from_config(value) if isinstance(value, dict) else value
+
+
+def loader(app, expected=None, check=None):
+    """`load(path)` of an application whose saved file is its model alone
+    (see `load_model`)."""
+
+    def load(path):
+        return load_model(path, app, expected, check)
+
+    load.__doc__ = f"Loads a saved {app} model (`keras.saving.load_model` in safe mode, checked)."
+    return load
 
 
 def backup_callback(backup_dir, every=None):
@@ -429,6 +532,27 @@ class Training:
         self.history = {}
         self.saved = []
 
+    def examples(self, data, load, generate, eval_examples):
+        """`(train, held_out)` examples: `load(data)` with a seeded 10% (at
+        most `eval_examples`) held out, or `generate()` without `data`."""
+        return held_out_split(load(data), eval_examples, self.seed) if data else generate()
+
+    def datasets(self, inputs, targets, sample_weights=None, validate_one_in=20):
+        """`(train, validation, steps)`: the first 1/`validate_one_in` of
+        the examples (at least one) as the validation dataset, the rest as
+        the training dataset, shuffled with the run's seed, both in batches
+        of the global batch (`batched`); `steps` is the optimizer steps of
+        all epochs (for a learning-rate `schedule`)."""
+        count = len(targets) if not isinstance(targets, dict) else len(next(iter(targets.values())))
+        held = max(1, count // validate_one_in)
+
+        def part(start, stop, seed=None):
+            cut = lambda x: None if x is None else {k: v[start:stop] for k, v in x.items()} if isinstance(x, dict) else x[start:stop]  # noqa: E731
+            return batched(cut(inputs), cut(targets), self.batch_size, seed, cut(sample_weights))
+
+        steps = self.epochs * steps_per_epoch(count - held, self.batch_size)
+        return part(held, count, self.seed), part(0, held), steps
+
     def callbacks(self, stage=None):
         """TensorBoard + last-epoch checkpoint (with `log_dir`) and the backup
         (with `backup_dir`); `stage` names a subfolder for multi-stage training."""
@@ -514,6 +638,15 @@ class Option:
         return self.kwargs.get("dest") or self.flags[0].lstrip("-").replace("-", "_")
 
 
+def cache_option(what, folder, commands=("train", "evaluate")):
+    """`--cache-dir DIR`: where an application caches `what` (default: the
+    `folder` of keras_seq's cache, `$KERAS_SEQ_CACHE` or `~/.cache/keras_seq`)."""
+    return Option(
+        "--cache-dir", metavar="DIR", commands=commands,
+        help=f"where {what} are cached (default: $KERAS_SEQ_CACHE/{folder}, else ~/.cache/keras_seq/{folder})",
+    )  # fmt: skip
+
+
 class _Help(argparse.HelpFormatter):
     """Appends "(default: X)" to an option's help when X says something."""
 
@@ -593,6 +726,19 @@ def _quiet_start_up():
                     print(line, file=sys.stderr)
 
 
+_MISSING = object()
+
+
+def _summary(docstring):
+    """The first paragraph of a docstring, on one line, without "See ..." pointers.
+
+    >>> _summary("Tags entities.\n  See `x`.\n\nMore.")
+    'Tags entities.'
+    """
+    paragraph = " ".join((docstring or "").strip().split("\n\n")[0].split())
+    return re.split(r"\s+See `", paragraph)[0].strip()
+
+
 def _running_as_main():
     # Python's docs on `-m`: "while the module file is being located, the first
     # element [of sys.argv] will be set to "-m"". The package is imported while
@@ -605,12 +751,13 @@ class Application:
 
     Args:
         package: the application package's `__name__`.
-        description: one sentence for `--help`.
         sizes: the `SIZES` dict of `Size`s.
-        data_help: what `--data` reads.
-        evaluate_data_help: what `evaluate --data` reads, when it differs.
-        inputs_help: what `predict` takes.
         eval_examples: the default held-out count.
+        inputs_help: what `predict` takes.
+        data_help: what `--data` reads.
+        description: for `--help` (default: the first paragraph of the
+            package's docstring, without "See ..." pointers).
+        evaluate_data_help: what `evaluate --data` reads, when it differs.
         options: extra `Option`s (the hook for application-specific options).
         decoding: `--beam-width`/`--length-penalty` on every command, passed
             as `decoding={...}`.
@@ -627,17 +774,20 @@ class Application:
             (they take the model flag and `options`); `run(app_module, args)`
             returns the lines to print.
         aliases: extra names of the standard commands (`{"predict": ["query"]}`).
+        exports: the submodules whose public names the package exports
+            lazily (`app` is imported at once, so that importing the package
+            registers its Keras classes, unless it runs with `python -m`).
     """
 
     def __init__(
         self,
         package,
-        *,
-        description,
         sizes,
-        data_help,
-        inputs_help,
+        *,
         eval_examples,
+        inputs_help,
+        data_help,
+        description=None,
         evaluate_data_help=None,
         options=(),
         decoding=False,
@@ -653,13 +803,14 @@ class Application:
         evaluate_options=EVALUATE_OPTIONS,
         commands=(),
         aliases=None,
+        exports=("app", "data"),
     ):
         if inputs not in ("texts", "files"):
             raise ValueError(f'`inputs` must be "texts" or "files"; received {inputs!r}.')
         self.package = package
         self.name = package.rsplit(".", 1)[-1]
         self.prog = f"python -m {package}"
-        self.description = description
+        self.description = description or _summary(sys.modules[package].__doc__)
         self.sizes = sizes
         self.data_help = data_help.replace("%", "%%")
         self.evaluate_data_help = (evaluate_data_help or f"score on this instead of generated data: {data_help}").replace("%", "%%")
@@ -679,29 +830,29 @@ class Application:
         self.evaluate_options = tuple(evaluate_options)
         self.commands = list(commands)
         self.aliases = dict(aliases or {})
+        self._export(exports)
 
     # -- package exports -----------------------------------------------------------
 
-    def export(self, **modules):
-        """Makes the names of the package's submodules (`app=[...]`,
-        `data=[...]`) attributes of the package, imported on first use, and
-        imports `app` now unless the package is run with `python -m`."""
+    def _export(self, modules):
+        """Makes the public names of the package's submodules `modules`
+        attributes of the package (and the package's `APP`), imported on
+        first use, and imports `app` now unless the package is run with
+        `python -m` (see the module docstring)."""
         package = sys.modules[self.package]
-        where = {name: module for module, names in modules.items() for name in names}
+        package.APP = self
 
         def __getattr__(name):
-            if name in where:
-                return getattr(importlib.import_module(f"{self.package}.{where[name]}"), name)
             if name in modules:
                 return importlib.import_module(f"{self.package}.{name}")
+            if not name.startswith("_"):
+                for module in modules:
+                    found = getattr(importlib.import_module(f"{self.package}.{module}"), name, _MISSING)
+                    if found is not _MISSING:
+                        return found
             raise AttributeError(f"module {self.package!r} has no attribute {name!r}")
 
-        def __dir__():
-            return sorted(set(vars(package)) | set(where) | set(modules))
-
         package.__getattr__ = __getattr__
-        package.__dir__ = __dir__
-        package.__all__ = sorted(set(where) | {"APP", "SIZES"})
         if not _running_as_main():
             importlib.import_module(f"{self.package}.app")
 

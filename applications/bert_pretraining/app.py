@@ -8,16 +8,9 @@ import string
 import keras
 import numpy as np
 
+from applications import contract
 from applications.bert_pretraining import SIZES
 from applications.bert_pretraining.data import load_corpus, load_lee_documents
-from applications.contract import (
-    Training,
-    check_count,
-    check_inputs,
-    load_model,
-    schedule,
-    stage,
-)
 from applications.qa.data import make_dataset as make_qa_dataset
 from keras_seq.models import BertEncoder, BertPretrainer, SpanQAHead, best_span
 from keras_seq.text import mlm_mask, nsp_pairs
@@ -181,7 +174,7 @@ def build_qa_model(encoder, max_answer_length=4, learning_rate=5e-4, steps=None)
     if steps:
         warmup = max(1, steps // 10)
         optimizer = keras.optimizers.AdamW(
-            schedule(learning_rate, steps - warmup, warmup_steps=warmup), weight_decay=0.01, clipnorm=1.0
+            contract.schedule(learning_rate, steps - warmup, warmup_steps=warmup), weight_decay=0.01, clipnorm=1.0
         )
     else:
         optimizer = keras.optimizers.Adam(learning_rate)
@@ -219,7 +212,7 @@ def train(size="default", *, data=None, eval_examples=1000, **options):
     `applications.contract.Training`; `epochs` overrides the pretraining
     epochs and `train_examples` the number of QA fine-tuning examples.
     """
-    run = Training(SIZES, size, **options)
+    run = contract.Training(SIZES, size, **options)
     s = run.size
     documents = load_corpus(data) if data else load_lee_documents()
     order = np.random.default_rng(run.seed).permutation(len(documents))
@@ -233,7 +226,7 @@ def train(size="default", *, data=None, eval_examples=1000, **options):
     adaptation = qa_train[: s.qa_pretrain_examples]
     sentences = [sentence for document in train_documents for sentence in document]
     sentences += [e["context"] for e in adaptation] + [e["question"] for e in adaptation]
-    with stage("learning the WordPiece vocabulary"):
+    with contract.stage("learning the WordPiece vocabulary"):
         pieces = WordPieces(train_wordpiece(sentences, s.vocabulary_size))
     segments = s.sentence_segments
     extra = qa_pretraining_rows(adaptation, pieces, s.sequence_length, segments, run.seed + 7, question_match=True)
@@ -242,8 +235,8 @@ def train(size="default", *, data=None, eval_examples=1000, **options):
 
     with run.strategy.scope():
         encoder = BertEncoder(
-            len(pieces), max(s.sequence_length, QA_LENGTH), num_layers=s.num_layers, hidden_dim=s.hidden_dim,
-            num_heads=4, intermediate_dim=4 * s.hidden_dim, dropout=0.1, num_segments=1 + 2 * segments,
+            len(pieces), max(s.sequence_length, QA_LENGTH), num_segments=1 + 2 * segments,
+            **contract.transformer_options(s),
         )
         pretrainer = BertPretrainer(encoder)
         pretrainer.compile(keras.optimizers.Adam(1e-3, clipnorm=1.0))
@@ -310,7 +303,7 @@ def vocabulary_path(model_path):
 def load(model_path):
     """The fine-tuned QA model, its WordPiece vocabulary and its input
     layout `(length, sentence_segments)`."""
-    model = load_model(
+    model = contract.load_model(
         model_path, "bert_pretraining", check=lambda m: any(isinstance(layer, SpanQAHead) for layer in m.layers)
     )
     encoder = next(layer for layer in model.layers if isinstance(layer, BertEncoder))
@@ -323,7 +316,7 @@ def evaluate(model_path, examples=1000, seed=0, data=None):
     questions whose answer lies beyond the model's input length are left out)."""
     from applications.qa.data import load_squad
 
-    check_count("examples", examples, allow_none=False)
+    contract.check_count("examples", examples, allow_none=False)
     model, pieces, (length, segments) = load(model_path)
     qa = load_squad(data) if data else make_qa_dataset(1, examples, seed=seed)[1]
     x, y, kept = qa_data(qa, pieces, length, segments, question_match=True)
@@ -332,7 +325,7 @@ def evaluate(model_path, examples=1000, seed=0, data=None):
 
 def predict(model_path, texts):
     """Answers `"question | context"` strings with the best span."""
-    texts = check_inputs(texts, "texts")
+    texts = contract.check_inputs(texts, "texts")
     for text in texts:
         if "|" not in text:
             raise ValueError(f"`texts` items must be 'question | context'; received {text!r}.")

@@ -1,4 +1,5 @@
-"""Image captioning with visual attention over procedurally drawn scenes.
+"""Image captioning with a CNN encoder and an attention (or Transformer)
+decoder over procedurally drawn scenes.
 
 A CNN encodes a 64x64 image of one or two coloured shapes into a grid of
 features; an LSTM decoder with additive (Bahdanau) attention over the grid, or
@@ -14,26 +15,12 @@ from applications.contract import Application, Option, Size
 DECODERS = ("attention", "transformer")
 
 SIZES = {
-    "fast": Size(
-        "what the test suite trains (~1 min on 2 cores): BLEU-4 ~79, 37% of captions exact",
-        train_examples=3_000, epochs=6, batch_size=64, units=96, learning_rate=3e-3,
-    ),
-    "default": Size(
-        "for real use and RESULTS.md (~2 min on a quiet 2-core machine): BLEU-4 98, 89% of captions exact",
-        train_examples=10_000, epochs=10, batch_size=64, units=160, learning_rate=2e-3,
-    ),
+    "fast": Size("what the test suite trains (~1 min on 2 cores): BLEU-4 ~79, 37% of captions exact", train_examples=3_000, epochs=6, batch_size=64, units=96, learning_rate=3e-3),
+    "default": Size("for real use and RESULTS.md (~2 min on a quiet 2-core machine): BLEU-4 98, 89% of captions exact", train_examples=10_000, epochs=10, batch_size=64, units=160, learning_rate=2e-3),
 }  # fmt: skip
 
 APP = Application(
-    __name__,
-    description="Caption images with a CNN encoder and an attention (or Transformer) decoder.",
-    sizes=SIZES,
-    data_help="a COCO captions JSON (images beside it or in images/) or a Flickr8k token file (images beside it)",
-    inputs_help="image files",
-    inputs="files",
-    eval_examples=1000,
-    decoding=True,
-    echo_inputs=True,
+    __name__, SIZES, eval_examples=1000, inputs_help="image files", data_help="a COCO captions JSON (images beside it or in images/) or a Flickr8k token file (images beside it)", inputs="files", decoding=True, echo_inputs=True,
     options=[
         Option("--decoder", choices=DECODERS, default="attention", help="LSTM + attention, or Transformer blocks"),
         Option("--backbone", default="small_cnn",
@@ -41,8 +28,3 @@ APP = Application(
         Option("--backbone-weights", metavar="PATH", help="a local weights file for the backbone"),
     ],
 )  # fmt: skip
-APP.export(
-    app=["Captioner", "MAX_LENGTH", "attention_figure", "baseline", "build_model", "caption_batch", "describe",
-         "evaluate", "load", "predict", "score", "scores", "train"],
-    data=["generate_scenes", "load_captions", "load_images", "make_dataset"],
-)

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from applications import contract
 from applications.captioning import DECODERS, SIZES
 from applications.captioning.data import (
     IMAGE_SIZE,
@@ -14,18 +15,6 @@ from applications.captioning.data import (
     load_images,
     make_dataset,
     sample_captions,
-)
-from applications.contract import (
-    Training,
-    batched,
-    check_count,
-    check_inputs,
-    choose,
-    compile_classifier,
-    load_model,
-    schedule,
-    serializable,
-    steps_per_epoch,
 )
 from keras_seq.decoding import greedy_search
 from keras_seq.layers import (
@@ -59,7 +48,7 @@ def _backbone(name, image_size, weights):
     return keras.Model(inputs, base(inputs * 255.0), name="backbone")
 
 
-@serializable
+@contract.serializable
 class Captioner(keras.Model):
     """CNN encoder + attention decoder that captions images.
 
@@ -104,30 +93,21 @@ class Captioner(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if isinstance(vocabulary, dict):
-            vocabulary = Vocabulary.from_config(vocabulary)
+        vocabulary = contract.vocabulary(vocabulary)
         errors = []
         if not isinstance(vocabulary, Vocabulary):
             errors.append(f"`vocabulary` must be a keras_seq Vocabulary; received {type(vocabulary).__name__}.")
         if decoder not in DECODERS:
             errors.append(f"`decoder` must be one of {DECODERS}; received {decoder!r}.")
-        for name, value in (("units", units), ("num_layers", num_layers), ("num_heads", num_heads),
-                            ("max_length", max_length), ("image_size", image_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                errors.append(f"`{name}` must be a positive integer; received {value!r}.")
-        if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-            errors.append(f"`dropout` must be a float in [0, 1); received {dropout!r}.")
-        if errors:
-            raise ValueError(" ".join(errors))
-        self.vocabulary = vocabulary
-        self.decoder = decoder
-        self.backbone_name = backbone
-        self.image_size = image_size
-        self.units = units
-        self.num_layers = num_layers
-        self.num_heads = num_heads
-        self.max_length = max_length
-        self.dropout = float(dropout)
+        contract.check_arguments(
+            errors,
+            positive=dict(units=units, num_layers=num_layers, num_heads=num_heads, max_length=max_length,
+                          image_size=image_size),
+            rates=dict(dropout=dropout),
+        )
+        self.vocabulary, self.decoder, self.backbone_name, self.image_size = vocabulary, decoder, backbone, image_size
+        self.units, self.num_layers, self.num_heads = units, num_layers, num_heads
+        self.max_length, self.dropout = max_length, float(dropout)
         vocabulary_size = len(vocabulary)
         self.backbone = _backbone(backbone, image_size, backbone_weights)
         grid = self.backbone.output_shape[1] * self.backbone.output_shape[2]
@@ -249,18 +229,13 @@ class Captioner(keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            vocabulary=self.vocabulary.get_config(),
-            decoder=self.decoder,
-            backbone=self.backbone_name,
-            image_size=self.image_size,
-            units=self.units,
-            num_layers=self.num_layers,
-            num_heads=self.num_heads,
-            max_length=self.max_length,
-            dropout=self.dropout,
-        )
+        names = ("decoder", "image_size", "units", "num_layers", "num_heads", "max_length", "dropout")
+        config.update({name: getattr(self, name) for name in names})
+        config.update(vocabulary=self.vocabulary.get_config(), backbone=self.backbone_name)
         return config
+
+
+load = contract.loader("captioning", Captioner)
 
 
 def caption_batch(vocabulary, captions, length=MAX_LENGTH):
@@ -272,12 +247,12 @@ def caption_batch(vocabulary, captions, length=MAX_LENGTH):
 def build_model(vocabulary, size="default", decoder="attention", backbone="small_cnn", backbone_weights=None,
                 steps=None):
     """A `Captioner` of `size`, compiled with Adam, warm-up and cosine decay over `steps`."""
-    s = choose(SIZES, size)
+    s = contract.choose(SIZES, size)
     model = Captioner(vocabulary, decoder=decoder, backbone=backbone, backbone_weights=backbone_weights,
                       units=s.units)
-    steps = steps or s.epochs * steps_per_epoch(s.train_examples, s.batch_size)
-    rate = schedule(s.learning_rate, steps, warmup_steps=min(200, steps // 10))
-    return compile_classifier(model, rate, ignore_class=0, clipnorm=1.0)
+    steps = steps or s.epochs * contract.steps_per_epoch(s.train_examples, s.batch_size)
+    rate = contract.schedule(s.learning_rate, steps, warmup_steps=min(200, steps // 10))
+    return contract.compile_classifier(model, rate, ignore_class=0, clipnorm=1.0)
 
 
 def scores(hypotheses, references):
@@ -313,6 +288,11 @@ def score(model, images, references, decoding=None):
     ]
     result["hypotheses"] = hypotheses
     return result
+
+
+def describe(result):
+    """The metric line of a `train`/`evaluate` result."""
+    return f"BLEU-4 {result['bleu']:.2f}, exact caption {100 * result['exact']:.2f}%"
 
 
 def attention_figure(image, words, maps):
@@ -393,7 +373,7 @@ def train(size="default", *, data=None, eval_examples=1000, decoder="attention",
     """Trains on generated scenes (or COCO/Flickr8k captions via `data`) and
     reports BLEU-4 and the exact-caption rate on held-out images.
     `options`: the common training options of `applications.contract.Training`."""
-    run = Training(SIZES, size, **options)
+    run = contract.Training(SIZES, size, **options)
     if data:
         (images, references), (test_images, test_references) = _split(data, eval_examples, run.seed)
         # Every (image, reference) pair is a training example, as in COCO.
@@ -406,39 +386,22 @@ def train(size="default", *, data=None, eval_examples=1000, decoder="attention",
         captions = sample_captions(references, seed=run.seed)
     vocabulary = Vocabulary.build(captions, level="word")
     inputs, targets = caption_batch(vocabulary, captions)
-    validation = max(1, len(captions) // 20)
-
-    def part(start, stop, shuffle_seed=None):
-        return batched({"images": images[start:stop], "tokens": inputs[start:stop]}, targets[start:stop],
-                       run.batch_size, shuffle_seed)
-
-    steps = run.epochs * steps_per_epoch(len(captions) - validation, run.batch_size)
+    train_data, validation, steps = run.datasets({"images": images, "tokens": inputs}, targets)
     model, _ = run.fit(
         lambda: build_model(vocabulary, size=size, decoder=decoder, backbone=backbone,
                             backbone_weights=backbone_weights, steps=steps),
-        part(validation, len(captions), run.seed),
-        validation_data=part(0, validation),
+        train_data, validation_data=validation,
         callbacks=[ImageAttention(run.log_dir, test_images[:3])] if run.log_dir else [],
-    )
+    )  # fmt: skip
     result = score(model, test_images, test_references, decoding)
     result["baseline"] = baseline(captions, test_references)
     run.save(model)
     return run.result(model, len(test_images), **result)
 
 
-def describe(result):
-    """The metric line of a `train`/`evaluate` result."""
-    return f"BLEU-4 {result['bleu']:.2f}, exact caption {100 * result['exact']:.2f}%"
-
-
-def load(path):
-    """Loads a saved `Captioner`."""
-    return load_model(path, "captioning", Captioner)
-
-
 def evaluate(model_path, examples=1000, seed=0, data=None, decoding=None):
     """Scores a saved model on held-out generated scenes (or a caption file)."""
-    check_count("examples", examples, allow_none=False)
+    contract.check_count("examples", examples, allow_none=False)
     if data:
         images, references = load_captions(data)
     else:
@@ -450,6 +413,6 @@ def evaluate(model_path, examples=1000, seed=0, data=None, decoding=None):
 
 def predict(model_path, image_paths, decoding=None):
     """Captions of image files (any size; resized to the model's input)."""
-    image_paths = check_inputs(image_paths, "image_paths")
+    image_paths = contract.check_inputs(image_paths, "image_paths")
     model = load(model_path)
     return model.caption(load_images(image_paths, model.image_size), **(decoding or {}))

@@ -44,7 +44,7 @@ import zlib
 
 import numpy as np
 
-from applications.contract import progress
+from applications import contract
 
 IMAGE_SIZE = 64
 SHAPES = ("circle", "square", "triangle")
@@ -199,7 +199,7 @@ def generate_scenes(count, seed=0, split="train", return_keys=False):
     rng = np.random.default_rng([seed, {"train": 0, "test": 1, "all": 2}[split]])
     images = np.zeros((count, IMAGE_SIZE, IMAGE_SIZE, 3), "float32")
     captions, keys = [], []
-    with progress(total=count, desc=f"drawing {split} scenes", unit="scene") as bar:
+    with contract.progress(total=count, desc=f"drawing {split} scenes", unit="scene") as bar:
         while len(captions) < count:
             objects, relation = random_scene(rng)
             key = scene_key(objects, relation)

@@ -1,5 +1,5 @@
-"""Character-level language model (seed 4.4; Karpathy's min-char-rnn, Coursera
-"Dinosaurus Island").
+"""Character-level GRU/LSTM language model of names that samples new ones
+(seed 4.4; Karpathy's min-char-rnn, Coursera "Dinosaurus Island").
 
 A GRU/LSTM reads ``<sos> c_1 ... c_n`` and predicts ``c_1 ... c_n <eos>``;
 it is scored in nats per character on held-out items and samples new ones
@@ -18,26 +18,12 @@ from applications.contract import Application, Option, Size
 SOURCES = ("names", "dinosaurs")
 
 SIZES = {
-    "fast": Size(
-        "what the test suite trains (~20 s on 2 cores): GRU 128, 2.04 nats/char on names, 92% novel samples",
-        cell="gru", units=128, num_layers=1, embedding_dim=32, dropout=0.0, epochs=10, batch_size=64,
-        learning_rate=3e-3,
-    ),
-    "default": Size(
-        "for real use and RESULTS.md (~3 min on 2 cores): 2-layer LSTM 256, 1.98 nats/char, 89% novel samples",
-        cell="lstm", units=256, num_layers=2, embedding_dim=64, dropout=0.4, epochs=16, batch_size=64,
-        learning_rate=2e-3,
-    ),
+    "fast": Size("what the test suite trains (~20 s on 2 cores): GRU 128, 2.04 nats/char on names, 92% novel samples", cell="gru", units=128, num_layers=1, embedding_dim=32, dropout=0.0, epochs=10, batch_size=64, learning_rate=3e-3),
+    "default": Size("for real use and RESULTS.md (~3 min on 2 cores): 2-layer LSTM 256, 1.98 nats/char, 89% novel samples", cell="lstm", units=256, num_layers=2, embedding_dim=64, dropout=0.4, epochs=16, batch_size=64, learning_rate=2e-3),
 }  # fmt: skip
 
 APP = Application(
-    __name__,
-    description="Character-level GRU/LSTM language model over names; samples new ones.",
-    sizes=SIZES,
-    data_help="a UTF-8 text file: one item per line (--mode lines) or running text (--mode raw)",
-    inputs_help="prefixes to complete ('' for a free sample)",
-    eval_examples=1000,
-    empty_inputs=True,
+    __name__, SIZES, eval_examples=1000, inputs_help="prefixes to complete ('' for a free sample)", data_help="a UTF-8 text file: one item per line (--mode lines) or running text (--mode raw)", empty_inputs=True,
     options=[
         Option("--source", choices=SOURCES, default="names", commands=("train", "evaluate"),
                help="embedded data when --data is not given"),
@@ -52,8 +38,3 @@ APP = Application(
         Option("--seed", type=int, commands=("predict",), help="sampling seed (default: random)"),
     ],
 )  # fmt: skip
-APP.export(
-    app=["CharLM", "baselines", "build_model", "describe", "encode_items", "evaluate", "load", "nats_per_char",
-         "novelty", "predict", "train"],
-    data=["census_names", "generate_dinosaur_names", "load_text", "make_dataset", "split_items"],
-)

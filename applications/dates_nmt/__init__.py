@@ -1,4 +1,5 @@
-"""Date translation: human-readable dates in many formats -> ISO `YYYY-MM-DD`.
+"""Date translation with attention: human-readable dates in many formats
+('3 May 1979') -> ISO `YYYY-MM-DD`.
 
 The flagship application: a Bi-LSTM encoder, additive attention and an LSTM
 decoder (`keras_seq.models.AttentionSeq2Seq`) trained on dates generated
@@ -14,16 +15,8 @@ from applications.contract import Application, Option, Size
 
 #: The sizes (the one place to tune them).
 SIZES = {
-    "fast": Size(
-        "what the test suite trains: ~15 s of training on 2 cores, ~98% exact match",
-        train_examples=6_000, epochs=4, batch_size=64, embedding_dim=16, encoder_units=32,
-        decoder_units=64, attention_units=32, learning_rate=5e-3,
-    ),
-    "default": Size(
-        "what `make demo` trains and RESULTS.md reports: ~3 min on 2 cores, 100% exact match",
-        train_examples=50_000, epochs=8, batch_size=128, embedding_dim=32, encoder_units=64,
-        decoder_units=128, attention_units=64, learning_rate=3e-3,
-    ),
+    "fast": Size("what the test suite trains: ~15 s of training on 2 cores, ~98% exact match", train_examples=6_000, epochs=4, batch_size=64, embedding_dim=16, encoder_units=32, decoder_units=64, attention_units=32, learning_rate=5e-3),
+    "default": Size("what `make demo` trains and RESULTS.md reports: ~3 min on 2 cores, 100% exact match", train_examples=50_000, epochs=8, batch_size=128, embedding_dim=32, encoder_units=64, decoder_units=128, attention_units=64, learning_rate=3e-3),
 }  # fmt: skip
 
 
@@ -43,18 +36,6 @@ def calendar_note(text, iso):
 
 
 APP = Application(
-    __name__,
-    description="Translate human-readable dates ('3 May 1979') into ISO 8601 with attention.",
-    sizes=SIZES,
-    data_help="a TSV of 'source<TAB>YYYY-MM-DD' lines (instead of generated dates)",
-    inputs_help="dates to translate, e.g. '3 May 1979'",
-    eval_examples=2000,
-    decoding=True,
-    echo_inputs=True,
-    annotate=calendar_note,
+    __name__, SIZES, eval_examples=2000, inputs_help="dates to translate, e.g. '3 May 1979'", data_help="a TSV of 'source<TAB>YYYY-MM-DD' lines (instead of generated dates)", decoding=True, echo_inputs=True, annotate=calendar_note,
     options=[Option("--heatmap", commands=("predict",), help="save the first input's attention heatmap to this PNG")],
-)
-APP.export(
-    app=["build_model", "build_vocabularies", "describe", "evaluate", "exact_match", "load", "predict", "train"],
-    data=["generate_pairs", "load_tsv", "make_dataset", "save_tsv"],
 )

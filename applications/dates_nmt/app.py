@@ -6,16 +6,7 @@ import sys
 
 import numpy as np
 
-from applications.contract import (
-    Training,
-    batched,
-    check_count,
-    check_inputs,
-    choose,
-    compile_classifier,
-    held_out_split,
-    load_model,
-)
+from applications import contract
 from applications.dates_nmt import SIZES
 from applications.dates_nmt.data import TARGET_LENGTH, generate_pairs, load_tsv
 from keras_seq.callbacks import AttentionHeatmap
@@ -35,20 +26,13 @@ def build_vocabularies(sources):
 
 def build_model(source_vocabulary, target_vocabulary, size="default"):
     """An `AttentionSeq2Seq` carrying its vocabularies, compiled for training."""
-    s = choose(SIZES, size)
+    s = contract.choose(SIZES, size)
     model = AttentionSeq2Seq(
-        len(source_vocabulary),
-        len(target_vocabulary),
-        embedding_dim=s.embedding_dim,
-        encoder_units=s.encoder_units,
-        decoder_units=s.decoder_units,
-        attention_units=s.attention_units,
-        start_id=Vocabulary.SOS,
-        end_id=Vocabulary.EOS,
-        source_vocabulary=source_vocabulary,
-        target_vocabulary=target_vocabulary,
-    )
-    return compile_classifier(model, s.learning_rate, ignore_class=0, clipnorm=1.0)
+        len(source_vocabulary), len(target_vocabulary), start_id=Vocabulary.SOS, end_id=Vocabulary.EOS,
+        source_vocabulary=source_vocabulary, target_vocabulary=target_vocabulary,
+        **s.pick("embedding_dim", "encoder_units", "decoder_units", "attention_units"),
+    )  # fmt: skip
+    return contract.compile_classifier(model, s.learning_rate, ignore_class=0, clipnorm=1.0)
 
 
 def encode_pairs(model_or_vocabs, sources, targets):
@@ -110,9 +94,9 @@ def train(size="default", *, data=None, eval_examples=2000, decoding=None, **opt
         `replicas`, `saved` and the held-out `examples` (source,
         prediction, target) that were wrong.
     """
-    run = Training(SIZES, size, **options)
+    run = contract.Training(SIZES, size, **options)
     if data:
-        pairs, held = held_out_split(list(zip(*load_tsv(data))), eval_examples, run.seed)
+        pairs, held = contract.held_out_split(list(zip(*load_tsv(data))), eval_examples, run.seed)
         sources, targets = [p[0] for p in pairs], [p[1] for p in pairs]
         eval_sources, eval_targets = [p[0] for p in held], [p[1] for p in held]
     else:
@@ -122,19 +106,10 @@ def train(size="default", *, data=None, eval_examples=2000, decoding=None, **opt
 
     vocabularies = build_vocabularies(sources)
     inputs, target_ids = encode_pairs(vocabularies, sources, targets)
-    validation = max(1, len(sources) // 20)
-
-    def part(start, stop, shuffle_seed=None):
-        return batched(
-            {k: v[start:stop] for k, v in inputs.items()}, target_ids[start:stop], run.batch_size, shuffle_seed
-        )
-
+    train_data, validation, _ = run.datasets(inputs, target_ids)
     heatmaps = [lambda model: AttentionHeatmap(run.log_dir, heatmap_examples)] if run.log_dir else []
     model, _ = run.fit(
-        lambda: build_model(*vocabularies, size=size),
-        part(validation, len(sources), run.seed),
-        validation_data=part(0, validation),
-        callbacks=heatmaps,
+        lambda: build_model(*vocabularies, size=size), train_data, validation_data=validation, callbacks=heatmaps
     )
     accuracy, predictions = exact_match(model, eval_sources, eval_targets, decoding=decoding)
     run.save(model)
@@ -147,14 +122,13 @@ def describe(result):
     return f"exact match {100 * result['exact_match']:.2f}%"
 
 
-def load(path):
-    """Loads a saved date translator (an `AttentionSeq2Seq` with vocabularies)."""
-    return load_model(path, "dates_nmt", check=lambda m: isinstance(m, AttentionSeq2Seq) and m.source_vocabulary is not None)
+# A date translator is an `AttentionSeq2Seq` that carries its vocabularies.
+load = contract.loader("dates_nmt", check=lambda m: isinstance(m, AttentionSeq2Seq) and m.source_vocabulary is not None)
 
 
 def evaluate(model_path, examples=2000, seed=0, data=None, decoding=None):
     """Exact match of a saved model on held-out generated dates or a TSV."""
-    check_count("examples", examples, allow_none=False)
+    contract.check_count("examples", examples, allow_none=False)
     model = load(model_path)
     if data:
         sources, targets = load_tsv(data)
@@ -169,7 +143,7 @@ def predict(model_path, texts, heatmap=None, decoding=None):
     """ISO dates for `texts`; optionally saves the first text's attention as PNG."""
     from keras_seq.callbacks import figure_to_png, plot_attention
 
-    texts = check_inputs(texts, "texts")
+    texts = contract.check_inputs(texts, "texts")
     model = load(model_path)
     outputs = model.translate(list(texts), max_length=TARGET_LENGTH + 1, **(decoding or {}))
     if heatmap:

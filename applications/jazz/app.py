@@ -9,19 +9,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from applications.contract import (
-    Training,
-    batched,
-    check_count,
-    check_inputs,
-    choose,
-    compile_classifier,
-    held_out_split,
-    load_model,
-    schedule,
-    serializable,
-    steps_per_epoch,
-)
+from applications import contract
 from applications.jazz import SIZES
 from applications.jazz.data import (
     BAR,
@@ -46,7 +34,7 @@ WINDOW = 64
 SAMPLE_RATE = 16_000
 
 
-@serializable
+@contract.serializable
 class JazzLM(keras.Model):
     """An LSTM language model over music tokens that carries its vocabulary.
 
@@ -65,23 +53,16 @@ class JazzLM(keras.Model):
 
     def __init__(self, vocabulary, units=128, num_layers=1, embedding_dim=64, dropout=0.1, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(vocabulary, dict):
-            vocabulary = Vocabulary.from_config(vocabulary)
+        vocabulary = contract.vocabulary(vocabulary)
         errors = []
         if not isinstance(vocabulary, Vocabulary):
             errors.append(f"`vocabulary` must be a keras_seq Vocabulary; received {type(vocabulary).__name__}.")
-        for name, value in (("units", units), ("num_layers", num_layers), ("embedding_dim", embedding_dim)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                errors.append(f"`{name}` must be a positive integer; received {value!r}.")
-        if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-            errors.append(f"`dropout` must be a float in [0, 1); received {dropout!r}.")
-        if errors:
-            raise ValueError(" ".join(errors))
-        self.vocabulary = vocabulary
-        self.units = units
-        self.num_layers = num_layers
-        self.embedding_dim = embedding_dim
-        self.dropout = float(dropout)
+        contract.check_arguments(
+            errors, positive=dict(units=units, num_layers=num_layers, embedding_dim=embedding_dim),
+            rates=dict(dropout=dropout),
+        )
+        self.vocabulary, self.units, self.num_layers = vocabulary, units, num_layers
+        self.embedding_dim, self.dropout = embedding_dim, float(dropout)
         self.embedding = keras.layers.Embedding(len(vocabulary), embedding_dim, name="embedding")
         self.lstms = [
             keras.layers.LSTM(units, return_sequences=True, return_state=True, name=f"lstm_{i}")
@@ -123,6 +104,9 @@ class JazzLM(keras.Model):
         config.update(vocabulary=self.vocabulary.get_config(), units=self.units, num_layers=self.num_layers,
                       embedding_dim=self.embedding_dim, dropout=self.dropout)
         return config
+
+
+load = contract.loader("jazz", JazzLM)
 
 
 def chord_tokens(progression):
@@ -220,11 +204,11 @@ def build_vocabulary(pieces):
 
 def build_model(vocabulary, size="default", steps=None):
     """A `JazzLM` of `size`, compiled with Adam, warm-up and cosine decay over `steps`."""
-    s = choose(SIZES, size)
+    s = contract.choose(SIZES, size)
     model = JazzLM(vocabulary, units=s.units, num_layers=s.num_layers)
-    steps = steps or s.epochs * steps_per_epoch(1000, s.batch_size)
-    rate = schedule(s.learning_rate, steps, warmup_steps=min(100, steps // 10))
-    return compile_classifier(model, rate, clipnorm=1.0)
+    steps = steps or s.epochs * contract.steps_per_epoch(1000, s.batch_size)
+    rate = contract.schedule(s.learning_rate, steps, warmup_steps=min(100, steps // 10))
+    return contract.compile_classifier(model, rate, clipnorm=1.0)
 
 
 def next_token_accuracy(model, vocabulary, pieces):
@@ -320,7 +304,7 @@ def _pieces(data, train_examples, eval_examples, seed):
     if not data:
         return make_dataset(train_examples, eval_examples, seed=seed)
     pieces = bach_chorales(count=train_examples) if data == "bach" else load_pieces(data)
-    return held_out_split(pieces, eval_examples, seed)
+    return contract.held_out_split(pieces, eval_examples, seed)
 
 
 def train(size="default", *, data=None, eval_examples=100, **options):
@@ -328,18 +312,18 @@ def train(size="default", *, data=None, eval_examples=100, **options):
     or MIDI/MusicXML files, then reports held-out next-token accuracy against
     the majority baseline and the harmonic share of improvised solos.
     `options`: the common training options of `applications.contract.Training`."""
-    run = Training(SIZES, size, **options)
+    run = contract.Training(SIZES, size, **options)
     train_pieces, test_pieces = _pieces(data, run.train_examples, eval_examples, run.seed)
     vocabulary = build_vocabulary(train_pieces)
     stream = sequences(vocabulary, train_pieces)
     cut = int(len(stream) * 0.95)
     inputs, targets = windows(stream[:cut], stride=WINDOW // 2)
     val_inputs, val_targets = windows(stream[cut:])
-    steps = run.epochs * steps_per_epoch(len(inputs), run.batch_size)
+    steps = run.epochs * contract.steps_per_epoch(len(inputs), run.batch_size)
     model, _ = run.fit(
         lambda: build_model(vocabulary, size=size, steps=steps),
-        batched(inputs, targets, run.batch_size, run.seed),
-        validation_data=batched(val_inputs, val_targets, run.batch_size),
+        contract.batched(inputs, targets, run.batch_size, run.seed),
+        validation_data=contract.batched(val_inputs, val_targets, run.batch_size),
     )
     result = evaluate_model(model, train_pieces, test_pieces, seed=run.seed)
     if run.log_dir:
@@ -357,16 +341,11 @@ def describe(result):
     )
 
 
-def load(path):
-    """Loads a saved `JazzLM`."""
-    return load_model(path, "jazz", JazzLM)
-
-
 def evaluate(model_path, examples=100, seed=0, data=None):
     """Held-out accuracy and harmonic share of a saved model (generated solos
     in the held-out keys, or `data`); the baseline is the test split's own
     majority token when no training data is at hand."""
-    check_count("examples", examples, allow_none=False)
+    contract.check_count("examples", examples, allow_none=False)
     model = load(model_path)
     if data:
         test = bach_chorales(count=examples) if data == "bach" else load_pieces(data)
@@ -420,7 +399,7 @@ def parse_progression(text):
 def predict(model_path, progressions, seed=0):
     """Improvises over each progression and writes `<model>_<i>.mid`
     beside the model; returns one line per solo."""
-    progressions = check_inputs(progressions, "progressions")
+    progressions = contract.check_inputs(progressions, "progressions")
     model = load(model_path)
     lines = []
     for i, text in enumerate(progressions):

@@ -53,7 +53,7 @@ import os
 
 import numpy as np
 
-from applications.contract import progress
+from applications import contract
 
 UNITS_PER_BEAT = 12
 BEATS_PER_BAR = 4
@@ -329,7 +329,7 @@ def generate_solos(count, seed=0, split="train", progressions=("ii-V-I", "blues"
     }[split]
     rng = np.random.default_rng([seed, {"train": 0, "test": 1, "all": 2}[split]])
     solos = []
-    for _ in progress(range(count), desc=f"generating {split} solos", unit="solo"):
+    for _ in contract.progress(range(count), desc=f"generating {split} solos", unit="solo"):
         key = keys[int(rng.integers(len(keys)))]
         name = progressions[int(rng.integers(len(progressions)))]
         solos.append(generate_solo(PROGRESSIONS[name](key), rng))
@@ -547,7 +547,7 @@ def bach_chorales(count=20):
     import music21
 
     pieces = []
-    with progress(total=count, desc="parsing Bach chorales", unit="chorale") as bar:
+    with contract.progress(total=count, desc="parsing Bach chorales", unit="chorale") as bar:
         for path in music21.corpus.getComposer("bach"):
             if len(pieces) >= count:
                 break

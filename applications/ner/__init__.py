@@ -13,26 +13,8 @@ never seen; real data from CoNLL-2003 files or the GMB ``ner_dataset.csv``.
 from applications.contract import Application, Size
 
 SIZES = {
-    "fast": Size(
-        "what the test suite trains (~25 s on 2 cores): F1 0.99 on unseen entities, 0.73 on unseen templates",
-        train_examples=3_000, epochs=6, batch_size=32, word_dim=48, units=64, learning_rate=3e-3,
-    ),
-    "default": Size(
-        "for real use and RESULTS.md (~4 min on 2 cores): F1 0.99 on unseen entities, 0.76 on unseen templates",
-        train_examples=20_000, epochs=8, batch_size=64, word_dim=64, units=128, learning_rate=2e-3,
-    ),
+    "fast": Size("what the test suite trains (~25 s on 2 cores): F1 0.99 on unseen entities, 0.73 on unseen templates", train_examples=3_000, epochs=6, batch_size=32, word_dim=48, units=64, learning_rate=3e-3),
+    "default": Size("for real use and RESULTS.md (~4 min on 2 cores): F1 0.99 on unseen entities, 0.76 on unseen templates", train_examples=20_000, epochs=8, batch_size=64, word_dim=64, units=128, learning_rate=2e-3),
 }  # fmt: skip
 
-APP = Application(
-    __name__,
-    description="Tag persons, organisations and locations (BIO) with a BiLSTM over words, shapes and characters.",
-    sizes=SIZES,
-    data_help="a CoNLL file ('token TAG' or CoNLL-2003 'token POS chunk TAG' lines) or the GMB ner_dataset.csv",
-    inputs_help="sentences to tag",
-    eval_examples=1000,
-)
-APP.export(
-    app=["NERTagger", "bio_viterbi", "build_model", "build_vocabularies", "describe", "encode", "evaluate", "load",
-         "memorization_baseline", "predict", "score", "tokenize", "train", "word_shape"],
-    data=["generate_sentences", "load_conll", "load_gmb", "make_dataset", "save_conll"],
-)
+APP = Application(__name__, SIZES, eval_examples=1000, inputs_help="sentences to tag", data_help="a CoNLL file ('token TAG' or CoNLL-2003 'token POS chunk TAG' lines) or the GMB ner_dataset.csv")

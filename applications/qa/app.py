@@ -13,17 +13,7 @@ import string
 import keras
 import numpy as np
 
-from applications.contract import (
-    Training,
-    check_count,
-    check_exists,
-    check_inputs,
-    choose,
-    compile_classifier,
-    held_out_split,
-    load_model,
-    schedule,
-)
+from applications import contract
 from applications.qa import BABI_MODELS, SIZES, TASKS
 from applications.qa.babi import load_babi, make_babi_dataset
 from applications.qa.data import MAX_ANSWER_WORDS, load_squad, make_dataset
@@ -153,14 +143,14 @@ class BabiCodec:
 
 
 def build_babi_model(kind, codec, size="default"):
-    s = choose(SIZES, size)
+    s = contract.choose(SIZES, size)
     if kind == "memn2n":
         model = MemoryNetwork(len(codec.vocabulary), codec.memory_size, embedding_dim=s.memory_dim, hops=3)
     elif kind == "lstm":
         model = LstmReader(len(codec.vocabulary), units=s.lstm_units, embedding_dim=s.memory_dim)
     else:
         raise ValueError(f"`model` must be one of {BABI_MODELS}; received {kind!r}.")
-    return compile_classifier(model, 5e-3 if kind == "memn2n" else 2e-3, clipnorm=40.0)
+    return contract.compile_classifier(model, 5e-3 if kind == "memn2n" else 2e-3, clipnorm=40.0)
 
 
 def babi_accuracy(model, codec, examples):
@@ -290,22 +280,16 @@ class SpanCodec:
 
 
 def build_encoder(codec, size="default"):
-    s = choose(SIZES, size)
+    s = contract.choose(SIZES, size)
     return BertEncoder(
-        len(codec.vocabulary),
-        codec.sequence_length,
-        num_layers=s.num_layers,
-        hidden_dim=s.hidden_dim,
-        num_heads=4,
-        intermediate_dim=4 * s.hidden_dim,
-        dropout=0.1,
-        num_segments=1 + 2 * codec.sentence_segments,
+        len(codec.vocabulary), codec.sequence_length, num_segments=1 + 2 * codec.sentence_segments,
+        **contract.transformer_options(s),
     )
 
 
 def build_span_model(encoder, size="default", steps=1000, max_answer_length=4):
     """`encoder` + `SpanQAHead`, AdamW with 10% warmup and cosine decay over `steps`."""
-    s = choose(SIZES, size)
+    s = contract.choose(SIZES, size)
     token_ids = keras.Input((None,), dtype="int32", name="token_ids")
     segment_ids = keras.Input((None,), dtype="int32", name="segment_ids")
     inputs = {"token_ids": token_ids, "segment_ids": segment_ids}
@@ -315,7 +299,7 @@ def build_span_model(encoder, size="default", steps=1000, max_answer_length=4):
     )
     model = keras.Model(inputs, {"start": start, "end": end})
     warmup = max(1, steps // 10)
-    rate = schedule(s.learning_rate, steps - warmup, warmup_steps=warmup)
+    rate = contract.schedule(s.learning_rate, steps - warmup, warmup_steps=warmup)
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     model.compile(keras.optimizers.AdamW(rate, weight_decay=0.01, clipnorm=1.0), loss={"start": loss, "end": loss})
     return model
@@ -378,7 +362,7 @@ def _babi_data(task, n_stories, eval_examples, seed, data, test_data):
         train = load_babi(data)
         if test_data:
             return train, load_babi(test_data)
-        return held_out_split(train, max(1, len(train) // 10), seed)
+        return contract.held_out_split(train, max(1, len(train) // 10), seed)
     stories = max(1, -(-eval_examples // 5))
     return make_babi_dataset(int(task[4:]), n_stories, stories, seed=seed)
 
@@ -398,7 +382,7 @@ def train(size="default", *, task="babi1", model="memn2n", data=None, test_data=
         raise ValueError(f"`task` must be one of {TASKS}; received {task!r}.")
     if task != "squad" and model not in BABI_MODELS:
         raise ValueError(f"`model` must be one of {BABI_MODELS}; received {model!r}.")
-    run = Training(SIZES, size, **options)
+    run = contract.Training(SIZES, size, **options)
     if task == "squad":
         return _train_span(run, size, data, eval_examples)
     s = run.size
@@ -429,7 +413,7 @@ def _write_sidecar(run, meta):
 def _train_span(run, size, data, eval_examples):
     s = run.size
     if data:
-        train_set, test = held_out_split(load_squad(data), eval_examples, run.seed)
+        train_set, test = contract.held_out_split(load_squad(data), eval_examples, run.seed)
         length = 384
     else:
         train_set, test = make_dataset(run.train_examples or s.squad_examples, eval_examples, seed=run.seed)
@@ -470,20 +454,20 @@ def describe(result):
 
 def load(model_path):
     """The saved model, its task and its codec (from the JSON beside it)."""
-    check_exists(model_path)
+    contract.check_exists(model_path)
     try:
         with open(sidecar_path(model_path), encoding="utf-8") as handle:
             meta = json.load(handle)
     except FileNotFoundError:
         raise ValueError(f"{model_path} has no {sidecar_path(model_path)} beside it: not a qa model.") from None
-    model = load_model(model_path, "qa")
+    model = contract.load_model(model_path, "qa")
     codec = SpanCodec.from_config(meta) if meta["task"] == "squad" else BabiCodec.from_config(meta)
     return model, meta["task"], codec
 
 
 def evaluate(model_path, examples=1000, seed=0, data=None):
     """Scores a saved model on generated held-out data (or a bAbI / SQuAD file)."""
-    check_count("examples", examples, allow_none=False)
+    contract.check_count("examples", examples, allow_none=False)
     model, task, codec = load(model_path)
     if task == "squad":
         result = span_scores(model, codec, load_squad(data) if data else make_dataset(1, examples, seed=seed)[1])
@@ -505,7 +489,7 @@ def split_story(text: str) -> list[str]:
 def predict(model_path, texts):
     """Answers ``"story | question"`` (bAbI) or ``"question | context"``
     (span QA) strings."""
-    texts = check_inputs(texts, "texts")
+    texts = contract.check_inputs(texts, "texts")
     model, task, codec = load(model_path)
     parsed = []
     for text in texts:

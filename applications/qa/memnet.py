@@ -11,7 +11,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from applications.contract import serializable
+from applications import contract
 
 
 def position_encoding(word_ids, dim):
@@ -36,7 +36,7 @@ def position_encoding(word_ids, dim):
     return weights * present[..., None]
 
 
-@serializable
+@contract.serializable
 class MemoryNetwork(keras.Model):
     """MemN2N with adjacent weight tying, position and temporal encoding.
 
@@ -130,7 +130,7 @@ class MemoryNetwork(keras.Model):
         return config
 
 
-@serializable
+@contract.serializable
 class LstmReader(keras.Model):
     """The LSTM baseline of Weston et al.: one LSTM reads the story's words in
     order, then the question's, and a softmax layer on its last state picks

@@ -7,18 +7,7 @@ import re
 
 import numpy as np
 
-from applications.contract import (
-    Training,
-    batched,
-    check_count,
-    check_inputs,
-    choose,
-    compile_classifier,
-    load_model,
-    schedule,
-    serializable,
-    steps_per_epoch,
-)
+from applications import contract
 from applications.reformer_lm import SIZES
 from applications.reformer_lm.data import (
     BOS,
@@ -29,7 +18,7 @@ from applications.reformer_lm.data import (
 from keras_seq.models import ReformerLM
 
 
-@serializable
+@contract.serializable
 class RecallLM(ReformerLM):
     """A `ReformerLM` over words that carries its vocabulary; `continue_text`
     extends a prompt."""
@@ -61,6 +50,9 @@ class RecallLM(ReformerLM):
         return " ".join(self.vocabulary.decode(out[0, len(words) :]))
 
 
+load = contract.loader("reformer_lm", RecallLM)
+
+
 def tokenize(text):
     return re.findall(r"[a-z]+(?:'[a-z]+)?|[.,;:!?]", text.lower())
 
@@ -68,7 +60,7 @@ def tokenize(text):
 def stages(size, train_examples=None, epochs=None, batch_size=None):
     """The `(length, documents, batch_size, epochs)` training stages of a size;
     the options override the final stage."""
-    s = choose(SIZES, size)
+    s = contract.choose(SIZES, size)
     final = (s.length, train_examples or s.train_examples, batch_size or s.batch_size, epochs or s.epochs)
     return tuple(s.curriculum) + (final,)
 
@@ -76,7 +68,7 @@ def stages(size, train_examples=None, epochs=None, batch_size=None):
 def total_steps(plan):
     """Optimizer steps of `stages(...)` (1/16 of each stage's documents
     validate)."""
-    return sum(epochs * steps_per_epoch(docs - max(1, docs // 16), batch) for _, docs, batch, epochs in plan)
+    return sum(epochs * contract.steps_per_epoch(docs - max(1, docs // 16), batch) for _, docs, batch, epochs in plan)
 
 
 def build_model(vocabulary, size="default", steps=None):
@@ -89,25 +81,16 @@ def build_model(vocabulary, size="default", steps=None):
     previous word is part of each position's input (identical keys hash
     alike in every round, at any length); without position features the
     same weights work on 128 and on 8,192 words."""
-    s = choose(SIZES, size)
+    s = contract.choose(SIZES, size)
     model = RecallLM(
-        vocabulary,
-        sequence_length=s.length,
-        num_layers=s.num_layers,
-        hidden_dim=s.hidden_dim,
-        num_heads=s.num_heads,
-        intermediate_dim=4 * s.hidden_dim,
-        bucket_size=s.bucket_size,
-        num_hashes=s.num_hashes,
-        num_chunks=max(1, s.length // 1024),
-        dropout=0.0,
-        position="none",
-        token_shift=True,
-    )
+        vocabulary, sequence_length=s.length, intermediate_dim=4 * s.hidden_dim, num_chunks=max(1, s.length // 1024),
+        dropout=0.0, position="none", token_shift=True,
+        **s.pick("num_layers", "hidden_dim", "num_heads", "bucket_size", "num_hashes"),
+    )  # fmt: skip
     if steps is None:
         steps = total_steps(stages(size))
-    rate = schedule(s.learning_rate, steps, warmup_steps=max(1, steps // 20))
-    return compile_classifier(model, rate, ignore_class=0, clipnorm=1.0, accuracy=False)
+    rate = contract.schedule(s.learning_rate, steps, warmup_steps=max(1, steps // 20))
+    return contract.compile_classifier(model, rate, ignore_class=0, clipnorm=1.0, accuracy=False)
 
 
 def score(model, documents, batch_size=4, num_hashes=None):
@@ -151,15 +134,23 @@ def score(model, documents, batch_size=4, num_hashes=None):
     }
 
 
+def describe(result):
+    """The metric line of a `train`/`evaluate` result."""
+    return (
+        f"recall accuracy {100 * result['recall_accuracy']:.2f}% (chance {100 * result['chance']:.2f}%; "
+        f"{result['num_hashes']} hash rounds), perplexity {result['perplexity']:.2f}"
+    )
+
+
 def train(size="default", *, data=None, eval_examples=32, **options):
     """Trains on generated recall documents (filler from `data`: None or
     "generated", "english", or a text file) through the size's curriculum
-    (`stages`: short documents first, `model.fit` per stage, one schedule)
+    (`stages`: short documents first, `model.fit` per stage, one contract.schedule)
     and reports recall accuracy and perplexity on held-out documents of the
     final length from another seed. `epochs`, `batch_size` (per replica) and
     `train_examples` of `options` (the common training options of
     `applications.contract.Training`) apply to the final stage."""
-    run = Training(SIZES, size, **options)
+    run = contract.Training(SIZES, size, **options)
     s = run.size
     source = data or "generated"
     plan = stages(size, run.train_examples, run.epochs, run.per_replica_batch_size)
@@ -179,8 +170,8 @@ def train(size="default", *, data=None, eval_examples=32, **options):
             print(f"stage: {len(ids) - validation} documents of {length} words, {stage_epochs} epoch(s)")
         model, _ = run.fit(
             model,
-            batched(ids[validation:, :-1], ids[validation:, 1:], batch, run.seed),
-            validation_data=batched(ids[:validation, :-1], ids[:validation, 1:], batch),
+            contract.batched(ids[validation:, :-1], ids[validation:, 1:], batch, run.seed),
+            validation_data=contract.batched(ids[:validation, :-1], ids[:validation, 1:], batch),
             epochs=stage_epochs,
             stage=f"length_{length}",
         )
@@ -189,22 +180,9 @@ def train(size="default", *, data=None, eval_examples=32, **options):
     return run.result(model, len(held_out), **result)
 
 
-def describe(result):
-    """The metric line of a `train`/`evaluate` result."""
-    return (
-        f"recall accuracy {100 * result['recall_accuracy']:.2f}% (chance {100 * result['chance']:.2f}%; "
-        f"{result['num_hashes']} hash rounds), perplexity {result['perplexity']:.2f}"
-    )
-
-
-def load(path):
-    """Loads a saved `RecallLM`."""
-    return load_model(path, "reformer_lm", RecallLM)
-
-
 def evaluate(model_path, examples=32, seed=0, data=None):
     """Recall accuracy and perplexity of a saved model on held-out documents."""
-    check_count("examples", examples, allow_none=False)
+    contract.check_count("examples", examples, allow_none=False)
     model = load(model_path)
     documents = generate_documents(examples, model.sequence_length, seed + 1000, data or "generated")
     hashes = max(model.num_hashes, SIZES["default"].eval_hashes)
@@ -216,8 +194,8 @@ def evaluate(model_path, examples=32, seed=0, data=None):
 def predict(model_path, texts, max_new_words=8):
     """Chat-style: each text continued by the model (re-hashed with the
     evaluation's LSH rounds), as `text -> continuation`."""
-    texts = check_inputs(texts, "texts")
-    check_count("max_new_words", max_new_words, allow_none=False)
+    texts = contract.check_inputs(texts, "texts")
+    contract.check_count("max_new_words", max_new_words, allow_none=False)
     model = load(model_path)
     model = model.with_num_hashes(max(model.num_hashes, SIZES["default"].eval_hashes))
     return [f"{text} -> {model.continue_text(text, max_new_words)}" for text in texts]

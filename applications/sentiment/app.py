@@ -9,15 +9,7 @@ import os
 import keras
 import numpy as np
 
-from applications.contract import (
-    Training,
-    check_count,
-    check_exists,
-    check_inputs,
-    choose,
-    held_out_split,
-    stage,
-)
+from applications import contract
 from applications.sentiment import MODELS, SIZES
 from applications.sentiment.data import CLASSES, load_csv, load_imdb, make_dataset
 from applications.word_vectors.corpus import embedded_corpus
@@ -43,10 +35,10 @@ def pretrained_vectors(vectors=None, size="default", seed=0, cache_dir=None, ver
     if isinstance(vectors, WordVectors):
         return vectors, "the given WordVectors"
     if vectors:
-        vectors = os.fspath(check_exists(vectors, "`vectors`"))
+        vectors = os.fspath(contract.check_exists(vectors, "`vectors`"))
         fmt = "word2vec_binary" if vectors.endswith(".bin") else "word2vec" if vectors.endswith((".vec", ".w2v")) else "glove"
         return WordVectors.load(vectors, format=fmt), vectors
-    s = choose(SIZES, size)
+    s = contract.choose(SIZES, size)
     if cache_dir is None:
         cache_dir = default_cache_dir()
     name = f"wikipedia_w2v_{s.vector_size}d_{s.vector_epochs}ep_seed{seed}.vec"
@@ -54,7 +46,7 @@ def pretrained_vectors(vectors=None, size="default", seed=0, cache_dir=None, ver
     source = f"word2vec (D={s.vector_size}, {s.vector_epochs} epoch(s)) trained on the embedded Wikipedia extract"
     if cached and os.path.exists(cached):
         return WordVectors.load(cached, format="word2vec"), f"{source}, cached in {cached}"
-    with stage(f"training {source}"):
+    with contract.stage(f"training {source}"):
         trained = Word2Vec(vector_size=s.vector_size, epochs=s.vector_epochs, seed=seed, verbose=verbose).fit(
             embedded_corpus("wikipedia")
         )
@@ -135,11 +127,11 @@ def train(size="default", *, data=None, vectors=None, models=MODELS, trainable=F
     for kind in models:
         if kind not in MODELS:
             raise ValueError(f"`models` must hold names from {list(MODELS)}; received {kind!r}.")
-    run = Training(SIZES, size, output=output, **options)
+    run = contract.Training(SIZES, size, output=output, **options)
     s = run.size
     if data:
         texts, labels, classes = load_imdb(data) if os.path.isdir(data) else load_csv(data)
-        train_pairs, test = held_out_split(list(zip(texts, labels)), len(texts), run.seed)
+        train_pairs, test = contract.held_out_split(list(zip(texts, labels)), len(texts), run.seed)
         tests = {"test": test}
         max_length = 200
     else:
@@ -207,9 +199,9 @@ def save(run, model, vocabulary, classes, kind):
 
 def load(path):
     """`(model, vocabulary, classes)` saved by `train(output=...)`."""
-    check_exists(path)
+    contract.check_exists(path)
     for extra in (".classes", ".vocab"):
-        check_exists(path + extra, "the file beside the model")
+        contract.check_exists(path + extra, "the file beside the model")
     with open(path + ".classes", encoding="utf-8") as f:
         classes = f.read().split()
     return keras.saving.load_model(path, compile=False), Vocabulary.load(path + ".vocab"), classes
@@ -217,7 +209,7 @@ def load(path):
 
 def predict(path, texts):
     """Class names for `texts` with a saved model."""
-    texts = check_inputs(texts, "texts")
+    texts = contract.check_inputs(texts, "texts")
     model, vocabulary, classes = load(path)
     probabilities = model.predict(encode(vocabulary, texts), verbose=0)
     return [classes[i] for i in np.argmax(probabilities, axis=-1)]
@@ -225,7 +217,7 @@ def predict(path, texts):
 
 def evaluate(path, examples=1000, seed=0, data=None):
     """Accuracy of a saved model on the embedded test splits (or on all of `data`)."""
-    check_count("examples", examples, allow_none=False)
+    contract.check_count("examples", examples, allow_none=False)
     model, vocabulary, classes = load(path)
     if data:
         texts, labels, file_classes = load_imdb(data) if os.path.isdir(data) else load_csv(data)

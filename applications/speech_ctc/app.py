@@ -7,17 +7,8 @@ import os
 import keras
 import numpy as np
 
+from applications import contract
 from applications._speech import PredictionImages, heatmap_images, read_wav
-from applications.contract import (
-    Training,
-    check_count,
-    check_exists,
-    check_inputs,
-    choose,
-    held_out_split,
-    load_model,
-    serializable,
-)
 from applications.speech_ctc import SIZES
 from applications.speech_ctc.data import (
     ALPHABET,
@@ -46,7 +37,7 @@ LM_WEIGHTS = (0.3, 0.6, 1.0)
 WORD_BONUSES = (0.0, 1.0, 2.0)
 
 
-@serializable
+@contract.serializable
 class FrameLengths(keras.layers.Layer):
     """Audio sample counts -> (frame mask [B, T], logit mask [B, T'], logit lengths [B], logit weights [B, T', 1]).
 
@@ -83,7 +74,7 @@ def build_model(size="default", num_mel_bins=64, seed=0):
     the logits; the CTC loss (blank 0) is added by `keras_seq.layers.CTCLoss`,
     so the model compiles with `loss=None`.
     """
-    s = choose(SIZES, size)
+    s = contract.choose(SIZES, size)
     audio = keras.Input((None,), name="audio")
     audio_length = keras.Input((), dtype="int32", name="audio_length")
     labels = keras.Input((None,), dtype="int32", name="labels")
@@ -269,10 +260,10 @@ def train(size="default", *, data=None, eval_examples=400, cache_dir=None, **opt
     held out) and reports CER/WER on held-out voices. `options`: the common
     training options of `applications.contract.Training`; `cache_dir`: where
     synthesised clips are cached."""
-    run = Training(SIZES, size, **options)
+    run = contract.Training(SIZES, size, **options)
     if data:
         corpus = load_corpus(data)
-        train_ids, test_ids = held_out_split(list(range(len(corpus["texts"]))), eval_examples, run.seed)
+        train_ids, test_ids = contract.held_out_split(list(range(len(corpus["texts"]))), eval_examples, run.seed)
         train_set, test = _subset(corpus, train_ids), _subset(corpus, test_ids)
     else:
         train_set, test = make_dataset(run.train_examples, eval_examples, seed=run.seed, cache_dir=cache_dir)
@@ -316,7 +307,7 @@ def _subset(packed, indices):
 
 def load(path):
     """`(recognizer, lm or None, lm_weight, word_bonus)` of a saved model and its LM text."""
-    model = load_model(path, "speech_ctc", check=lambda m: m.name == "speech_ctc")
+    model = contract.load_model(path, "speech_ctc", check=lambda m: m.name == "speech_ctc")
     lm, lm_weight, word_bonus = None, 0.6, 1.0
     if os.path.exists(_lm_path(path)):
         with open(_lm_path(path), encoding="utf-8") as handle:
@@ -329,7 +320,7 @@ def load(path):
 
 def evaluate(model_path, examples=400, seed=0, data=None, cache_dir=None):
     """CER/WER on held-out voices (or a corpus in `data`), greedy and beam+LM."""
-    check_count("examples", examples, allow_none=False)
+    contract.check_count("examples", examples, allow_none=False)
     inference, lm, lm_weight, word_bonus = load(model_path)
     test = load_corpus(data, limit=examples) if data else make_dataset(0, examples, seed=seed, cache_dir=cache_dir)[1]
     result = score(inference, test, lm, lm_weight, word_bonus)
@@ -339,7 +330,7 @@ def evaluate(model_path, examples=400, seed=0, data=None, cache_dir=None):
 
 def predict(model_path, paths, greedy=False):
     """Transcribes wav files: one `path: text` line each (beam+LM unless `greedy` or no LM)."""
-    paths = [check_exists(p, "wav file") for p in check_inputs([os.fspath(p) for p in paths], "paths")]
+    paths = [contract.check_exists(p, "wav file") for p in contract.check_inputs([os.fspath(p) for p in paths], "paths")]
     inference, lm, lm_weight, word_bonus = load(model_path)
     waves = [read_wav(p, SAMPLE_RATE)[0] for p in paths]
     for path, wave in zip(paths, waves):

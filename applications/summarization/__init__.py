@@ -9,26 +9,8 @@ elections, incidents) -> their one-sentence summary. See
 from applications.contract import Application, Size
 
 SIZES = {
-    "fast": Size(
-        "what the test suite trains (~1 min on 2 cores): ROUGE-L ~0.6 but almost no summary exactly right",
-        train_examples=4_000, epochs=4, batch_size=64, hidden_dim=64, num_layers=2, learning_rate=2e-3,
-    ),
-    "default": Size(
-        "for real use and RESULTS.md: ~17 min on 2 cores, ROUGE-L 0.95, 58% of summaries exact",
-        train_examples=30_000, epochs=10, batch_size=64, hidden_dim=128, num_layers=3, learning_rate=1e-3,
-    ),
+    "fast": Size("what the test suite trains (~1 min on 2 cores): ROUGE-L ~0.6 but almost no summary exactly right", train_examples=4_000, epochs=4, batch_size=64, hidden_dim=64, num_layers=2, learning_rate=2e-3),
+    "default": Size("for real use and RESULTS.md: ~17 min on 2 cores, ROUGE-L 0.95, 58% of summaries exact", train_examples=30_000, epochs=10, batch_size=64, hidden_dim=128, num_layers=3, learning_rate=1e-3),
 }  # fmt: skip
 
-APP = Application(
-    __name__,
-    description="Summarise reports with a decoder-only Transformer LM whose loss covers only the summary.",
-    sizes=SIZES,
-    data_help='JSON lines of {"article", "summary"} (or CNN/DailyMail "highlights")',
-    inputs_help="articles to summarise",
-    eval_examples=1000,
-)
-APP.export(
-    app=["Summarizer", "build_model", "build_vocabulary", "describe", "evaluate", "language_model_batch", "load",
-         "predict", "rouge", "score", "train"],
-    data=["generate_pairs", "load_jsonl", "make_dataset", "save_jsonl"],
-)
+APP = Application(__name__, SIZES, eval_examples=1000, inputs_help="articles to summarise", data_help='JSON lines of {"article", "summary"} (or CNN/DailyMail "highlights")')

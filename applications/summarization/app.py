@@ -4,19 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from applications.contract import (
-    Training,
-    batched,
-    check_count,
-    check_inputs,
-    choose,
-    compile_classifier,
-    held_out_split,
-    load_model,
-    schedule,
-    serializable,
-    steps_per_epoch,
-)
+from applications import contract
 from applications.summarization import SIZES
 from applications.summarization.data import (
     MAX_ARTICLE_WORDS,
@@ -31,14 +19,13 @@ from keras_seq.text import Vocabulary
 SEQUENCE_LENGTH = MAX_ARTICLE_WORDS + MAX_SUMMARY_WORDS + 4
 
 
-@serializable
+@contract.serializable
 class Summarizer(TransformerLM):
     """A decoder-only LM over `article <eos> summary <eos>` that carries its
     word vocabulary; `summarize` prompts with `article <eos>`."""
 
     def __init__(self, vocabulary, **kwargs):
-        if isinstance(vocabulary, dict):
-            vocabulary = Vocabulary.from_config(vocabulary)
+        vocabulary = contract.vocabulary(vocabulary)
         self.vocabulary = vocabulary
         kwargs.setdefault("vocabulary_size", len(vocabulary))
         kwargs.setdefault("sequence_length", SEQUENCE_LENGTH)
@@ -58,9 +45,10 @@ class Summarizer(TransformerLM):
         return summaries[0] if single else summaries
 
     def get_config(self):
-        config = super().get_config()
-        config["vocabulary"] = self.vocabulary.get_config()
-        return config
+        return {**super().get_config(), "vocabulary": self.vocabulary.get_config()}
+
+
+load = contract.loader("summarization", Summarizer)
 
 
 def language_model_batch(vocabulary, articles, summaries, length=SEQUENCE_LENGTH):
@@ -88,18 +76,11 @@ def build_vocabulary(articles, summaries):
 def build_model(vocabulary, size="default", steps=None):
     """A `Summarizer` compiled with Adam, warm-up and cosine decay over
     `steps` (default: the size's data and epochs)."""
-    s = choose(SIZES, size)
-    model = Summarizer(
-        vocabulary,
-        num_layers=s.num_layers,
-        hidden_dim=s.hidden_dim,
-        num_heads=4,
-        intermediate_dim=4 * s.hidden_dim,
-        dropout=0.1,
-    )
-    steps = steps or s.epochs * steps_per_epoch(s.train_examples, s.batch_size)
-    rate = schedule(s.learning_rate, steps, warmup_steps=min(300, steps // 5))
-    return compile_classifier(model, rate, clipnorm=1.0, weighted=True)
+    s = contract.choose(SIZES, size)
+    model = Summarizer(vocabulary, **contract.transformer_options(s))
+    steps = steps or s.epochs * contract.steps_per_epoch(s.train_examples, s.batch_size)
+    rate = contract.schedule(s.learning_rate, steps, warmup_steps=min(300, steps // 5))
+    return contract.compile_classifier(model, rate, clipnorm=1.0, weighted=True)
 
 
 def rouge(summaries, references):
@@ -118,34 +99,6 @@ def score(model, articles, references):
     return result
 
 
-def train(size="default", *, data=None, eval_examples=1000, **options):
-    """Trains on generated reports (or a JSONL file, 10% held out) and
-    reports ROUGE and exact match. `options`: the common training options of
-    `applications.contract.Training`."""
-    run = Training(SIZES, size, **options)
-    if data:
-        train_pairs, test = held_out_split(load_jsonl(data), eval_examples, run.seed)
-    else:
-        train_pairs, test = make_dataset(run.train_examples, eval_examples, seed=run.seed)
-    articles, summaries = [p[0] for p in train_pairs], [p[1] for p in train_pairs]
-    vocabulary = build_vocabulary(articles, summaries)
-    inputs, targets, weights = language_model_batch(vocabulary, articles, summaries)
-    validation = max(1, len(articles) // 20)
-
-    def part(start, stop, shuffle_seed=None):
-        return batched(inputs[start:stop], targets[start:stop], run.batch_size, shuffle_seed, weights[start:stop])
-
-    steps = run.epochs * steps_per_epoch(len(articles) - validation, run.batch_size)
-    model, _ = run.fit(
-        lambda: build_model(vocabulary, size=size, steps=steps),
-        part(validation, len(articles), run.seed),
-        validation_data=part(0, validation),
-    )
-    result = score(model, [p[0] for p in test], [p[1] for p in test])
-    run.save(model)
-    return run.result(model, len(test), **result)
-
-
 def describe(result):
     """The metric line of a `train`/`evaluate` result."""
     return (
@@ -154,14 +107,26 @@ def describe(result):
     )
 
 
-def load(path):
-    """Loads a saved `Summarizer`."""
-    return load_model(path, "summarization", Summarizer)
+def train(size="default", *, data=None, eval_examples=1000, **options):
+    """Trains on generated reports (or a JSONL file, 10% held out) and
+    reports ROUGE and exact match. `options`: the common training options of
+    `applications.contract.Training`."""
+    run = contract.Training(SIZES, size, **options)
+    generate = lambda: make_dataset(run.train_examples, eval_examples, seed=run.seed)  # noqa: E731
+    train_pairs, test = run.examples(data, load_jsonl, generate, eval_examples)
+    articles, summaries = [p[0] for p in train_pairs], [p[1] for p in train_pairs]
+    vocabulary = build_vocabulary(articles, summaries)
+    inputs, targets, weights = language_model_batch(vocabulary, articles, summaries)
+    train_data, validation, steps = run.datasets(inputs, targets, weights)
+    model, _ = run.fit(lambda: build_model(vocabulary, size=size, steps=steps), train_data, validation_data=validation)
+    result = score(model, [p[0] for p in test], [p[1] for p in test])
+    run.save(model)
+    return run.result(model, len(test), **result)
 
 
 def evaluate(model_path, examples=1000, seed=0, data=None):
     """ROUGE and exact match of a saved model on held-out reports (or a JSONL file)."""
-    check_count("examples", examples, allow_none=False)
+    contract.check_count("examples", examples, allow_none=False)
     pairs = load_jsonl(data) if data else make_dataset(1, examples, seed=seed)[1]
     result = score(load(model_path), [p[0] for p in pairs], [p[1] for p in pairs])
     result["eval_examples"] = len(pairs)
@@ -170,4 +135,4 @@ def evaluate(model_path, examples=1000, seed=0, data=None):
 
 def predict(model_path, articles):
     """The summaries of `articles`."""
-    return load(model_path).summarize(check_inputs(articles, "articles"))
+    return load(model_path).summarize(contract.check_inputs(articles, "articles"))

@@ -4,17 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from applications.contract import (
-    Training,
-    check_count,
-    check_inputs,
-    choose,
-    compile_classifier,
-    load_model,
-    schedule,
-    serializable,
-    steps_per_epoch,
-)
+from applications import contract
 from applications.text_to_text import MIXING, SIZES
 from applications.text_to_text.data import TASKS, make_datasets
 from keras_seq.data import mix_datasets, mixing_weights
@@ -24,14 +14,13 @@ from keras_seq.text import Vocabulary, shift_right
 SEQUENCE_LENGTH = 64
 
 
-@serializable
+@contract.serializable
 class TextToText(Transformer):
     """A `Transformer` with one shared word vocabulary (tied embeddings) that
     maps `"<task prefix>: <input>"` to the target text."""
 
     def __init__(self, vocabulary, **kwargs):
-        if isinstance(vocabulary, dict):
-            vocabulary = Vocabulary.from_config(vocabulary)
+        vocabulary = contract.vocabulary(vocabulary)
         self.vocabulary = vocabulary
         kwargs.setdefault("encoder_vocabulary_size", len(vocabulary))
         kwargs.setdefault("decoder_vocabulary_size", len(vocabulary))
@@ -49,26 +38,19 @@ class TextToText(Transformer):
         return outputs[0] if single else outputs
 
     def get_config(self):
-        config = super().get_config()
-        config["vocabulary"] = self.vocabulary.get_config()
-        return config
+        return {**super().get_config(), "vocabulary": self.vocabulary.get_config()}
+
+
+load = contract.loader("text_to_text", TextToText)
 
 
 def build_model(vocabulary, size="default", steps=None):
     """A `TextToText` compiled with Adam, warm-up and cosine decay over `steps`."""
-    s = choose(SIZES, size)
-    model = TextToText(
-        vocabulary,
-        num_encoder_layers=s.num_layers,
-        num_decoder_layers=s.num_layers,
-        hidden_dim=s.hidden_dim,
-        num_heads=4,
-        intermediate_dim=4 * s.hidden_dim,
-        dropout=0.1,
-    )
-    steps = steps or s.epochs * steps_per_epoch(s.examples_per_task * len(TASKS), s.batch_size)
-    rate = schedule(s.learning_rate, steps, warmup_steps=min(300, steps // 5))
-    return compile_classifier(model, rate, ignore_class=0, clipnorm=1.0)
+    s = contract.choose(SIZES, size)
+    model = TextToText(vocabulary, **contract.transformer_options(s, ("num_encoder_layers", "num_decoder_layers")))
+    steps = steps or s.epochs * contract.steps_per_epoch(s.examples_per_task * len(TASKS), s.batch_size)
+    rate = contract.schedule(s.learning_rate, steps, warmup_steps=min(300, steps // 5))
+    return contract.compile_classifier(model, rate, ignore_class=0, clipnorm=1.0)
 
 
 def encode(vocabulary, pairs):
@@ -107,6 +89,11 @@ def score(model, test_sets):
     return result, wrong
 
 
+def describe(result):
+    """The metric line of a `train`/`evaluate` result."""
+    return ", ".join(f"{task} exact match {100 * v:.1f}%" for task, v in result["exact_match"].items())
+
+
 def train(size="default", *, data=None, eval_examples=300, mixing="proportional", **options):
     """Trains one model on all tasks mixed with `mixing` and reports per-task
     exact match. `train_examples` (in `options`, with the other common
@@ -116,7 +103,7 @@ def train(size="default", *, data=None, eval_examples=300, mixing="proportional"
         raise ValueError(f"`mixing` must be one of {MIXING}; received {mixing!r}.")
     if data:
         raise ValueError("text_to_text generates its tasks; `data` is not supported.")
-    run = Training(SIZES, size, **options)
+    run = contract.Training(SIZES, size, **options)
     per_task = run.train_examples or run.size.examples_per_task
     splits = make_datasets(per_task, seed=run.seed, n_test_per_task=eval_examples)
     train_sets = {task: splits[task][0] for task in TASKS}
@@ -138,19 +125,9 @@ def train(size="default", *, data=None, eval_examples=300, mixing="proportional"
     )
 
 
-def describe(result):
-    """The metric line of a `train`/`evaluate` result."""
-    return ", ".join(f"{task} exact match {100 * v:.1f}%" for task, v in result["exact_match"].items())
-
-
-def load(path):
-    """Loads a saved `TextToText` model."""
-    return load_model(path, "text_to_text", TextToText)
-
-
 def evaluate(model_path, examples=300, seed=0, data=None):
     """Per-task exact match of a saved model on `examples` held-out pairs per task."""
-    check_count("examples", examples, allow_none=False)
+    contract.check_count("examples", examples, allow_none=False)
     if data:
         raise ValueError("text_to_text generates its tasks; `data` is not supported.")
     splits = make_datasets(1, seed=seed, n_test_per_task=examples)
@@ -160,4 +137,4 @@ def evaluate(model_path, examples=300, seed=0, data=None):
 
 def predict(model_path, texts):
     """The model's output for each prefixed input."""
-    return load(model_path).run(check_inputs(texts, "texts"))
+    return load(model_path).run(contract.check_inputs(texts, "texts"))

@@ -11,29 +11,8 @@ Spanish, translated into English words. See `applications.transformer_nmt.data`.
 from applications.contract import Application, Size
 
 SIZES = {
-    "fast": Size(
-        "what the test suite trains (~1 min on 2 cores): learns the task but translates only ~7% exactly",
-        train_examples=6_000, epochs=3, batch_size=64, hidden_dim=64, num_layers=1,
-        source_vocabulary_size=800, learning_rate=2e-3,
-    ),
-    "default": Size(
-        "for real use and RESULTS.md: ~12 min on 2 cores, BLEU 99.5, 97.6% exact on held-out number ranges",
-        train_examples=80_000, epochs=6, batch_size=64, hidden_dim=128, num_layers=3,
-        source_vocabulary_size=2000, learning_rate=1e-3,
-    ),
+    "fast": Size("what the test suite trains (~1 min on 2 cores): learns the task but translates only ~7% exactly", train_examples=6_000, epochs=3, batch_size=64, hidden_dim=64, num_layers=1, source_vocabulary_size=800, learning_rate=2e-3),
+    "default": Size("for real use and RESULTS.md: ~12 min on 2 cores, BLEU 99.5, 97.6% exact on held-out number ranges", train_examples=80_000, epochs=6, batch_size=64, hidden_dim=128, num_layers=3, source_vocabulary_size=2000, learning_rate=1e-3),
 }  # fmt: skip
 
-APP = Application(
-    __name__,
-    description="Translate numbers and dates written out in German, French or Spanish into English.",
-    sizes=SIZES,
-    data_help="a parallel corpus TSV, source<TAB>target (swap the columns of a Tatoeba/ManyThings file first)",
-    inputs_help="source sentences, e.g. 'siebentausend'",
-    eval_examples=2000,
-    decoding=True,
-    echo_inputs=True,
-)
-APP.export(
-    app=["Translator", "build_model", "build_vocabularies", "describe", "evaluate", "load", "predict", "score", "train"],
-    data=["generate_pairs", "load_tsv", "make_dataset", "save_tsv"],
-)
+APP = Application(__name__, SIZES, eval_examples=2000, inputs_help="source sentences, e.g. 'siebentausend'", data_help="a parallel corpus TSV, source<TAB>target (swap the columns of a Tatoeba/ManyThings file first)", decoding=True, echo_inputs=True)

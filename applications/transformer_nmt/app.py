@@ -4,20 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from applications.contract import (
-    Training,
-    batched,
-    check_count,
-    check_inputs,
-    choose,
-    compile_classifier,
-    held_out_split,
-    load_model,
-    schedule,
-    serializable,
-    stage,
-    steps_per_epoch,
-)
+from applications import contract
 from applications.transformer_nmt import SIZES
 from applications.transformer_nmt.data import load_tsv, make_dataset
 from keras_seq.metrics import corpus_bleu
@@ -26,7 +13,7 @@ from keras_seq.text import Vocabulary, shift_right
 from keras_seq.text.wordpiece import train_wordpiece, wordpiece_tokenizer
 
 
-@serializable
+@contract.serializable
 class Translator(Transformer):
     """A `Transformer` that carries its source WordPiece vocabulary and target
     word vocabulary, so the saved `.keras` file translates strings on its own."""
@@ -81,13 +68,16 @@ class Translator(Transformer):
 # tensorflow-text's WordPiece learner is pure Python (about 3 s per 1,000
 # sentences of this corpus here); learning on a sample keeps it near 30 s.
 # Pieces that are rarer in the sample fall back to shorter pieces.
+load = contract.loader("transformer_nmt", Translator)
+
+
 WORDPIECE_SAMPLE = 10_000
 
 
 def build_vocabularies(sources, targets, size="default"):
     """WordPiece vocabulary of (a sample of) the sources, word vocabulary of the targets."""
-    s = choose(SIZES, size)
-    with stage("learning the WordPiece vocabulary"):
+    s = contract.choose(SIZES, size)
+    with contract.stage("learning the WordPiece vocabulary"):
         source_vocabulary = train_wordpiece(sources[:WORDPIECE_SAMPLE], s.source_vocabulary_size)
     return source_vocabulary, Vocabulary.build(targets, level="word")
 
@@ -95,20 +85,12 @@ def build_vocabularies(sources, targets, size="default"):
 def build_model(source_vocabulary, target_vocabulary, size="default", steps=None):
     """A `Translator` compiled with Adam, linear warm-up and cosine decay
     over `steps` optimizer steps (default: one pass of the size's data)."""
-    s = choose(SIZES, size)
-    model = Translator(
-        source_vocabulary,
-        target_vocabulary,
-        sequence_length=64,
-        num_encoder_layers=s.num_layers,
-        num_decoder_layers=s.num_layers,
-        hidden_dim=s.hidden_dim,
-        num_heads=4,
-        intermediate_dim=4 * s.hidden_dim,
-        dropout=0.1,
-    )
-    steps = steps or s.epochs * steps_per_epoch(s.train_examples, s.batch_size)
-    return compile_classifier(model, schedule(s.learning_rate, steps, warmup_steps=min(500, steps // 5)), ignore_class=0)
+    s = contract.choose(SIZES, size)
+    layers = ("num_encoder_layers", "num_decoder_layers")
+    model = Translator(source_vocabulary, target_vocabulary, sequence_length=64, **contract.transformer_options(s, layers))
+    steps = steps or s.epochs * contract.steps_per_epoch(s.train_examples, s.batch_size)
+    rate = contract.schedule(s.learning_rate, steps, warmup_steps=min(500, steps // 5))
+    return contract.compile_classifier(model, rate, ignore_class=0)
 
 
 def encode_pairs(model, sources, targets):
@@ -131,52 +113,34 @@ def score(model, sources, targets, decoding=None):
     return {"bleu": bleu.score, "exact_match": exact, "examples": wrong}
 
 
-def train(size="default", *, data=None, eval_examples=2000, decoding=None, **options):
-    """Trains on generated number/date translations (or a TSV corpus, 10%
-    held out) and reports corpus BLEU and exact match on the held-out number
-    ranges. `options`: the common training options of
-    `applications.contract.Training` (`epochs`, `batch_size`, `seed`, ...)."""
-    run = Training(SIZES, size, **options)
-    if data:
-        train_pairs, test = held_out_split(load_tsv(data), eval_examples, run.seed)
-    else:
-        train_pairs, test = make_dataset(run.train_examples, eval_examples, seed=run.seed)
-    sources, targets = [p[0] for p in train_pairs], [p[1] for p in train_pairs]
-    vocabularies = build_vocabularies(sources, targets, size)
-    # An uncompiled twin encodes the data; the trained model is built under the strategy.
-    encoder = Translator(*vocabularies, sequence_length=64)
-    inputs, target_ids = encode_pairs(encoder, sources, targets)
-    validation = max(1, len(sources) // 20)
-
-    def part(start, stop, shuffle_seed=None):
-        return batched(
-            {k: v[start:stop] for k, v in inputs.items()}, target_ids[start:stop], run.batch_size, shuffle_seed
-        )
-
-    steps = run.epochs * steps_per_epoch(len(sources) - validation, run.batch_size)
-    model, _ = run.fit(
-        lambda: build_model(*vocabularies, size=size, steps=steps),
-        part(validation, len(sources), run.seed),
-        validation_data=part(0, validation),
-    )
-    result = score(model, [p[0] for p in test], [p[1] for p in test], decoding)
-    run.save(model)
-    return run.result(model, len(test), **result)
-
-
 def describe(result):
     """The metric line of a `train`/`evaluate` result."""
     return f"BLEU {result['bleu']:.2f}, exact match {100 * result['exact_match']:.2f}%"
 
 
-def load(path):
-    """Loads a saved `Translator`."""
-    return load_model(path, "transformer_nmt", Translator)
+def train(size="default", *, data=None, eval_examples=2000, decoding=None, **options):
+    """Trains on generated number/date translations (or a TSV corpus, 10%
+    held out) and reports corpus BLEU and exact match on the held-out number
+    ranges. `options`: the common training options of
+    `applications.contract.Training` (`epochs`, `batch_size`, `seed`, ...)."""
+    run = contract.Training(SIZES, size, **options)
+    generate = lambda: make_dataset(run.train_examples, eval_examples, seed=run.seed)  # noqa: E731
+    train_pairs, test = run.examples(data, load_tsv, generate, eval_examples)
+    sources, targets = [p[0] for p in train_pairs], [p[1] for p in train_pairs]
+    vocabularies = build_vocabularies(sources, targets, size)
+    # An uncompiled twin encodes the data; the trained model is built under the strategy.
+    encoder = Translator(*vocabularies, sequence_length=64)
+    inputs, target_ids = encode_pairs(encoder, sources, targets)
+    train_data, validation, steps = run.datasets(inputs, target_ids)
+    model, _ = run.fit(lambda: build_model(*vocabularies, size=size, steps=steps), train_data, validation_data=validation)
+    result = score(model, [p[0] for p in test], [p[1] for p in test], decoding)
+    run.save(model)
+    return run.result(model, len(test), **result)
 
 
 def evaluate(model_path, examples=2000, seed=0, data=None, decoding=None):
     """BLEU and exact match of a saved model on held-out generated pairs (or a TSV)."""
-    check_count("examples", examples, allow_none=False)
+    contract.check_count("examples", examples, allow_none=False)
     model = load(model_path)
     pairs = load_tsv(data) if data else make_dataset(1, examples, seed=seed)[1]
     result = score(model, [p[0] for p in pairs], [p[1] for p in pairs], decoding)
@@ -186,5 +150,5 @@ def evaluate(model_path, examples=2000, seed=0, data=None, decoding=None):
 
 def predict(model_path, texts, decoding=None):
     """The translations of `texts`."""
-    texts = check_inputs(texts, "texts")
+    texts = contract.check_inputs(texts, "texts")
     return load(model_path).translate(texts, **(decoding or {}))

@@ -8,39 +8,20 @@ voices.
     python -m applications.trigger_word predict clip.wav --chime chimed.wav
 """
 
-from applications.contract import Application, Option, Size
+from applications.contract import Application, Option, Size, cache_option
 
 SIZES = {
-    "fast": Size(
-        "what the test suite trains (~1 min on 2 cores plus synthesis): 4 s clips, finds most triggers",
-        train_examples=600, epochs=6, batch_size=32, filters=64, units=48, clip_seconds=4.0, learning_rate=3e-3,
-    ),
-    "default": Size(
-        "for real use and RESULTS.md (~20 min on 2 cores): 5 s clips, event F1 0.99 on held-out voices",
-        train_examples=3000, epochs=10, batch_size=32, filters=96, units=64, clip_seconds=5.0, learning_rate=2e-3,
-    ),
+    "fast": Size("what the test suite trains (~1 min on 2 cores plus synthesis): 4 s clips, finds most triggers", train_examples=600, epochs=6, batch_size=32, filters=64, units=48, clip_seconds=4.0, learning_rate=3e-3),
+    "default": Size("for real use and RESULTS.md (~20 min on 2 cores): 5 s clips, event F1 0.99 on held-out voices", train_examples=3000, epochs=10, batch_size=32, filters=96, units=64, clip_seconds=5.0, learning_rate=2e-3),
 }  # fmt: skip
 
-_CACHE_HELP = "where synthesised clips are cached (default: $KERAS_SEQ_CACHE/speech, else ~/.cache/keras_seq/speech)"
-
+# `evaluate --size`: the size the model was trained with, which sets the clip length.
+EVALUATE_SIZE = Option("--size", choices=list(SIZES), default="default", commands=("evaluate",),
+                       help="the size the model was trained with (its clip length)")
+CHIME = Option("--chime", dest="chime_output", metavar="PATH", commands=("predict",),
+               help="write the first file here with a chime after each detection")
 APP = Application(
-    __name__,
-    description="Detect the spoken trigger word 'activate' with Conv1D + GRUs + a per-frame sigmoid.",
-    sizes=SIZES,
+    __name__, SIZES, eval_examples=500, inputs="files", inputs_help="wav files",
     data_help="a folder in the Coursera layout: activates/, negatives/, backgrounds/ of wav files",
-    inputs_help="wav files",
-    inputs="files",
-    eval_examples=500,
-    options=[
-        Option("--cache-dir", metavar="DIR", commands=("train", "evaluate"), help=_CACHE_HELP),
-        Option("--size", choices=list(SIZES), default="default", commands=("evaluate",),
-               help="the size the model was trained with (its clip length)"),
-        Option("--chime", dest="chime_output", metavar="PATH", commands=("predict",),
-               help="write the first file here with a chime after each detection"),
-    ],
+    options=[cache_option("synthesised clips", "speech"), EVALUATE_SIZE, CHIME],
 )  # fmt: skip
-APP.export(
-    app=["build_model", "chime", "describe", "detect", "evaluate", "load", "match_events", "predict", "score",
-         "train"],
-    data=["TRIGGER", "generate_clips", "load_raw_data", "make_dataset"],
-)

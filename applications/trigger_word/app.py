@@ -7,16 +7,8 @@ import os
 import keras
 import numpy as np
 
+from applications import contract
 from applications._speech import PredictionImages, read_wav, strip_images, write_wav
-from applications.contract import (
-    Training,
-    batched,
-    check_count,
-    check_exists,
-    check_inputs,
-    choose,
-    load_model,
-)
 from applications.trigger_word import SIZES
 from applications.trigger_word.data import (
     CONV_KERNEL,
@@ -44,7 +36,7 @@ def build_model(size="default", num_mel_bins=40, seed=0):
     sigmoid) on a log-mel front end built into the model, so the saved
     model takes raw 16 kHz audio of any length.
     """
-    s = choose(SIZES, size)
+    s = contract.choose(SIZES, size)
     audio = keras.Input((None,), name="audio")
     x = LogMelSpectrogram(SAMPLE_RATE, num_mel_bins, frame_length=FRAME_LENGTH, frame_step=FRAME_STEP, name="log_mel")(audio)
     x = UtteranceNormalization(name="normalize")(x)
@@ -166,7 +158,7 @@ def train(size="default", *, data=None, eval_examples=500, cache_dir=None, **opt
     scores held-out voices. `options`: the common training options of
     `applications.contract.Training`; `cache_dir`: where synthesised clips
     are cached."""
-    run = Training(SIZES, size, **options)
+    run = contract.Training(SIZES, size, **options)
     s = run.size
     if data:
         positives, negatives, backgrounds = load_raw_data(data)
@@ -179,13 +171,11 @@ def train(size="default", *, data=None, eval_examples=500, cache_dir=None, **opt
                                        cache_dir=cache_dir)
     inputs = train_set["audio"].astype("float32") / 32768.0
     targets = train_set["labels"][..., None]
-    validation = max(1, len(inputs) // 10)
+    train_data, validation, _ = run.datasets(inputs, targets, validate_one_in=10)
     model, _ = run.fit(
-        lambda: build_model(size, seed=run.seed),
-        batched(inputs[validation:], targets[validation:], run.batch_size, run.seed),
-        validation_data=batched(inputs[:validation], targets[:validation], run.batch_size),
+        lambda: build_model(size, seed=run.seed), train_data, validation_data=validation,
         callbacks=_callbacks(run.log_dir, test, s.clip_seconds),
-    )
+    )  # fmt: skip
     result = score(model, test)
     run.save(model)
     return run.result(model, len(test["audio"]), **result)
@@ -199,16 +189,14 @@ def describe(result):
     )
 
 
-def load(path):
-    """Loads a saved trigger-word model."""
-    return load_model(path, "trigger_word", check=lambda m: m.name == "trigger_word")
+load = contract.loader("trigger_word", check=lambda m: m.name == "trigger_word")
 
 
 def evaluate(model_path, examples=500, seed=0, data=None, size="default", cache_dir=None):
     """Scores a saved model on clips spoken by held-out voices (or recordings
     in `data`); `size` is the size it was trained with (its clip length)."""
-    check_count("examples", examples, allow_none=False)
-    s = choose(SIZES, size)
+    contract.check_count("examples", examples, allow_none=False)
+    s = contract.choose(SIZES, size)
     if data:
         positives, negatives, backgrounds = load_raw_data(data)
         test = generate_clips(examples, s.clip_seconds, positives, negatives, seed + 1, backgrounds)
@@ -233,7 +221,7 @@ def predict(model_path, paths, chime_output=None):
     With `chime_output` (one file) the first clip is written there with a
     chime right after every detection.
     """
-    paths = [check_exists(p, "wav file") for p in check_inputs([os.fspath(p) for p in paths], "paths")]
+    paths = [contract.check_exists(p, "wav file") for p in contract.check_inputs([os.fspath(p) for p in paths], "paths")]
     model = load(model_path)
     lines = []
     for index, path in enumerate(paths):

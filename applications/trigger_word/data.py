@@ -21,6 +21,7 @@ import os
 
 import numpy as np
 
+from applications import contract
 from applications._speech import (
     background_noise,
     cached_arrays,
@@ -30,7 +31,6 @@ from applications._speech import (
     synthesize_many,
     to_int16,
 )
-from applications.contract import progress
 
 SAMPLE_RATE = 16000
 FRAME_LENGTH = 400  # 25 ms
@@ -173,7 +173,7 @@ def generate_clips(num_clips, clip_seconds, positives, negatives, seed, backgrou
     audio = np.zeros((num_clips, samples), "int16")
     labels = np.zeros((num_clips, frames), "float32")
     ends = np.full((num_clips, 4), -1.0, "float32")
-    for i in progress(range(num_clips), desc="mixing clips", unit="clip"):
+    for i in contract.progress(range(num_clips), desc="mixing clips", unit="clip"):
         if backgrounds:
             source = backgrounds[int(rng.integers(len(backgrounds)))]
             source = np.tile(source, -(-samples // len(source)))

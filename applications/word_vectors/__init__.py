@@ -14,14 +14,8 @@ from applications.contract import Application, Option, Size
 METHODS = ("word2vec", "glove")
 
 SIZES = {
-    "fast": Size(
-        "what the test suite trains: the 60k-word Lee corpus, D=50, seconds; too little text for good vectors",
-        corpus="lee", vector_size=50, epochs=3, glove_epochs=5, min_count=3,
-    ),
-    "default": Size(
-        "the 0.44M-word Wikipedia extract, D=100 (~4 s with the fused trainer): analogy 2.5%, WordSim rho 0.24",
-        corpus="wikipedia", vector_size=100, epochs=5, glove_epochs=25, min_count=5,
-    ),
+    "fast": Size("what the test suite trains: the 60k-word Lee corpus, D=50, seconds; too little text for good vectors", corpus="lee", vector_size=50, epochs=3, glove_epochs=5, min_count=3),
+    "default": Size("the 0.44M-word Wikipedia extract, D=100 (~4 s with the fused trainer): analogy 2.5%, WordSim rho 0.24", corpus="wikipedia", vector_size=100, epochs=5, glove_epochs=25, min_count=5),
 }  # fmt: skip
 
 
@@ -41,17 +35,7 @@ def _project(app, args):
 
 
 APP = Application(
-    __name__,
-    description="Train, evaluate, query, debias and project word vectors.",
-    sizes=SIZES,
-    data_help="a plain-text file or directory of text files (instead of the embedded corpus)",
-    inputs_help="WORD for its neighbours, or A B C for the analogy A : B :: C : ?",
-    eval_examples=1,
-    model_file="word_vectors.txt",
-    model_flags=("--vectors", "--model"),
-    train_options=("size", "data", "epochs", "seed", "output"),
-    evaluate_options=(),
-    aliases={"predict": ["query"]},
+    __name__, SIZES, exports=("app", "corpus"), eval_examples=1, inputs_help="WORD for its neighbours, or A B C for the analogy A : B :: C : ?", data_help="a plain-text file or directory of text files (instead of the embedded corpus)", model_file="word_vectors.txt", model_flags=("--vectors", "--model"), train_options=("size", "data", "epochs", "seed", "output"), evaluate_options=(), aliases={"predict": ["query"]},
     options=[
         Option("--method", choices=METHODS, default="word2vec", help="the trainer"),
         Option("--cbow", action="store_true", help="CBOW instead of skip-gram (word2vec)"),
@@ -74,7 +58,3 @@ APP = Application(
         ], _project),
     ],
 )  # fmt: skip
-APP.export(
-    app=["debias", "describe", "evaluate", "load", "load_vectors", "predict", "project", "query", "train"],
-    corpus=["embedded_corpus"],
-)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from applications.contract import check_count, check_exists, check_inputs, choose
+from applications import contract
 from applications.word_vectors import METHODS, SIZES
 from applications.word_vectors.corpus import embedded_corpus
 from keras_seq.embeddings import (
@@ -45,7 +45,7 @@ def _format(path, format=None):
 def load_vectors(path, format=None) -> WordVectors:
     """Reads a vectors file; the format follows the extension unless given
     (`.bin` word2vec binary, `.vec`/`.w2v` word2vec text, else GloVe text)."""
-    check_exists(path, "`path`")
+    contract.check_exists(path, "`path`")
     return WordVectors.load(path, format=_format(path, format))
 
 
@@ -58,7 +58,7 @@ def load_corpus(data=None, size="default"):
     """The training sentences: a text file/directory, or the embedded corpus."""
     if data:
         return read_corpus(data)
-    return embedded_corpus(choose(SIZES, size).corpus)
+    return embedded_corpus(contract.choose(SIZES, size).corpus)
 
 
 def train(size="default", *, method="word2vec", data=None, output="word_vectors.txt", epochs=None,
@@ -80,9 +80,9 @@ def train(size="default", *, method="word2vec", data=None, output="word_vectors.
     """
     if method not in METHODS:
         raise ValueError(f'`method` must be "word2vec" or "glove"; received {method!r}.')
-    s = choose(SIZES, size)
-    check_count("epochs", epochs)
-    check_count("vector_size", vector_size)
+    s = contract.choose(SIZES, size)
+    contract.check_count("epochs", epochs)
+    contract.check_count("vector_size", vector_size)
     sentences = load_corpus(data, size)
     sg = not cbow if sg is None else sg
     if method == "word2vec":
@@ -131,8 +131,8 @@ def evaluate(vectors, analogies=None, pairs=None, simlex=True):
 def query(vectors, words, topn=10):
     """One word: its nearest neighbours; three words a b c: the analogy
     a : b :: c : ? (topn answers). Returns `(word, similarity)` pairs."""
-    words = check_inputs(words, "words")
-    check_count("topn", topn, allow_none=False)
+    words = contract.check_inputs(words, "words")
+    contract.check_count("topn", topn, allow_none=False)
     if not isinstance(vectors, WordVectors):
         vectors = load_vectors(vectors)
     words = [w.lower() for w in words]

@@ -1,3 +1,4 @@
+import calendar
 import datetime
 import re
 from collections import Counter
@@ -24,19 +25,8 @@ from applications.dates_nmt.data import (
 # --------------------------------------------------------------------------
 # An independent inverse parser: maps a source string to the one date it can
 # mean, using only the string itself and the documented rules.
-_MONTH_NAMES = [
-    "january", "february", "march", "april", "may", "june", "july",
-    "august", "september", "october", "november", "december",
-]  # fmt: skip
-_WEEKDAY_NAMES = [
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-]
+_MONTH_NAMES = [name.lower() for name in calendar.month_name[1:]]  # the stdlib, English
+_WEEKDAY_NAMES = [name.lower() for name in calendar.day_name]
 MONTHS = {name: i for i, name in enumerate(_MONTH_NAMES, start=1)}
 MONTHS.update({name[:3]: i for i, name in enumerate(_MONTH_NAMES, start=1)})
 MONTHS.update({"sept": 9})

@@ -1,3 +1,4 @@
+import calendar
 import json
 import re
 from collections import Counter
@@ -17,10 +18,7 @@ from applications.summarization.data import (
     save_jsonl,
 )
 
-CALENDAR = [
-    "january", "february", "march", "april", "may", "june", "july",
-    "august", "september", "october", "november", "december",
-]  # fmt: skip
+CALENDAR = [name.lower() for name in calendar.month_name[1:]]  # the stdlib, English
 TOKEN = re.compile(r"[a-z]+|[0-9]+|[.,]")
 
 

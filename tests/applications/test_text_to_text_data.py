@@ -1,3 +1,4 @@
+import calendar
 import datetime
 import re
 
@@ -18,19 +19,8 @@ from applications.text_to_text.data import (
     split_german_number,
 )
 
-MONTHS = [
-    "january", "february", "march", "april", "may", "june", "july",
-    "august", "september", "october", "november", "december",
-]  # fmt: skip
-WEEKDAYS = [
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-]
+MONTHS = [name.lower() for name in calendar.month_name[1:]]  # the stdlib, English
+WEEKDAYS = [name.lower() for name in calendar.day_name]
 
 
 def held_out(n):

@@ -1,3 +1,4 @@
+import calendar
 import datetime
 from collections import Counter
 from decimal import Decimal
@@ -20,10 +21,7 @@ from applications.transformer_nmt.data import (
     save_tsv,
 )
 
-ENGLISH_MONTHS = [
-    "january", "february", "march", "april", "may", "june", "july",
-    "august", "september", "october", "november", "december",
-]  # fmt: skip
+ENGLISH_MONTHS = [name.lower() for name in calendar.month_name[1:]]  # the stdlib, English
 BABEL_LOCALES = {"de": "de_DE", "fr": "fr_FR", "es": "es_ES"}
 
 
