@@ -19,6 +19,7 @@ model supplies three things:
 
 from __future__ import annotations
 
+import numbers
 from typing import NamedTuple
 
 import keras
@@ -60,8 +61,9 @@ def decoding_options(strategy="greedy", beam_width=5, length_penalty=0.0, temper
             raise ValueError(f"`length_penalty` must be a number >= 0; received {length_penalty!r}.")
     if strategy == "sample":
         _check(temperature, top_k, top_p)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
             raise ValueError(f"`seed` must be an integer or None; received {seed!r}.")
+        seed = None if seed is None else int(seed)
     return DecodingOptions(strategy, beam_width, length_penalty, temperature, top_k, top_p, seed)
 
 
