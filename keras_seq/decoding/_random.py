@@ -41,7 +41,7 @@ def seed_tensor(seed=None):
     if isinstance(seed, int):
         return ops.convert_to_tensor([seed % 2**31, 0], dtype)
     if isinstance(seed, keras.random.SeedGenerator):
-        return ops.cast(ops.mod(seed.next(), 2**31), dtype)
+        return ops.cast(seed.next(), dtype)
     if seed is None:
         return ops.cast(keras.random.randint((2,), 0, 2**31 - 1, dtype="int32"), dtype)
     seed = ops.convert_to_tensor(seed)
