@@ -67,6 +67,12 @@ def decoding_options(strategy="greedy", beam_width=5, length_penalty=0.0, temper
     return DecodingOptions(strategy, beam_width, length_penalty, temperature, top_k, top_p, seed)
 
 
+def check_max_length(max_length, upper, bound):
+    """`max_length` must be an int in [1, upper]; `bound` names the upper end."""
+    if isinstance(max_length, bool) or not isinstance(max_length, int) or not 0 < max_length <= upper:
+        raise ValueError(f"`max_length` must be an integer in [1, {bound}]; received {max_length!r}.")
+
+
 def search(options, step_fn, start_tokens, total_length, end_id, state, seed=None):
     """Runs the search named by `options`; returns `(tokens [B, total_length],
     final state)` (the best hypothesis for beam search, whose final state is

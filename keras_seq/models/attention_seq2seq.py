@@ -269,12 +269,9 @@ class AttentionSeq2Seq(GenerationMixin, keras.Model):
         `return_attention=True` (greedy decoding only) also the weights
         `[B, max_length, Tx]`.
 
-        Decoding: `strategy="greedy"` (default), `"beam"` (`beam_width`,
-        `length_penalty` alpha; see `keras_seq.decoding.beam_search`, the
-        best hypothesis is returned) or `"sample"` (`temperature`, `top_k`,
-        `top_p`; see `keras_seq.decoding.sample`). Sampling without a `seed`
-        advances the model's `sampling_seed_generator`, so calls differ; with
-        a `seed` it repeats exactly.
+        Decoding options (`strategy`, `beam_width`, `length_penalty`,
+        `temperature`, `top_k`, `top_p`, `seed`) as in
+        `keras_seq.models.TransformerLM.generate`.
         """
         options = decoding_options(strategy, beam_width, length_penalty, temperature, top_k, top_p, seed)
         if return_attention and strategy != "greedy":

@@ -12,7 +12,11 @@ from keras_seq.layers.chunked_feed_forward import ChunkedFeedForward
 from keras_seq.layers.lsh_self_attention import LSHSelfAttention
 from keras_seq.layers.reversible import ReversibleBlock, ReversibleSequence
 from keras_seq.layers.sinusoidal_position_encoding import SinusoidalPositionEncoding
-from keras_seq.models._generation import GenerationMixin, decoding_options
+from keras_seq.models._generation import (
+    GenerationMixin,
+    check_max_length,
+    decoding_options,
+)
 from keras_seq.models._transformer_common import (
     StoredConfig,
     check_heads,
@@ -488,11 +492,7 @@ class ReformerLM(GenerationMixin, StoredConfig, keras.Model):
         `keras_seq.models.TransformerLM.generate`. Each new token re-runs
         the model on the sequence so far (no cache; see the class doc)."""
         options = decoding_options(strategy, beam_width, length_penalty, temperature, top_k, top_p, seed)
-        if not isinstance(max_length, int) or not 0 < max_length <= self.sequence_length:
-            raise ValueError(
-                f"`max_length` must be an integer in [1, sequence_length={self.sequence_length}]; "
-                f"received {max_length!r}."
-            )
+        check_max_length(max_length, self.sequence_length, f"sequence_length={self.sequence_length}")
         prompt_tokens = check_token_ids("prompt_tokens", ops.convert_to_tensor(prompt_tokens, "int32"))
         return self._generate_ids(prompt_tokens, max_length, options)
 

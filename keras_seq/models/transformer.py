@@ -8,7 +8,11 @@ from keras import ops
 from keras_seq.decoding.step import static_step
 from keras_seq.layers.token_and_position_embedding import TokenAndPositionEmbedding
 from keras_seq.layers.transformer_encoder_block import TransformerEncoderBlock
-from keras_seq.models._generation import GenerationMixin, decoding_options
+from keras_seq.models._generation import (
+    GenerationMixin,
+    check_max_length,
+    decoding_options,
+)
 from keras_seq.models._transformer_common import (
     StoredConfig,
     check_heads,
@@ -242,19 +246,12 @@ class Transformer(GenerationMixin, StoredConfig, keras.Model):
         """Decodes `max_length` ids after the start token `[B, max_length]`
         (0 after `end_id`), in a compiled loop.
 
-        Decoding: `strategy="greedy"` (default), `"beam"` (`beam_width`,
-        `length_penalty` alpha; see `keras_seq.decoding.beam_search`, the
-        best hypothesis is returned) or `"sample"` (`temperature`, `top_k`,
-        `top_p`; see `keras_seq.decoding.sample`). Sampling without a `seed`
-        advances the model's `sampling_seed_generator`, so calls differ; with
-        a `seed` it repeats exactly.
+        Decoding options (`strategy`, `beam_width`, `length_penalty`,
+        `temperature`, `top_k`, `top_p`, `seed`) as in
+        `keras_seq.models.TransformerLM.generate`.
         """
         options = decoding_options(strategy, beam_width, length_penalty, temperature, top_k, top_p, seed)
-        if not isinstance(max_length, int) or not 0 < max_length < self.sequence_length:
-            raise ValueError(
-                f"`max_length` must be an integer in [1, sequence_length - 1 = "
-                f"{self.sequence_length - 1}]; received {max_length!r}."
-            )
+        check_max_length(max_length, self.sequence_length - 1, f"sequence_length - 1 = {self.sequence_length - 1}")
         encoder_tokens = check_token_ids("encoder_tokens", ops.convert_to_tensor(encoder_tokens, "int32"))
         return self._generate_ids(encoder_tokens, max_length, options)
 

@@ -7,7 +7,11 @@ from keras import ops
 
 from keras_seq.decoding.step import static_step
 from keras_seq.layers.token_and_position_embedding import TokenAndPositionEmbedding
-from keras_seq.models._generation import GenerationMixin, decoding_options
+from keras_seq.models._generation import (
+    GenerationMixin,
+    check_max_length,
+    decoding_options,
+)
 from keras_seq.models._transformer_common import (
     StoredConfig,
     check_heads,
@@ -180,11 +184,7 @@ class TransformerLM(GenerationMixin, StoredConfig, keras.Model):
         a `seed` it repeats exactly.
         """
         options = decoding_options(strategy, beam_width, length_penalty, temperature, top_k, top_p, seed)
-        if not isinstance(max_length, int) or not 0 < max_length <= self.sequence_length:
-            raise ValueError(
-                f"`max_length` must be an integer in [1, sequence_length={self.sequence_length}]; "
-                f"received {max_length!r}."
-            )
+        check_max_length(max_length, self.sequence_length, f"sequence_length={self.sequence_length}")
         prompt_tokens = check_token_ids("prompt_tokens", ops.convert_to_tensor(prompt_tokens, "int32"))
         return self._generate_ids(prompt_tokens, max_length, options)
 
