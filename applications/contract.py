@@ -195,7 +195,7 @@ def check_arguments(errors=(), positive=None, rates=None):
 
 
 def data_lines(path, encoding="utf-8-sig"):
-    """`(line number, line)` of a text data file, without line ends, blank
+    r"""`(line number, line)` of a text data file, without line ends, blank
     lines and `#` comment lines (a byte-order mark is ignored).
 
     >>> import os, tempfile
@@ -730,7 +730,7 @@ _MISSING = object()
 
 
 def _summary(docstring):
-    """The first paragraph of a docstring, on one line, without "See ..." pointers.
+    r"""The first paragraph of a docstring, on one line, without "See ..." pointers.
 
     >>> _summary("Tags entities.\n  See `x`.\n\nMore.")
     'Tags entities.'

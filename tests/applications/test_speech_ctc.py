@@ -69,3 +69,12 @@ def test_reload_predict_and_cli(trained, tmp_path, capsys):
     assert f"beam+LM CER {100 * result['beam_cer']:.2f}%" in capsys.readouterr().out
     assert word_error_rate(beam, references[:4]) <= 1.0
     assert list((root / "logs").rglob("events.out.tfevents.*"))
+
+
+def test_the_model_builds_without_keras_mask_warnings():
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        app.build_model("fast")
+    assert not [w for w in caught if "mask" in str(w.message)], [str(w.message) for w in caught]
