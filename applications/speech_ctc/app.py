@@ -81,7 +81,7 @@ class WithoutMask(keras.layers.Layer):
         self.supports_masking = True
 
     def call(self, inputs):
-        return inputs
+        return keras.ops.copy(inputs)  # a new tensor: the input keeps its mask attribute
 
     def compute_mask(self, inputs, mask=None):
         return None
