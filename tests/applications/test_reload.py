@@ -36,8 +36,7 @@ for name, path, inputs, through in cases:
     if name != "word_vectors":
         model = keras.saving.load_model(path, safe_mode=True)
         results[name]["load_model"] = tiny_models.outputs(name, model, inputs, through)
-    loaded = tiny_models.keras_model(name, package.load(path))
-    results[name]["load"] = tiny_models.outputs(name, loaded, inputs, through)
+    results[name]["load"] = tiny_models.loaded_outputs(name, package.load(path), inputs, through)
 pickle.dump(results, open(sys.argv[2], "wb"))
 """
 
