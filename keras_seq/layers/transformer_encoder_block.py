@@ -9,7 +9,6 @@ from keras_seq.layers._block_utils import (
     check_attention_mask,
     clone_initializer,
     head_dim,
-    implicit_mask,
     key_padding_mask,
 )
 from keras_seq.layers.multi_head_attention import MultiHeadAttention
@@ -115,12 +114,15 @@ class TransformerEncoderBlock(FeedForwardMixin, keras.layers.Layer):
         training=None,
         return_attention_scores=False,
         mask=None,
+        inputs_mask=None,
     ):
+        # Keras fills `mask` (or `inputs_mask`, when other tensors are passed)
+        # with the implicit mask of `inputs`; an explicit padding mask wins.
         if padding_mask is None:
-            padding_mask = implicit_mask(inputs, mask)
+            padding_mask = mask if mask is not None else inputs_mask
         mask = merge_masks(
-            key_padding_mask(padding_mask, "padding_mask"),
-            check_attention_mask(attention_mask, "attention_mask"),
+            key_padding_mask(padding_mask, "padding_mask", inputs, "inputs"),
+            check_attention_mask(attention_mask, "attention_mask", inputs.shape, inputs.shape),
         )
 
         def attend(x):
@@ -149,6 +151,17 @@ class TransformerEncoderBlock(FeedForwardMixin, keras.layers.Layer):
         if return_attention_scores:
             return x, scores
         return x
+
+    def compute_output_shape(self, inputs_shape):
+        return tuple(inputs_shape)
+
+    def compute_output_spec(self, inputs, return_attention_scores=False, **kwargs):
+        outputs = keras.KerasTensor(tuple(inputs.shape), dtype=self.compute_dtype)
+        if not return_attention_scores:
+            return outputs
+        batch, length = inputs.shape[0], inputs.shape[1]
+        scores_shape = (batch, self.num_heads, length, length)
+        return outputs, keras.KerasTensor(scores_shape, dtype=self.compute_dtype)
 
     def get_config(self):
         config = super().get_config()

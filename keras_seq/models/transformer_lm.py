@@ -126,7 +126,7 @@ class TransformerLM(StoredConfig, keras.Model):
         return self.head(x)
 
     def call(self, token_ids, training=False):
-        token_ids = check_token_ids("token_ids", token_ids)
+        token_ids = check_token_ids("token_ids", token_ids, self.vocabulary_size)
         padding = ops.not_equal(token_ids, 0)
         x = self.embedding_dropout(self.embedding(token_ids), training=training)
         for block in self.blocks:
