@@ -12,6 +12,7 @@ from keras_seq._validation import positive_int_error, rate_error
 from keras_seq.layers.masks import causal_mask
 from keras_seq.ops.attention import (
     broadcast_error,
+    linear,
     masked_fill_value,
     merge_masks,
     multi_head_attention_core,
@@ -440,9 +441,7 @@ class MultiHeadAttention(keras.layers.Layer):
         if scale is not None:
             kernel = kernel * ops.cast(scale, kernel.dtype)
             bias = None if bias is None else bias * ops.cast(scale, bias.dtype)
-        outputs = ops.matmul(inputs_2d, kernel)
-        if bias is not None:
-            outputs = outputs + bias
+        outputs = linear(inputs_2d, kernel, bias)
         return outputs, (batch_time[0], batch_time[1], dense.kernel.shape[1], dense.kernel.shape[2])
 
     def _flatten(self, x):
@@ -630,10 +629,10 @@ class MultiHeadAttention(keras.layers.Layer):
             kernel = ops.cast(self.output_dense.kernel, self.compute_dtype)
             out_dims = tuple(kernel.shape[2:])
             kernel = ops.reshape(kernel, (width, -1))
-            outputs = ops.matmul(flat, kernel)
-            if self.output_dense.bias is not None:
-                bias = ops.cast(self.output_dense.bias, self.compute_dtype)
-                outputs = outputs + ops.reshape(bias, (-1,))
+            bias = self.output_dense.bias
+            if bias is not None:
+                bias = ops.reshape(ops.cast(bias, self.compute_dtype), (-1,))
+            outputs = linear(flat, kernel, bias)
             return ops.reshape(outputs, (batch_time[0], batch_time[1]) + out_dims)
         if gate is not None:
             attended = attended * ops.reshape(gate, ops.shape(attended))

@@ -265,3 +265,31 @@ def multi_head_attention_core(
         scores = None
         outputs = _fused_softmax_attention(query_heads, key_t, value_heads, mask)
     return ops.transpose(outputs, (0, 2, 1, 3)), scores
+
+
+def linear(inputs, kernel, bias=None):
+    """`inputs @ kernel + bias` for 2-D `inputs`, with a cheaper backward.
+
+    The bias gradient is the column sum of the output gradient; computed as
+    a `[1, N] @ [N, units]` matmul it takes a fraction of the time of the
+    generic reduction automatic differentiation emits. Same values up to
+    float rounding.
+    """
+    if bias is None:
+        return ops.matmul(inputs, kernel)
+
+    @ops.custom_gradient
+    def project(inputs, kernel, bias):
+        outputs = ops.matmul(inputs, kernel) + bias
+
+        def grad(*upstream, **unused):
+            (d_outputs,) = upstream[:1]
+            d_inputs = ops.matmul(d_outputs, ops.transpose(kernel))
+            d_kernel = ops.matmul(ops.transpose(inputs), d_outputs)
+            ones = ops.ones((1, ops.shape(d_outputs)[0]), d_outputs.dtype)
+            d_bias = ops.reshape(ops.matmul(ones, d_outputs), ops.shape(bias))
+            return d_inputs, d_kernel, d_bias
+
+        return outputs, grad
+
+    return project(inputs, kernel, bias)
