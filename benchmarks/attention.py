@@ -20,9 +20,12 @@ Before a row is timed, the peer's weights are randomised (biases and
 LayerNorm parameters too) and copied into ours, and the outputs (and, for
 `train`, the loss and every gradient) of both compiled functions are
 checked to agree; the script exits with status 1 if any row disagrees.
-Timing interleaves ours and the peer (AB BA AB ...), after a warm-up that
-compiles both, and reports the median and min per call and the ratio of
-medians ours/peer (< 1 means ours is faster).
+Timing interleaves ours and the peer (AB BA AB ...) in one process with the
+same TensorFlow thread settings, after a warm-up that compiles both (warm-up
+calls are not timed), and reports the median and min per call, the ratio of
+medians ours/peer (< 1 means ours is faster), the range (min-median-max) of
+the per-round ratios (ours/peer within the same round), and the 1-minute
+load average before and after each row.
 
 Usage:
     .venv/bin/python benchmarks/attention.py            # full run, minutes
@@ -36,6 +39,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import sys
 import time
 
@@ -239,6 +243,7 @@ def run_row(row, min_repeats, target_seconds, max_load=0.25, retries=2, wait=60.
     # cores they used while we timed, and re-time (keeping the quietest
     # attempt) when it was more than `max_load`.
     best = None
+    load_before = os.getloadavg()[0]
     for attempt in range(retries + 1):
         if wait > 0:
             _timing.wait_for_quiet(max_load, wait)
@@ -263,6 +268,10 @@ def run_row(row, min_repeats, target_seconds, max_load=0.25, retries=2, wait=60.
     result["ours"] = _timing.summarize(samples["ours"])
     result["peer"] = _timing.summarize(samples["peer"])
     result["ratio"] = result["ours"]["median_ms"] / result["peer"]["median_ms"]
+    # Round i timed ours[i] and peer[i] back to back (AB or BA).
+    per_round = sorted(a / b for a, b in zip(samples["ours"], samples["peer"]))
+    result["round_ratios"] = (per_round[0], statistics.median(per_round), per_round[-1])
+    result["load"] = (load_before, os.getloadavg()[0])
     result["min_ratio"] = result["ours"]["min_ms"] / result["peer"]["min_ms"]
     result["disagreement"] = disagreement
     result["worst_tensor"] = where
@@ -277,8 +286,8 @@ def peer_name(kind):
 
 def markdown_table(results):
     lines = [
-        "| layer (ours vs peer) | B×T×D, H | mode | dropout | jit | reps | ours median ms (min) | peer median ms (min) | **ours/peer** | min/min | agree (err/tol) | bg load |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| layer (ours vs peer) | B×T×D, H | mode | dropout | jit | rounds | ours median ms (min) | peer median ms (min) | **ours/peer** | per-round ratio min-median-max | agree (err/tol) | bg cores | load avg before→after |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         b, t, d, h = r["shape"]
@@ -288,8 +297,10 @@ def markdown_table(results):
             f"{r['dropout']:.1f} | {'XLA' if r['jit'] else 'graph'} | {r['ours']['n']} | "
             f"{r['ours']['median_ms']:.2f} ({r['ours']['min_ms']:.2f}) | "
             f"{r['peer']['median_ms']:.2f} ({r['peer']['min_ms']:.2f}) | "
-            f"**{r['ratio']:.2f}** | {r['min_ratio']:.2f} | "
-            f"{'yes' if r['agree'] else 'NO'} ({r['disagreement']:.2g}) | {r['foreign_load']:.2f} |"
+            f"**{r['ratio']:.2f}** | {r['round_ratios'][0]:.2f}-{r['round_ratios'][1]:.2f}-"
+            f"{r['round_ratios'][2]:.2f} | "
+            f"{'yes' if r['agree'] else 'NO'} ({r['disagreement']:.2g}) | {r['foreign_load']:.2f} | "
+            f"{r['load'][0]:.2f}→{r['load'][1]:.2f} |"
         )
     return "\n".join(lines)
 
@@ -305,6 +316,8 @@ def environment():
         "cpu": _timing.cpu_model(),
         "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on)"),
         "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads() or "default",
+        "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads() or "default",
+        "load_average": " ".join(f"{v:.2f}" for v in os.getloadavg()),
     }
 
 
@@ -347,7 +360,9 @@ def main(argv=None):
         print(
             f"{r['id']:<38} ours {r['ours']['median_ms']:9.2f} ms  peer "
             f"{r['peer']['median_ms']:9.2f} ms  ratio {r['ratio']:.2f}  "
-            f"n={r['ours']['n']}  err/tol={r['disagreement']:.2g} ({r['worst_tensor']})  "
+            f"n={r['ours']['n']}  rounds {r['round_ratios'][0]:.2f}-{r['round_ratios'][2]:.2f}  "
+            f"err/tol={r['disagreement']:.2g} ({r['worst_tensor']})  "
+            f"load {r['load'][0]:.2f}->{r['load'][1]:.2f}  "
             f"bg={r['foreign_load']:.2f} cores (try {r['attempts']})"
             + ("" if r["agree"] else "  DISAGREE"),
             flush=True,
@@ -358,11 +373,12 @@ def main(argv=None):
         f"{env['keras_hub']}; {env['cores']} cores, {env['cpu']}"
     )
     print(
-        "ratio = median(ours) / median(peer), < 1 means ours is faster; min/min = "
-        "ratio of the fastest calls; agreement: max|ours-peer| <= "
+        "ratio = median(ours) / median(peer), < 1 means ours is faster; per-round = "
+        "ours/peer within each interleaved round; agreement: max|ours-peer| <= "
         f"{ATOL:g} + {RTOL:g}*max|peer| on the output and every gradient "
         "(see max_disagreement); bg load = cores used by other processes while timing"
     )
+    print(f"load average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print()
     print(markdown_table(results))
     if args.json:
