@@ -6,7 +6,11 @@ import keras
 from keras import ops
 
 from keras_seq._validation import positive_int_errors
-from keras_seq.ops.attention import check_mask_broadcasts, masked_fill_value, merge_masks
+from keras_seq.ops.attention import (
+    check_mask_broadcasts,
+    masked_fill_value,
+    merge_masks,
+)
 
 _SCORES = ("additive", "concat")
 

@@ -16,6 +16,7 @@ from keras_seq.ops.attention import (
     masked_fill_value,
     merge_masks,
     multi_head_attention_core,
+    statistics_dtype,
 )
 
 
@@ -763,7 +764,8 @@ class MultiHeadAttention(keras.layers.Layer):
         k = self.key_dense(key)
         v = self.value_dense(value)
         dot, combine = self._equations(rank)
-        logits = ops.cast(ops.einsum(dot, q, k), "float32")
+        logits = ops.einsum(dot, q, k)
+        logits = ops.cast(logits, statistics_dtype(logits.dtype))
         mask = self._merged_mask(
             ops.shape(query)[1],
             ops.shape(value)[1],
@@ -776,7 +778,7 @@ class MultiHeadAttention(keras.layers.Layer):
             len(logits.shape),
         )
         if mask is not None:
-            logits = ops.where(mask, logits, masked_fill_value("float32"))
+            logits = ops.where(mask, logits, masked_fill_value(logits.dtype))
         # Softmax jointly over the key axes, on a 2-D view (oneDNN's softmax
         # takes at most 5 dimensions).
         shape = ops.shape(logits)

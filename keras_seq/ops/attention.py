@@ -23,6 +23,17 @@ def masked_fill_value(dtype) -> float:
     return float(np.finfo(dtype).min)
 
 
+def statistics_dtype(dtype):
+    """The dtype softmax statistics run in: float32 for 16-bit inputs,
+    otherwise the input's own (float64 stays float64).
+
+    >>> statistics_dtype("bfloat16"), statistics_dtype("float64")
+    ('float32', 'float64')
+    """
+    dtype = keras.backend.standardize_dtype(dtype)
+    return "float64" if dtype == "float64" else "float32"
+
+
 def merge_masks(*masks):
     """Logical AND of the boolean masks that are not `None` (broadcasting)."""
     merged = None
@@ -123,15 +134,16 @@ def scaled_dot_product_attention(
     depth = query.shape[-1]
     if depth is None:
         depth = ops.shape(query)[-1]
+    stats = statistics_dtype(query.dtype)
     scale = 1.0 / math.sqrt(depth) if isinstance(depth, int) else ops.rsqrt(
-        ops.cast(depth, "float32")
+        ops.cast(depth, stats)
     )
     logits = ops.matmul(
-        ops.cast(query, "float32"), ops.swapaxes(ops.cast(key, "float32"), -1, -2)
+        ops.cast(query, stats), ops.swapaxes(ops.cast(key, stats), -1, -2)
     )
     logits = logits * scale
     if mask is not None:
-        logits = ops.where(mask, logits, masked_fill_value("float32"))
+        logits = ops.where(mask, logits, masked_fill_value(stats))
     weights = ops.softmax(logits, axis=-1)
     if dropout_rate > 0.0 and training:
         weights = keras.random.dropout(weights, dropout_rate, seed=seed)
@@ -183,10 +195,11 @@ def check_mask_broadcasts(name, mask, target_shape, target_name):
 
 
 def _probabilities(logits, mask):
-    """softmax over the last axis in float32, masked entries -> 0."""
-    logits = ops.cast(logits, "float32")
+    """softmax over the last axis in (at least) float32, masked entries -> 0."""
+    dtype = statistics_dtype(logits.dtype)
+    logits = ops.cast(logits, dtype)
     if mask is not None:
-        logits = ops.where(mask, logits, masked_fill_value("float32"))
+        logits = ops.where(mask, logits, masked_fill_value(dtype))
     return ops.softmax(logits, axis=-1)
 
 
@@ -211,12 +224,13 @@ def _fused_softmax_attention(query, key_t, value, mask):
             (d_outputs,) = upstream[:1]
             d_value = ops.matmul(ops.swapaxes(cast_weights, -1, -2), d_outputs)
             d_weights = ops.matmul(d_outputs, ops.swapaxes(value, -1, -2))
+            stats = weights.dtype
             rows = ops.sum(
-                ops.cast(d_outputs, "float32") * ops.cast(outputs, "float32"),
+                ops.cast(d_outputs, stats) * ops.cast(outputs, stats),
                 axis=-1,
                 keepdims=True,
             )
-            d_logits = weights * (ops.cast(d_weights, "float32") - rows)
+            d_logits = weights * (ops.cast(d_weights, stats) - rows)
             if mask is not None:
                 d_logits = ops.where(mask, d_logits, 0.0)
             d_logits = ops.cast(d_logits, dtype)
