@@ -110,6 +110,11 @@ class TransformerLM(StoredConfig, keras.Model):
     def build(self, inputs_shape=None):
         if self.built:
             return
+        if inputs_shape is not None and len(inputs_shape) != 2:
+            raise ValueError(
+                "`token_ids` must be integer ids of rank 2 [batch, time]; received "
+                f"shape {tuple(inputs_shape)}."
+            )
         length = None if inputs_shape is None else inputs_shape[1]
         self.embedding.build((None, length))
         hidden = (None, length, self.hidden_dim)

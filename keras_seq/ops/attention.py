@@ -161,7 +161,7 @@ def broadcast_error(mask_shape, target_shape):
     the mask may have fewer dimensions than the target (they align on the
     right, as in NumPy).
 
-    >>> broadcast_error((2, 1, 5), (2, 4, 3, 5)) is None
+    >>> broadcast_error((2, 1, 1, 5), (2, 4, 3, 5)) is None
     True
     >>> broadcast_error((2, 6), (2, 4, 3, 5))
     'dimension -1 is 6, not 1 or 5'
