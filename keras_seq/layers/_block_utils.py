@@ -6,7 +6,7 @@ import keras
 from keras import ops
 
 from keras_seq._validation import positive_int_errors, rate_error
-from keras_seq.ops.attention import check_mask_broadcasts
+from keras_seq.ops.attention import check_mask_broadcasts, linear
 
 
 def validate_block_args(num_heads, intermediate_dim, dropout, layer_norm_epsilon):
@@ -30,6 +30,21 @@ def head_dim(width, num_heads, name):
             f"({num_heads})."
         )
     return width // num_heads
+
+
+def plain_projections(*layers):
+    """Whether these `Dense`/`EinsumDense` layers (None allowed) are plain
+    float projections: not quantized, no LoRA, no activity regularizer, so
+    their kernels can be used directly in 2-D matmuls."""
+    return all(
+        layer is None
+        or (
+            not layer.lora_enabled
+            and layer.quantization_mode is None
+            and layer.activity_regularizer is None
+        )
+        for layer in layers
+    )
 
 
 def clone_initializer(initializer):
@@ -139,9 +154,22 @@ class FeedForwardMixin:
         return (x, *extras)
 
     def _feedforward(self, x, training):
-        x = self._feedforward_intermediate_dense(x)
-        x = self._feedforward_output_dense(x)
+        first, second = self._feedforward_intermediate_dense, self._feedforward_output_dense
+        if plain_projections(first, second):
+            # One 2-D matmul per Dense on `[B*T, D]`: the kernel gradient is a
+            # single product (a 3-D Dense computes one per example and sums).
+            shape = ops.shape(x)
+            flat = ops.reshape(x, (-1, x.shape[-1]))
+            flat = first.activation(linear(flat, *self._dense_weights(first)))
+            x = ops.reshape(linear(flat, *self._dense_weights(second)), shape)
+        else:
+            x = second(first(x))
         return (self._feedforward_dropout(x, training=training),)
+
+    def _dense_weights(self, dense):
+        kernel = ops.cast(dense.kernel, self.compute_dtype)
+        bias = None if dense.bias is None else ops.cast(dense.bias, self.compute_dtype)
+        return kernel, bias
 
     def _common_config(self):
         return {

@@ -9,6 +9,7 @@ import keras
 from keras import ops
 
 from keras_seq._validation import positive_int_error, rate_error
+from keras_seq.layers._block_utils import plain_projections
 from keras_seq.layers.masks import causal_mask
 from keras_seq.ops.attention import (
     broadcast_error,
@@ -418,18 +419,9 @@ class MultiHeadAttention(keras.layers.Layer):
     # -- projections ----------------------------------------------------------
 
     def _plain(self, *denses):
-        """Whether the sublayers are plain float projections (not quantized,
-        no LoRA, no activity regularizer), so their kernels can be used
-        directly."""
-        return all(
-            d is None
-            or (
-                not d.lora_enabled
-                and d.quantization_mode is None
-                and d.activity_regularizer is None
-            )
-            for d in denses
-        )
+        """Whether the sublayers' kernels can be used directly (not
+        quantized, no LoRA, no activity regularizer)."""
+        return plain_projections(*denses)
 
     def _project(self, dense, inputs_2d, batch_time, scale=None):
         """`inputs_2d` `[N, C]` -> `[B, T, H, d]` by one 2-D matmul."""
