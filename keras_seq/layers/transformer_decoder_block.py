@@ -19,9 +19,11 @@ class TransformerDecoderBlock(FeedForwardMixin, keras.layers.Layer):
 
     Sublayers are wrapped as in `TransformerEncoderBlock` (post-norm by
     default, pre-norm with `norm_first=True`) and built in keras-hub's order,
-    so with copied weights it computes exactly what
-    `keras_hub.layers.TransformerDecoder` computes. Unlike keras-hub's it can
-    return its attention weights, for inspection and TensorBoard heatmaps.
+    so with copied weights it computes what
+    `keras_hub.layers.TransformerDecoder` computes, to float rounding (see
+    `TransformerEncoderBlock` for how it is faster). Unlike keras-hub's it
+    can return its attention weights, for inspection and TensorBoard
+    heatmaps, and it gives its output spec without tracing.
     With `cross_attention=False` it is a decoder-only (GPT-style) block.
 
     Masks: `decoder_padding_mask` `[B, T]` (or the implicit Keras mask of

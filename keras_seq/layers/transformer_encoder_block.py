@@ -22,9 +22,13 @@ class TransformerEncoderBlock(FeedForwardMixin, keras.layers.Layer):
     Each sublayer is wrapped as LayerNorm(x + Dropout(Sublayer(x))) (post-norm,
     the paper's form) or x + Dropout(Sublayer(LayerNorm(x))) with
     `norm_first=True` (pre-norm, as in GPT-2 and most modern stacks). Heads
-    have width D / num_heads. With copied weights it computes exactly what
-    `keras_hub.layers.TransformerEncoder` computes (its `normalize_first` is
-    our `norm_first`), and it can also return the attention weights.
+    have width D / num_heads. With copied weights it computes what
+    `keras_hub.layers.TransformerEncoder` computes, to float rounding (its
+    `normalize_first` is our `norm_first`), faster: the attention is our
+    `MultiHeadAttention` and the feed-forward network runs as 2-D matmuls on
+    the `Dense` kernels. It can also return the attention weights, and gives
+    its output shape and dtype without tracing (`compute_output_shape` /
+    `compute_output_spec`, also under mixed precision).
 
     Masks: `padding_mask` `[B, T]` (or the implicit Keras mask of `inputs`)
     masks keys; `attention_mask` `[B, T, T]` is merged with it by `&`.
