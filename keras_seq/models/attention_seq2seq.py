@@ -6,7 +6,12 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_seq._validation import check_positive_ints, positive_int_errors
+from keras_seq._validation import (
+    check_positive_ints,
+    check_token_ids,
+    positive_int_errors,
+    rate_error,
+)
 from keras_seq.decoding.step import static_step
 from keras_seq.layers.bahdanau_attention import BahdanauAttention
 from keras_seq.models._generation import GenerationMixin, decoding_options
@@ -110,8 +115,8 @@ class AttentionSeq2Seq(GenerationMixin, keras.Model):
                 "attention_units": attention_units,
             }
         )
-        if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-            errors.append(f"`dropout` must be a float in [0, 1); received {dropout!r}.")
+        if rate_error("dropout", dropout):
+            errors.append(rate_error("dropout", dropout))
         if errors:
             raise ValueError(" ".join(errors))
         self.source_vocabulary_size = source_vocabulary_size
@@ -186,6 +191,7 @@ class AttentionSeq2Seq(GenerationMixin, keras.Model):
                 "`encoder_tokens` must be integer ids of rank 2 [batch, time]; "
                 f"received shape {tuple(encoder_tokens.shape)}."
             )
+        check_token_ids(encoder_tokens, self.source_vocabulary_size, "encoder_tokens")
         source_mask = ops.not_equal(encoder_tokens, 0)
         embedded = self.embedding_dropout(self.source_embedding(encoder_tokens), training=training)
         annotations, fh, fc, bh, bc = self.encoder(embedded, mask=source_mask, training=training)
@@ -196,6 +202,7 @@ class AttentionSeq2Seq(GenerationMixin, keras.Model):
         return annotations, source_mask, state
 
     def _decode(self, decoder_tokens, annotations, source_mask, state, training=False):
+        check_token_ids(decoder_tokens, self.target_vocabulary_size, "decoder_tokens")
         embedded = self.embedding_dropout(self.target_embedding(decoder_tokens), training=training)
         outputs, h, c = self.decoder(embedded, initial_state=state, training=training)
         context, weights = self.attention(outputs, annotations, mask=source_mask)

@@ -417,7 +417,7 @@ class ReformerLM(GenerationMixin, StoredConfig, keras.Model):
         return self.embedding_dropout(x, training=training)
 
     def call(self, token_ids, training=False):
-        token_ids = check_token_ids("token_ids", token_ids)
+        token_ids = check_token_ids("token_ids", token_ids, self.vocabulary_size)
         length = token_ids.shape[1]
         if length is not None and length > self.sequence_length:
             raise ValueError(

@@ -162,7 +162,9 @@ class Transformer(GenerationMixin, StoredConfig, keras.Model):
 
     def encode(self, encoder_tokens, training=False):
         """Returns `(encoder_outputs [B, S, D], encoder_padding_mask [B, S])`."""
-        encoder_tokens = check_token_ids("encoder_tokens", encoder_tokens)
+        encoder_tokens = check_token_ids(
+            "encoder_tokens", encoder_tokens, self.encoder_vocabulary_size
+        )
         mask = ops.not_equal(encoder_tokens, 0)
         x = self.embedding_dropout(self.encoder_embedding(encoder_tokens), training=training)
         for block in self.encoder_blocks:
@@ -185,7 +187,9 @@ class Transformer(GenerationMixin, StoredConfig, keras.Model):
                 + "."
             )
         encoded, encoder_mask = self.encode(inputs["encoder_tokens"], training)
-        decoder_tokens = check_token_ids("decoder_tokens", inputs["decoder_tokens"])
+        decoder_tokens = check_token_ids(
+            "decoder_tokens", inputs["decoder_tokens"], self.decoder_vocabulary_size
+        )
         decoder_mask = ops.not_equal(decoder_tokens, 0)
         x = self.embedding_dropout(self.decoder_embedding(decoder_tokens), training=training)
         for block in self.decoder_blocks:

@@ -117,6 +117,11 @@ class TransformerLM(GenerationMixin, StoredConfig, keras.Model):
     def build(self, inputs_shape=None):
         if self.built:
             return
+        if inputs_shape is not None and len(inputs_shape) != 2:
+            raise ValueError(
+                "`token_ids` must be integer ids of rank 2 [batch, time]; received "
+                f"shape {tuple(inputs_shape)}."
+            )
         length = None if inputs_shape is None else inputs_shape[1]
         self.embedding.build((None, length))
         hidden = (None, length, self.hidden_dim)
@@ -133,7 +138,7 @@ class TransformerLM(GenerationMixin, StoredConfig, keras.Model):
         return self.head(x)
 
     def call(self, token_ids, training=False):
-        token_ids = check_token_ids("token_ids", token_ids)
+        token_ids = check_token_ids("token_ids", token_ids, self.vocabulary_size)
         padding = ops.not_equal(token_ids, 0)
         x = self.embedding_dropout(self.embedding(token_ids), training=training)
         for block in self.blocks:
