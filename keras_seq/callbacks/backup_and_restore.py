@@ -131,13 +131,13 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         self._global_step = 0
         self._iterator = None
         self._drawn = 0  # batches drawn from `self._iterator`
-        self._pending = None  # a backup not yet loaded into the model
         self._preroll = 0
         self._skip_steps = 0
         self._resume_epoch = None
         self._metric_state = None
         self._boundary_save = False
         self._saved_step = 0  # global step of the last backup
+        self._saved_key = None  # (global step, epoch) of the last backup
         self._skipped_call = False
 
     # --- fit hooks -------------------------------------------------------
@@ -152,16 +152,15 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         if found is not None:
             path, meta = found
             self.restored_from = path
-            self._pending = (path, meta)
             self._epoch = meta["epoch"]
             self._global_step = meta["global_step"]
             self._resume_epoch = meta["epoch"]
             self._skip_steps = meta["step"]
             self._saved_step = meta["global_step"]
+            self._saved_key = (meta["global_step"], meta["epoch"])
             self._preroll = meta["iterator_batches"] - meta["step"]
             model._initial_epoch = meta["epoch"]  # how Keras's own callback resumes
-            if model.built and not _unbuilt_metrics(model):
-                self._load(model)
+            self._load(model, path, meta)
             if self.verbose:
                 print(
                     f"BackupAndRestore: resuming from {path} (epoch {meta['epoch'] + 1}, "
@@ -199,7 +198,7 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         if self.delete_checkpoint:
             if self._is_chief and os.path.exists(self.backup_dir):
                 shutil.rmtree(self.backup_dir)
-        else:
+        elif self._saved_key != (self._global_step, self._epoch):
             self._save(epoch=self._epoch, step=0)
 
     # --- the wrapped train function -------------------------------------
@@ -209,8 +208,6 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         if iterator is not self._iterator:
             self._iterator = iterator
             self._drawn = 0
-        if self._pending is not None:
-            self._load(model, iterator)
         if self._boundary_save:
             self._boundary_save = False
             self._save(epoch=self._epoch, step=0)
@@ -249,6 +246,9 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
             "iterator_batches": int(self._drawn),
             "seed_states": len(_seed_states(model)),
             "metric_variables": len(model.metrics_variables),
+            # To build a model that is not built yet (Keras builds it in the
+            # first step) before restoring into it.
+            "input_spec": _spec_to_json(getattr(self._iterator, "element_spec", None)),
         }
         name = f"checkpoint-{meta['global_step']:010d}-{meta['epoch']:06d}"
         parent = self.backup_dir if self._is_chief else tempfile.mkdtemp(prefix="keras_seq_backup_")
@@ -275,6 +275,7 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         else:
             shutil.rmtree(parent, ignore_errors=True)
         self._saved_step = self._global_step
+        self._saved_key = (self._global_step, int(epoch))
 
     def _write(self, model, directory, meta):
         """Writes the three files of a backup into `directory` (then fsyncs them)."""
@@ -290,16 +291,16 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         for filename in (_WEIGHTS, _STATE, _META):
             _fsync_file(os.path.join(directory, filename))
 
-    def _load(self, model, iterator=None):
-        path, meta = self._pending
-        self._pending = None
+    def _load(self, model, path, meta):
         strategy = model.distribute_strategy
         if not model.built or _unbuilt_metrics(model):
-            if iterator is None:
+            spec = _spec_from_json(meta.get("input_spec"))
+            if spec is None:
                 raise ValueError(
-                    "BackupAndRestore: the model must be built before it can be restored."
+                    "BackupAndRestore: build the model (call it on a batch) before `fit`, "
+                    f"so that the backup in {path!r} can be loaded into it."
                 )
-            _build_from_spec(model, iterator.element_spec)
+            _build_from_spec(model, spec)
         if model.optimizer is not None and not model.optimizer.built:
             with strategy.scope():
                 model.optimizer.build(model.trainable_variables)
@@ -362,20 +363,38 @@ def _build_from_spec(model, element_spec):
     one batch, then resets the metrics (a no-op for the training state)."""
     import tensorflow as tf
 
-    def zeros(spec):
-        if not isinstance(spec, tf.TensorSpec):
-            raise ValueError(
-                "BackupAndRestore: build the model before `fit` (it can only be built "
-                f"automatically from dense tensors; the input holds {spec!r})."
-            )
-        return tf.zeros([1 if d is None else d for d in spec.shape], spec.dtype)
-
-    batch = tf.nest.map_structure(zeros, element_spec)
+    batch = tf.nest.map_structure(
+        lambda spec: tf.zeros([1 if d is None else d for d in spec.shape], spec.dtype), element_spec
+    )
     x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(batch)
     y_pred = model(x, training=False)
     model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=False)
     model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
     model.reset_metrics()
+
+
+def _spec_to_json(spec):
+    """A JSON-able copy of a batch's `element_spec` (dense tensors only), or `None`."""
+    import tensorflow as tf
+
+    leaves = tf.nest.flatten(spec) if spec is not None else [None]
+    if not all(isinstance(leaf, tf.TensorSpec) for leaf in leaves):
+        return None
+    return tf.nest.map_structure(
+        lambda leaf: {"tensor_shape": leaf.shape.as_list(), "dtype": leaf.dtype.name}, spec
+    )
+
+
+def _spec_from_json(value):
+    import tensorflow as tf
+
+    if value is None:
+        return None
+    if isinstance(value, dict) and set(value) == {"tensor_shape", "dtype"}:
+        return tf.TensorSpec(value["tensor_shape"], value["dtype"])
+    if isinstance(value, dict):
+        return {key: _spec_from_json(item) for key, item in value.items()}
+    return tuple(_spec_from_json(item) for item in value)
 
 
 def _discard(iterator, count):
