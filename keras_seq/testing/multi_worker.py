@@ -75,6 +75,7 @@ class LocalCluster:
         self.env = dict(env or {})
         self.cwd = cwd
         self.log_dir = log_dir or tempfile.mkdtemp(prefix="keras_seq_cluster_")
+        os.makedirs(self.log_dir, exist_ok=True)
         self.processes = [None] * num_workers
         self.starts = [0] * num_workers
 
