@@ -146,6 +146,11 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         self._reset_run_state()
         self.restored_from = None
         model = self.model
+        if keras.backend.backend() != "tensorflow":
+            raise ValueError(
+                "keras_seq.callbacks.BackupAndRestore needs the TensorFlow backend; "
+                f"Keras runs on {keras.backend.backend()!r}."
+            )
         _unwrap(model)
         self._is_chief = bool(model.distribute_strategy.extended.should_checkpoint)
         found = _newest_readable(self.backup_dir)
@@ -167,16 +172,31 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
                     f"after step {meta['step']}; {meta['global_step']} steps done)",
                     flush=True,
                 )
+        self._wrap_train_function()
+
+    def _wrap_train_function(self):
+        # Keras's `fit` looks `model.train_function` up before every step, so
+        # wrapping it lets this callback skip the steps already trained and
+        # count the batches drawn from the data iterator it is given.
+        model = self.model
         original = model.train_function
+        if getattr(original, "_keras_seq_callback", None) is self:
+            return
 
         def train_function(iterator):
             return self._train_step(original, iterator)
 
         train_function._keras_seq_original = original
+        train_function._keras_seq_callback = self
         model.train_function = train_function
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        # Another callback may have rebuilt the train function
+        # (`make_train_function(force=True)`, e.g. GradualUnfreezing).
+        self._wrap_train_function()
 
     def on_train_batch_end(self, batch, logs=None):
         if self._skipped_call or self.save_freq == "epoch":

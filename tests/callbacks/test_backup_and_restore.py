@@ -159,6 +159,32 @@ def test_an_unreadable_newest_backup_falls_back_to_the_previous(tmp_path, uninte
     assert_same_weights(weights, uninterrupted[True][0])
 
 
+def test_resumes_when_another_callback_rebuilds_the_train_function(tmp_path):
+    # GradualUnfreezing rebuilds the train function when a stage begins
+    # (`make_train_function(force=True)`), after this callback wrapped it.
+    from keras_seq.callbacks import GradualUnfreezing
+
+    def fit(backup, interrupt_at=None):
+        keras.utils.set_random_seed(0)
+        body, head = keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(1)
+        model = keras.Sequential([keras.Input((4,)), body, head])
+        model.compile(keras.optimizers.Adam(1e-2), "mse")
+        x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
+        callbacks = [BackupAndRestore(backup, save_freq=3, verbose=False), GradualUnfreezing([head, body])]
+        if interrupt_at:
+            callbacks.append(Interrupt(interrupt_at))
+        try:
+            model.fit(x, x[:, :1] ** 2, batch_size=8, epochs=3, shuffle=False, callbacks=callbacks, verbose=0)
+        except KeyboardInterrupt:
+            return None
+        return [w.numpy() for w in model.weights]
+
+    reference = fit(str(tmp_path / "reference"))
+    assert fit(str(tmp_path / "backup"), interrupt_at=7) is None  # epoch 2 (both groups thawed), step 3
+    assert latest_backup(str(tmp_path / "backup"))[1]["global_step"] == 6
+    assert_same_weights(fit(str(tmp_path / "backup")), reference)
+
+
 def test_no_readable_backup_is_an_error(tmp_path):
     backup = tmp_path / "backup"
     (backup / "checkpoint-0000000003-000000").mkdir(parents=True)
