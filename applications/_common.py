@@ -25,6 +25,12 @@ def add_train_arguments(parser, sizes, default_logdir, default_output, data_help
     parser.add_argument("--cpu-devices", type=int, help="split the CPU into N logical devices")
 
 
+def add_backup_arguments(parser):
+    """`--backup-dir DIR --backup-every N`: see `backup_callback`."""
+    parser.add_argument("--backup-dir", help="back training up here and resume from it after a crash")
+    parser.add_argument("--backup-every", type=int, help="back up every N steps (default: every epoch)")
+
+
 def add_decoding_arguments(parser):
     """`--beam-width` / `--length-penalty`: beam search instead of greedy."""
     parser.add_argument("--beam-width", type=int, help="decode with beam search of this width (default: greedy)")
@@ -55,6 +61,8 @@ def train_kwargs(args):
         num_cpu_devices=args.cpu_devices,
         eval_examples=args.eval_examples,
     )
+    if getattr(args, "backup_dir", None):  # the applications with `add_backup_arguments`
+        options.update(backup_dir=args.backup_dir, backup_every=args.backup_every)
     return {k: v for k, v in options.items() if k != "eval_examples" or v is not None}
 
 
@@ -83,6 +91,15 @@ def distribution(strategy="auto", num_cpu_devices=None):
     return get_strategy(strategy, num_cpu_devices=num_cpu_devices)
 
 
+def backup_callback(backup_dir, every=None):
+    """The fault-tolerance callback of `--backup-dir DIR --backup-every N`:
+    atomic backups every `every` steps (every epoch when None), resumed
+    mid-epoch when the same command runs again after a crash."""
+    from keras_seq.callbacks import BackupAndRestore
+
+    return BackupAndRestore(backup_dir, save_freq=every or "epoch", delete_checkpoint=True)
+
+
 def fit(
     build_model,
     train_data,
@@ -93,19 +110,34 @@ def fit(
     callbacks=(),
     verbose=1,
     steps_per_epoch=None,
+    backup_dir=None,
+    backup_every=None,
 ):
     """Builds the model under `strategy` (from `distribution`) and fits it.
 
     `callbacks` may hold callables `model -> Callback` for callbacks that
-    need the model. Returns `(model, history dict, seconds, replicas)`.
+    need the model; `backup_dir`/`backup_every` add `backup_callback`.
+    Returns `(model, history dict, seconds, replicas)`.
     """
+    from keras_seq.distribute import shard_by_data
+
     with strategy.scope():
         model = build_model()
     resolved = []
-    if log_dir:
+    chief = strategy.extended.should_checkpoint  # only the chief writes (multi-worker)
+    if log_dir and chief:
         resolved.append(keras.callbacks.TensorBoard(log_dir=log_dir))
+    if backup_dir:
+        resolved.append(backup_callback(backup_dir, backup_every))
     for callback in callbacks:
         resolved.append(callback if isinstance(callback, keras.callbacks.Callback) else callback(model))
+    if hasattr(train_data, "element_spec"):
+        train_data = shard_by_data(train_data)
+        batches = int(train_data.cardinality())
+        if backup_dir and steps_per_epoch is None and batches > 0:
+            # One stream, reshuffled every epoch, whose position the backup
+            # records: a resumed run sees the batches an uninterrupted one would.
+            train_data, steps_per_epoch = train_data.repeat(), batches
     started = time.perf_counter()
     history = model.fit(
         train_data,
@@ -120,7 +152,7 @@ def fit(
 
 
 def save(model, output):
-    if output:
+    if output and model.distribute_strategy.extended.should_checkpoint:
         os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
         model.save(output)
 

@@ -9,6 +9,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from applications._common import (
+    add_backup_arguments,
     add_decoding_arguments,
     add_train_arguments,
     decoding_kwargs,
@@ -32,6 +33,7 @@ def _parser():
         "dates_nmt.keras",
         "TSV of 'source<TAB>YYYY-MM-DD' lines instead of generated dates",
     )
+    add_backup_arguments(train)
     evaluate = commands.add_parser("evaluate", help="exact match of a saved model")
     evaluate.add_argument("--model", default="dates_nmt.keras")
     evaluate.add_argument("--examples", type=int, default=2000)

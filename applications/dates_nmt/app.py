@@ -123,12 +123,16 @@ def train(
     eval_examples=2000,
     verbose=1,
     decoding=None,
+    backup_dir=None,
+    backup_every=None,
 ):
     """Trains the date translator and reports held-out exact match.
 
     Args:
         size: `"fast"` or `"default"`.
-        epochs, batch_size, train_examples: override the size's values.
+        epochs, batch_size, train_examples: override the size's values;
+            `batch_size` is per replica (the global batch is `batch_size`
+            times the strategy's replicas).
         seed: seed of the embedded generator (held-out data uses
             `seed + 1000` and excludes every training source).
         data: optional path to a TSV of `source<TAB>YYYY-MM-DD` pairs used
@@ -137,6 +141,8 @@ def train(
         output: where to save the `.keras` model.
         strategy, num_cpu_devices: see `keras_seq.distribute.get_strategy`.
         eval_examples: size of the held-out set.
+        backup_dir, backup_every: back training up every `backup_every`
+            steps (every epoch when None) and resume from it after a crash.
 
     Returns:
         dict with `model`, `history`, `exact_match`, `train_seconds`,
@@ -156,7 +162,7 @@ def train(
     vocabularies = build_vocabularies(sources)
     inputs, target_ids = encode_pairs(vocabularies, sources, targets)
     validation = max(1, len(sources) // 20)
-    batch_size = batch_size or s.batch_size
+    batch_size = (batch_size or s.batch_size) * chosen.num_replicas_in_sync
 
     def part(start, stop, shuffle_seed=None):
         return batched(
@@ -173,6 +179,8 @@ def train(
         log_dir=log_dir,
         callbacks=callbacks,
         verbose=verbose,
+        backup_dir=backup_dir,
+        backup_every=backup_every,
     )
     accuracy, predictions = exact_match(model, eval_sources, eval_targets, decoding=decoding)
     save(model, output)
