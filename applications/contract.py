@@ -424,12 +424,12 @@ def loader(app, expected=None, check=None):
 
 def backup_callback(backup_dir, every=None):
     """The fault-tolerance callback of `--backup-dir DIR --backup-every N`:
-    Keras's `BackupAndRestore`, saving every `every` steps (every epoch when
-    None) and resuming from the backup when training restarts. The one place
-    that builds it (distributed training may swap in an atomic version)."""
-    import keras
+    `keras_seq.callbacks.BackupAndRestore` (Keras's, with atomic backups and
+    mid-epoch resumption), saving every `every` steps (every epoch when None)
+    and resuming from the backup when the same command runs again."""
+    from keras_seq.callbacks import BackupAndRestore
 
-    return keras.callbacks.BackupAndRestore(backup_dir, save_freq=every or "epoch", delete_checkpoint=True)
+    return BackupAndRestore(backup_dir, save_freq=every or "epoch", delete_checkpoint=True)
 
 
 def batched(inputs, targets, batch_size, seed=None, sample_weights=None):
@@ -589,7 +589,15 @@ class Training:
         for callback in callbacks:
             resolved.append(callback if isinstance(callback, keras.callbacks.Callback) else callback(model))
         if hasattr(x, "element_spec"):
+            from keras_seq.distribute import shard_by_data
+
             fit_options.setdefault("shuffle", False)  # datasets shuffle themselves, seeded
+            x = shard_by_data(x)  # multi-worker: every worker its share of each global batch
+            batches = int(x.cardinality())
+            if self.backup_dir and fit_options.get("steps_per_epoch") is None and batches > 0:
+                # One stream, reshuffled every epoch, whose position the backup
+                # records: a resumed run sees the batches an uninterrupted one would.
+                x, fit_options["steps_per_epoch"] = x.repeat(), batches
         started = time.perf_counter()
         history = model.fit(
             x, y, epochs=epochs or self.epochs, callbacks=resolved, verbose=self.verbose, **fit_options
