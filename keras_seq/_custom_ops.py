@@ -52,6 +52,14 @@ def _cpu_flags():
     return platform.machine() + platform.processor()
 
 
+def _machine_flags():
+    """Extra flags for this CPU: on CPUs with AVX512-FP16 (e.g. Sapphire
+    Rapids) `-march=native` enables it, and TensorFlow's bundled Eigen
+    (PacketMathFP16.h) then fails to compile under gcc 12; the kernels use no
+    float16, so it is turned off."""
+    return ("-mno-avx512fp16",) if "avx512_fp16" in _cpu_flags().split() else ()
+
+
 def build_op_library(source, compiler=None, directory=None):
     """Compiles the kernel `source` (a ``.cc`` path) into a shared library
     unless an up-to-date one is cached, and returns the library's path.
@@ -67,7 +75,7 @@ def build_op_library(source, compiler=None, directory=None):
         )
     import tensorflow as tf
 
-    flags = [*_FLAGS, *tf.sysconfig.get_compile_flags()]
+    flags = [*_FLAGS, *_machine_flags(), *tf.sysconfig.get_compile_flags()]
     link = tf.sysconfig.get_link_flags()
     with open(source, "rb") as handle:
         text = handle.read()
