@@ -7,7 +7,8 @@ words from a small grammar, every character lasts 1-4 frames with blanks in
 between, and Gaussian noise on the logits makes the greedy path err (a few
 percent character error) so that the beam and the LM have work to do.
 
-Compared, each on one core in-process, timed interleaved (median of rounds):
+Compared in one process through the shared harness (`benchmarks/_harness.py`:
+interleaved rounds, a warm-up call each, medians and per-round ranges):
 - no LM: ours vs pyctcdecode (`build_ctcdecoder(labels)`), and ours without
   pruning vs TF's `ctc_beam_search_decoder` (blank moved to the last class);
 - word 3-gram LM (our Kneser-Ney `NGramLM`, written as ARPA and loaded by
@@ -21,7 +22,7 @@ where they differ which output has the higher exact p(text | x) (CTC forward
 algorithm), and the CER of each against the true transcripts (jiwer).
 
     make bench   # installs pyctcdecode with --no-deps (it pins numpy<2)
-    .venv/bin/python benchmarks/ctc.py [--quick]
+    python benchmarks/ctc.py [--quick] [--rounds 10]
 """
 
 from __future__ import annotations
@@ -31,16 +32,17 @@ import os
 import sys
 import tempfile
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import _harness  # noqa: E402
+
+_harness.configure_threads()
 
 import logging  # noqa: E402
 
 import jiwer  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from _timing import cpu_model, interleaved, summarize, usable_cores  # noqa: E402
 from pyctcdecode import build_ctcdecoder  # noqa: E402
 
 from keras_seq.decoding import KenLMAdapter, NGramLM, ctc_beam_search_decode  # noqa: E402
@@ -106,10 +108,11 @@ def main(argv=None):
     parser.add_argument("--time", type=int, default=200)
     parser.add_argument("--beam", type=int, default=32)
     parser.add_argument("--noise", type=float, default=1.3)
-    parser.add_argument("--seconds", type=float, default=40.0)
+    _harness.add_arguments(parser, rounds=10)
     args = parser.parse_args(argv)
+    _harness.configure_threads(args.threads)
     if args.quick:
-        args.batch, args.seconds = 8, 2.0
+        args.batch, args.rounds = 8, 3
     logging.getLogger("pyctcdecode").setLevel(logging.ERROR)
     rng = np.random.default_rng(0)
     log_probs, truths = simulate(rng, args.batch, args.time, args.noise)
@@ -161,17 +164,15 @@ def main(argv=None):
         ("no LM, tf.nn.ctc_beam_search_decoder", ours_exact, peer_tf, str),
         ("word 3-gram KenLM, pyctcdecode", ours_lm, peer_lm, tidy),
     ]
-    print(
-        f"# CTC beam search, B={args.batch}, T={args.time}, V={len(ALPHABET)}, beam={args.beam}, "
-        f"noise={args.noise}; tf {tf.__version__}, numpy {np.__version__}; "
-        f"{usable_cores()} cores, {cpu_model()}; load average {os.getloadavg()[0]:.2f}"
+    report = _harness.Report(
+        f"CTC beam search, B={args.batch}, T={args.time}, V={len(ALPHABET)}, beam={args.beam}, noise={args.noise}",
+        _harness.versions("tensorflow", "numpy", "pyctcdecode", "kenlm"), args.json,
     )
-    print("| comparison | ours median ms | peer median ms | time ratio ours/peer | "
-          "top-path agreement | where they differ, ours has higher p(text\\|x) | "
-          "CER ours | CER peer | runs |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    lines = ["| comparison | ours median ms (range) | peer median ms (range) | time ratio ours/peer (per-round range) | "
+             "top-path agreement | where they differ, ours has higher p(text\\|x) | CER ours | CER peer | rounds | load |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, ours, peer, norm in pairs:
-        ours_text, peer_text = ours(), peer()  # warm-up and outputs
+        ours_text, peer_text = ours(), peer()  # outputs (and a first call each)
         same = np.array([norm(a) == norm(b) for a, b in zip(ours_text, peer_text)])
         agreement = same.mean()
         ours_ll = log_likelihood(log_probs, [norm(t) for t in ours_text])
@@ -181,16 +182,19 @@ def main(argv=None):
             better = "n/a (LM objective)"
         cer_ours = jiwer.cer(truths, [tidy(t) for t in ours_text])
         cer_peer = jiwer.cer(truths, [tidy(t) for t in peer_text])
-        samples = interleaved({"ours": ours, "peer": peer}, min_repeats=3, target_seconds=args.seconds)
-        stats = {k: summarize(v) for k, v in samples.items()}
-        ratio = stats["ours"]["median_ms"] / stats["peer"]["median_ms"]
-        print(
-            f"| {name} | {stats['ours']['median_ms']:.1f} | {stats['peer']['median_ms']:.1f} | "
-            f"{ratio:.3f} | {agreement:.1%} | {better} | {cer_ours:.2%} | {cer_peer:.2%} | {stats['ours']['n']} |",
-            flush=True,
+        timing = _harness.interleave({"ours": ours, "peer": peer}, args.rounds, warmup=args.warmup,
+                                     pairs=[("ours", "peer")], label=f"{name}: ")
+        per = timing.round_ratios("ours", "peer")
+        (o_lo, o_hi), (p_lo, p_hi), (l_lo, l_hi) = timing.range("ours"), timing.range("peer"), timing.loads()
+        lines.append(
+            f"| {name} | {timing.median('ours') * 1e3:.1f} ({o_lo * 1e3:.1f}-{o_hi * 1e3:.1f}) | "
+            f"{timing.median('peer') * 1e3:.1f} ({p_lo * 1e3:.1f}-{p_hi * 1e3:.1f}) | "
+            f"**{timing.ratio('ours', 'peer'):.3f}** ({min(per):.3f}-{max(per):.3f}) | {agreement:.1%} | {better} | "
+            f"{cer_ours:.2%} | {cer_peer:.2%} | {args.rounds} | {l_lo:.2f}-{l_hi:.2f} |"
         )
     greedy_cer = jiwer.cer(truths, [tidy(text_of(_collapse(r))) for r in log_probs])
-    print(f"greedy CER: {greedy_cer:.2%}; load average at the end: {os.getloadavg()[0]:.2f}")
+    report.table("CTC prefix beam search", lines + ["", f"greedy CER: {greedy_cer:.2%}"])
+    report.finish()
     return 0
 
 

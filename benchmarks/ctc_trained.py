@@ -20,13 +20,14 @@ import os
 import sys
 import tempfile
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import _harness  # noqa: E402
+
+_harness.configure_threads()
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
-from _timing import cpu_model, interleaved, summarize, usable_cores  # noqa: E402
 from pyctcdecode import build_ctcdecoder  # noqa: E402
 
 from applications.speech_ctc import app  # noqa: E402
@@ -44,8 +45,9 @@ def main(argv=None):
     parser.add_argument("model")
     parser.add_argument("--examples", type=int, default=32)
     parser.add_argument("--beam", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=20.0)
+    _harness.add_arguments(parser, rounds=30)
     args = parser.parse_args(argv)
+    _harness.configure_threads(args.threads)
     logging.getLogger("pyctcdecode").setLevel(logging.ERROR)
 
     inference, lm, lm_weight, word_bonus = app.load(args.model)
@@ -74,26 +76,29 @@ def main(argv=None):
         return [tidy(decoder.decode(p, beam_width=args.beam, beam_prune_logp=-10.0, token_min_logp=-5.0))
                 for p in log_probs]  # fmt: skip
 
-    print(f"# trained speech_ctc posteriors: B={len(log_probs)}, T<={batch.shape[1]}, V={len(ALPHABET)}, "
-          f"beam={args.beam}; {usable_cores()} cores, {cpu_model()}; load average {os.getloadavg()[0]:.2f}")  # fmt: skip
-    print("| LM | ours median ms | pyctcdecode median ms | ratio ours/peer | top-path agreement | "
-          "CER ours / peer | WER ours / peer | runs |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    report = _harness.Report(
+        f"CTC beam search on trained speech_ctc posteriors: B={len(log_probs)}, T<={batch.shape[1]}, "
+        f"V={len(ALPHABET)}, beam={args.beam}", _harness.versions("numpy", "pyctcdecode", "kenlm"), args.json)
+    lines = ["| LM | ours median ms (range) | pyctcdecode median ms (range) | ratio ours/peer (per-round range) | "
+             "top-path agreement | CER ours / peer | WER ours / peer | rounds | load |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for with_lm in (False, True):
         ours_text, peer_text = ours(with_lm), peer(with_lm)
         agreement = np.mean([a == b for a, b in zip(ours_text, peer_text)])
-        samples = interleaved({"ours": lambda lm=with_lm: ours(lm), "peer": lambda lm=with_lm: peer(lm)},
-                              min_repeats=3, target_seconds=args.seconds)  # fmt: skip
-        stats = {k: summarize(v) for k, v in samples.items()}
-        print(
-            f"| {'word 3-gram (KenLM)' if with_lm else 'none'} | {stats['ours']['median_ms']:.1f} | "
-            f"{stats['peer']['median_ms']:.1f} | {stats['ours']['median_ms'] / stats['peer']['median_ms']:.3f} | "
-            f"{agreement:.1%} | {char_error_rate(ours_text, references):.2%} / {char_error_rate(peer_text, references):.2%} | "
+        timing = _harness.interleave({"ours": lambda lm=with_lm: ours(lm), "peer": lambda lm=with_lm: peer(lm)},
+                                     args.rounds, warmup=args.warmup, pairs=[("ours", "peer")], log=None)
+        per = timing.round_ratios("ours", "peer")
+        (o_lo, o_hi), (p_lo, p_hi), (l_lo, l_hi) = timing.range("ours"), timing.range("peer"), timing.loads()
+        lines.append(
+            f"| {'word 3-gram (KenLM)' if with_lm else 'none'} | {timing.median('ours') * 1e3:.1f} "
+            f"({o_lo * 1e3:.1f}-{o_hi * 1e3:.1f}) | {timing.median('peer') * 1e3:.1f} ({p_lo * 1e3:.1f}-{p_hi * 1e3:.1f}) | "
+            f"**{timing.ratio('ours', 'peer'):.3f}** ({min(per):.3f}-{max(per):.3f}) | {agreement:.1%} | "
+            f"{char_error_rate(ours_text, references):.2%} / {char_error_rate(peer_text, references):.2%} | "
             f"{word_error_rate(ours_text, references):.2%} / {word_error_rate(peer_text, references):.2%} | "
-            f"{stats['ours']['n']} |",
-            flush=True,
+            f"{args.rounds} | {l_lo:.2f}-{l_hi:.2f} |"
         )
-    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+    report.table("CTC on a trained model's posteriors", lines)
+    report.finish()
     return 0
 
 

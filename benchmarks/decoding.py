@@ -4,10 +4,12 @@ Both decode the same small `keras_seq.models.TransformerLM` with the same
 key/value cache, inside a `tf.function`, from a one-token prompt for a fixed
 number of new tokens (no end token, so both do identical work), and the
 script checks that with one beam both return the same tokens as greedy
-search. Prints tokens/s for each and the time ratio ours/peer (median of
-interleaved runs).
+search. Prints tokens/s for each and the time ratio ours/peer. Through the
+shared harness (`benchmarks/_harness.py`): one process, both compiled and
+warmed up, then interleaved rounds (each round decodes once with each,
+order reversed every other round).
 
-    .venv/bin/python benchmarks/decoding.py [--quick]
+    python benchmarks/decoding.py [--quick] [--rounds 20]
 """
 
 from __future__ import annotations
@@ -16,15 +18,15 @@ import argparse
 import os
 import sys
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import _harness  # noqa: E402
+
+_harness.configure_threads()
 import keras  # noqa: E402
 import keras_hub  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from _timing import cpu_model, interleaved, summarize, usable_cores  # noqa: E402
 
 from keras_seq.decoding import beam_search, greedy_search  # noqa: E402
 from keras_seq.models import TransformerLM  # noqa: E402
@@ -36,7 +38,9 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--beams", type=int, default=5)
     parser.add_argument("--new-tokens", type=int, default=64)
+    _harness.add_arguments(parser, rounds=20)
     args = parser.parse_args(argv)
+    _harness.configure_threads(args.threads)
     if args.quick:
         args.new_tokens = 16
     keras.utils.set_random_seed(0)
@@ -72,21 +76,20 @@ def main(argv=None):
     )(prompt)
     np.testing.assert_array_equal(ours(1)(prompt).numpy(), greedy.numpy())
     np.testing.assert_array_equal(peer(1)(prompt).numpy(), greedy.numpy())
-    candidates = {"ours": ours(args.beams), "keras-hub": peer(args.beams)}
-    for fn in candidates.values():
-        fn(prompt)  # compile
-    samples = interleaved({k: (lambda f=f: f(prompt)) for k, f in candidates.items()}, min_repeats=5, target_seconds=20)
-    stats = {k: summarize(v) for k, v in samples.items()}
+    report = _harness.Report(
+        f"Beam search: keras_seq beam_search vs keras_hub BeamSampler (TransformerLM 2 layers, D=128, V=1000; "
+        f"B={args.batch}, beams={args.beams}, new tokens={args.new_tokens})",
+        _harness.versions("tensorflow", "keras", "keras-hub"), args.json,
+    )
+    compiled = {"keras_seq beam_search": ours(args.beams), "keras-hub BeamSampler": peer(args.beams)}
+    candidates = {k: (lambda f=f: f(prompt)) for k, f in compiled.items()}
+    timing = _harness.interleave(candidates, args.rounds, warmup=args.warmup, pairs=[tuple(candidates)])
     tokens = args.batch * args.new_tokens
-    print(f"# beam search, TransformerLM (2 layers, D=128, V=1000); B={args.batch}, beams={args.beams}, "
-          f"new tokens={args.new_tokens}; tf {tf.__version__}, keras {keras.__version__}, "
-          f"keras-hub {keras_hub.__version__}; {usable_cores()} cores, {cpu_model()}")
-    print("| implementation | median ms | tokens/s | runs |")
-    print("| --- | --- | --- | --- |")
-    for name, s in stats.items():
-        print(f"| {name} | {s['median_ms']:.1f} | {tokens / s['median_ms'] * 1e3:.0f} | {s['n']} |")
-    ratio = stats["ours"]["median_ms"] / stats["keras-hub"]["median_ms"]
-    print(f"time ratio ours/peer: {ratio:.3f} (tokens/s ratio ours/peer: {1 / ratio:.3f})")
+    lines = timing.summary_rows() + [""] + timing.ratio_rows()
+    lines += ["", "tokens/s (median): " + ", ".join(f"{k} {tokens / timing.median(k):,.0f}" for k in candidates),
+              "", timing.load_line()]
+    report.table("beam search", lines, extra=timing.to_json())
+    report.finish()
     return 0
 
 

@@ -12,83 +12,35 @@ of 64, bucket 64, `--hashes` rounds) and `g` = LayerNorm +
 - `remat`: every block wrapped in `keras.remat` (TensorFlow's
   `recompute_grad`: keeps each block's inputs, recomputes its insides).
 
-One training step = forward + gradient of `sum(y * c)` with respect to the
-inputs and all weights, in a `tf.function` (graph mode, no XLA), B=1,
-T=`--length`, D=256. A case whose peak memory, extrapolated from the
-smaller depths, would not fit in the machine's available memory is skipped
-(reported as such). Every (variant, depth) case runs in a fresh
-subprocess. The step is traced first (`get_concrete_function`, nothing
-runs), then the peak-RSS counter is reset; the "activation peak" is the
-peak RSS while the steps run minus the RSS before them (runtime, weights,
-inputs, traced graph; the first run's graph optimisation included); the
-total peak RSS is reported too. "Allocator step peak": TensorFlow's CPU
-allocator peak (`tf.config.experimental.get_memory_info`) during the steps
-after the first run, minus its live bytes before them: tensors only, no
-runtime or graph memory. Time is the median of `--steps` steps after the
-first run (which also optimises the graph). After the first run the script
-asks glibc to return free heap memory (`malloc_trim(0)`); "resident after
-first run" is RSS then minus RSS before the first run (optimised graph,
-executor kernels, and whatever freed memory the allocators keep; for the
-reversible stack it grows with depth even at small T, i.e. with the
-graph), and "later steps' RSS peak" is the peak RSS of the following
-steps above that. RSS figures depend on how the allocators retain freed
-memory; the allocator step peak counts tensors only. Before timing, the script checks once
-(small T) that the reversible gradients equal the plain ones.
+One call = one training step: forward + gradient of `sum(y * c)` with
+respect to the inputs and all weights, in a `tf.function` (graph mode, no
+XLA), B=1, T=`--length`, D=256 per stream.
 
-Usage:
-    .venv/bin/python benchmarks/reformer_reversible.py                 # full
-    .venv/bin/python benchmarks/reformer_reversible.py --length 1024 --depths 2 4
+Through the shared harness (`benchmarks/_harness.py`), per depth: every
+variant in its own long-lived worker process (same threads, same
+environment), timed in interleaved rounds after `--warmup` untimed steps;
+then memory, the same measure for every variant: a fresh worker each, the
+peak RSS over its first two steps (graph optimisation included) above the
+RSS before them, and TensorFlow's allocator peak during the second step
+above its live bytes before it (tensors only). Before timing, the script
+checks once (T=256, depth 3) that the reversible and remat gradients equal
+the plain ones.
+
+    python benchmarks/reformer_reversible.py --depths 4 12 --rounds 3
+    python benchmarks/reformer_reversible.py --length 1024 --depths 2 4 --rounds 2
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import resource
-import statistics
-import subprocess
 import sys
-import time
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import _harness  # noqa: E402
 
 VARIANTS = ("plain", "remat", "reversible")
-
-
-def _rss_mib():
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _peak_mib():
-    """Peak RSS since the last `_reset_peak()` (VmHWM), in MiB."""
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _reset_peak():
-    """Linux: writing 5 to clear_refs resets the peak-RSS counter."""
-    with open("/proc/self/clear_refs", "w") as handle:
-        handle.write("5")
-
-
-def _trim_heap():
-    """Returns freed heap memory to the OS (glibc `malloc_trim`), so RSS
-    afterwards counts what is live, not what glibc keeps for reuse."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def _build(depth, width, hashes, seed=0):
@@ -145,7 +97,8 @@ def _step_fn(variant, blocks, weights):
     return forward, tf.function(step)
 
 
-def worker(variant, depth, length, width, hashes, steps):
+def make_step(variant, depth, length=8192, width=256, hashes=2):
+    """A zero-argument training step of `variant` at `depth` (for the harness)."""
     import numpy as np
     import tensorflow as tf
 
@@ -157,42 +110,13 @@ def worker(variant, depth, length, width, hashes, steps):
         block.build(tuple(x.shape))
     weights = [w for b in blocks for w in b.trainable_weights]
     _, step = _step_fn(variant, blocks, weights)
-    start = time.perf_counter()
-    step = step.get_concrete_function(x, cotangent)  # trace without running
-    trace_time = time.perf_counter() - start
-    baseline = _rss_mib()
-    _reset_peak()
-    times = []
-    allocator = None
-    for i in range(steps + 1):  # the first run also optimises the graph
-        if i == 1:
-            first_peak = _peak_mib()
-            _trim_heap()
-            after_first = _rss_mib()
-            _reset_peak()
-            tf.config.experimental.reset_memory_stats("CPU:0")
-            current = tf.config.experimental.get_memory_info("CPU:0")["current"]
-        start = time.perf_counter()
+    step = step.get_concrete_function(x, cotangent)  # traced now, optimised on the first call
+
+    def run():
         grads = step(x, cotangent)
-        _ = grads[0].numpy()
-        times.append(time.perf_counter() - start)
-        del grads, _
-    step_rss = None
-    if steps:
-        allocator = (tf.config.experimental.get_memory_info("CPU:0")["peak"] - current) / 2**20
-        step_rss = _peak_mib() - after_first
-        peak = max(first_peak, _peak_mib())
-    else:
-        peak = _peak_mib()
-    return {
-        "variant": variant, "depth": depth, "length": length,
-        "baseline_mib": baseline, "peak_mib": peak, "activation_mib": peak - baseline,
-        "allocator_step_peak_mib": allocator,
-        "runtime_mib": (after_first - baseline) if steps else None,
-        "step_rss_mib": step_rss,
-        "step_s": statistics.median(times[1:]), "first_step_s": times[0],
-        "trace_s": trace_time,
-    }
+        return float(grads[0].numpy().sum())
+
+    return run
 
 
 def check_gradients(width, hashes):
@@ -216,118 +140,61 @@ def check_gradients(width, hashes):
     return worst
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--length", type=int, default=8192)
     parser.add_argument("--width", type=int, default=256)
-    parser.add_argument("--depths", type=int, nargs="+", default=[4, 12, 24])
+    parser.add_argument("--depths", type=int, nargs="+", default=[4, 12])
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument("--hashes", type=int, default=2)
-    parser.add_argument("--steps", type=int, default=3)
-    parser.add_argument("--worker", nargs=2, metavar=("VARIANT", "DEPTH"))
-    parser.add_argument("--json", help="also write the rows to this file")
-    args = parser.parse_args()
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    if args.worker:
-        row = worker(args.worker[0], int(args.worker[1]), args.length, args.width,
-                     args.hashes, args.steps)
-        print("ROW " + json.dumps(row), flush=True)
-        return
+    parser.add_argument("--no-memory", action="store_true")
+    _harness.add_arguments(parser, rounds=3)
+    args = parser.parse_args(argv)
+    _harness.configure_threads(args.threads)
+    report = _harness.Report(
+        f"Reversible vs plain vs remat Reformer stacks, T={args.length}, D={args.width} per stream, "
+        f"{args.hashes} hashes", _harness.versions("tensorflow", "keras"), args.json)
     worst = check_gradients(args.width, args.hashes)
-    print(f"gradient check (T=256, depth 3): max |diff| / max |plain| = {worst:.2e}")
+    report.note(f"gradient check (T=256, depth 3): max |diff| / max |plain| = {worst:.2e}")
     if worst > 1e-4:
-        print("reversible/remat gradients disagree with plain: not benchmarking")
-        sys.exit(1)
-    rows = []
+        report.note("reversible/remat gradients disagree with plain: not benchmarking")
+        return 1
+    options = dict(length=args.length, width=args.width, hashes=args.hashes)
+    summary = ["| depth | variant | step s median (range) | vs plain (per-round range) | peak RSS over the first 2 "
+               "steps MiB | TF allocator peak of a step MiB | load |", "| ---: | --- | ---: | ---: | ---: | ---: | --- |"]
     for depth in args.depths:
+        workers = {}
+        try:
+            for variant in args.variants:
+                workers[variant] = _harness.Worker("reformer_reversible:make_step", variant=variant, depth=depth,
+                                                   **options).start()
+            pairs = [(v, "plain") for v in args.variants if v != "plain" and "plain" in args.variants]
+            timing = _harness.interleave(workers, args.rounds, warmup=args.warmup, pairs=pairs,
+                                         label=f"depth {depth}: ")
+        finally:
+            for worker in workers.values():
+                worker.stop()
+        memory = {}
+        if not args.no_memory:
+            memory = _harness.measure_memory(
+                {v: ("reformer_reversible:make_step", dict(variant=v, depth=depth, **options)) for v in args.variants})
+        lo_load, hi_load = timing.loads()
         for variant in args.variants:
-            need = _estimate_mib(rows, variant, depth)
-            free = _available_mib()
-            if need is not None and need > free - 2048:
-                row = {"variant": variant, "depth": depth,
-                       "error": f"skipped: needs ~{need:.0f} MiB, {free:.0f} MiB available"}
-                rows.append(row)
-                print(json.dumps(row), flush=True)
-                continue
-            command = [
-                sys.executable, os.path.abspath(__file__), "--worker", variant, str(depth),
-                "--length", str(args.length), "--width", str(args.width),
-                "--hashes", str(args.hashes), "--steps", str(args.steps),
-            ]
-            done = subprocess.run(command, capture_output=True, text=True)
-            line = [x for x in done.stdout.splitlines() if x.startswith("ROW ")]
-            if done.returncode or not line:
-                row = {"variant": variant, "depth": depth, "error": done.stderr[-500:]}
-            else:
-                row = json.loads(line[0][4:])
-            rows.append(row)
-            print(json.dumps(row), flush=True)
-    report(rows)
-    if args.json:
-        with open(args.json, "w") as handle:
-            json.dump(rows, handle, indent=1)
-
-
-def _available_mib():
-    with open("/proc/meminfo") as handle:
-        for line in handle:
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) / 1024
-    return float("inf")
-
-
-def _estimate_mib(rows, variant, depth):
-    """Total peak RSS extrapolated linearly in depth from this variant's
-    measured rows (the machine is shared: never start a case that would
-    exhaust it)."""
-    done = sorted((r["depth"], r["peak_mib"]) for r in rows
-                  if r.get("variant") == variant and "error" not in r)
-    if not done:
-        return None
-    if len(done) == 1:
-        return done[0][1] * depth / done[0][0]
-    (d0, m0), (d1, m1) = done[0], done[-1]
-    return m1 + (m1 - m0) / (d1 - d0) * (depth - d1)
-
-
-def report(rows):
-    ok = {(r["variant"], r["depth"]): r for r in rows if "error" not in r}
-    print("\n| depth | variant | activation peak MiB | allocator step peak MiB "
-          "| later steps' RSS peak MiB | resident after first run MiB "
-          "| total peak RSS MiB | step s |")
-    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for (variant, depth), r in sorted(ok.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        alloc = r.get("allocator_step_peak_mib")
-        alloc = "-" if alloc is None else f"{alloc:.0f}"
-        runtime = r.get("runtime_mib")
-        runtime = "-" if runtime is None else f"{runtime:.0f}"
-        step_rss = r.get("step_rss_mib")
-        step_rss = "-" if step_rss is None else f"{step_rss:.0f}"
-        print(f"| {depth} | {variant} | {r['activation_mib']:.0f} | {alloc} | {step_rss} "
-              f"| {runtime} | {r['peak_mib']:.0f} | {r['step_s']:.2f} |")
-    depths = sorted({d for _, d in ok})
-    slopes = {}
-    for variant in VARIANTS:
-        for key, label in (("activation_mib", "RSS"), ("allocator_step_peak_mib", "allocator"),
-                           ("step_rss_mib", "step RSS"), ("runtime_mib", "runtime")):
-            pts = [(d, ok[(variant, d)].get(key)) for d in depths if (variant, d) in ok]
-            pts = [p for p in pts if p[1] is not None]
-            if len(pts) >= 2:
-                slope = (pts[-1][1] - pts[0][1]) / (pts[-1][0] - pts[0][0])
-                slopes[(variant, label)] = slope
-                print(f"{variant}: {label} memory slope {slope:.1f} MiB/block "
-                      f"(depth {pts[0][0]} to {pts[-1][0]})")
-    for label in ("RSS", "allocator", "step RSS"):
-        if ("plain", label) in slopes and ("reversible", label) in slopes:
-            print(f"reversible / plain {label} slope: "
-                  f"{slopes[('reversible', label)] / slopes[('plain', label)]:.1%}")
-    for d in depths:
-        if ("plain", d) in ok and ("reversible", d) in ok:
-            p, r = ok[("plain", d)], ok[("reversible", d)]
-            print(f"depth {d}: reversible/plain activation peak "
-                  f"{r['activation_mib'] / p['activation_mib']:.2f}, step time "
-                  f"{r['step_s'] / p['step_s']:.2f}x")
+            lo, hi = timing.range(variant)
+            versus = "1.00"
+            if variant != "plain" and "plain" in args.variants:
+                per = timing.round_ratios(variant, "plain")
+                versus = f"**{timing.ratio(variant, 'plain'):.2f}** ({min(per):.2f}-{max(per):.2f})"
+            m = memory.get(variant, {})
+            summary.append(f"| {depth} | {variant} | {timing.median(variant):.2f} ({lo:.2f}-{hi:.2f}) | {versus} | "
+                           f"{m.get('rss_mib', float('nan')):,.0f} | {m.get('tf_allocator_mib') or float('nan'):,.0f} | "
+                           f"{lo_load:.2f}-{hi_load:.2f} |")
+        report.table(f"depth {depth}", timing.summary_rows(1.0, "s") + [""] + timing.ratio_rows()
+                     + ["", timing.load_line()], extra={"timing": timing.to_json(), "memory": memory})
+    report.table("summary", summary)
+    report.finish()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

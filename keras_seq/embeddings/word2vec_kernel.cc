@@ -9,6 +9,9 @@
 #define EIGEN_USE_THREADS
 
 #include <algorithm>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -68,6 +71,59 @@ inline uint64_t NextRandom(uint64_t* state) {
   return z ^ (z >> 31);
 }
 
+#if defined(__AVX512F__)
+// AVX-512: two accumulators, a masked tail (vector_size need not be a
+// multiple of 16).
+inline __mmask16 TailMask(int n) { return static_cast<__mmask16>((1u << n) - 1u); }
+
+inline float Dot(const float* a, const float* b, int n) {
+  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+  int i = 0;
+  for (; i + 32 <= n; i += 32) {
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+  }
+  if (i + 16 <= n) {
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+    i += 16;
+  }
+  if (i < n) {
+    const __mmask16 m = TailMask(n - i);
+    s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s1);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+inline void Axpy(float alpha, const float* x, float* y, int n) {
+  const __m512 g = _mm512_set1_ps(alpha);
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    _mm512_storeu_ps(y + i, _mm512_fmadd_ps(g, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+  }
+  if (i < n) {
+    const __mmask16 m = TailMask(n - i);
+    _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(g, _mm512_maskz_loadu_ps(m, x + i),
+                                                    _mm512_maskz_loadu_ps(m, y + i)));
+  }
+}
+
+// error += g * u; u += g * l1, in one pass over u (both with the old u).
+inline void Update(float g, const float* l1, float* u, float* error, int n) {
+  const __m512 gv = _mm512_set1_ps(g);
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512 ui = _mm512_loadu_ps(u + i);
+    _mm512_storeu_ps(error + i, _mm512_fmadd_ps(gv, ui, _mm512_loadu_ps(error + i)));
+    _mm512_storeu_ps(u + i, _mm512_fmadd_ps(gv, _mm512_loadu_ps(l1 + i), ui));
+  }
+  if (i < n) {
+    const __mmask16 m = TailMask(n - i);
+    const __m512 ui = _mm512_maskz_loadu_ps(m, u + i);
+    _mm512_mask_storeu_ps(error + i, m, _mm512_fmadd_ps(gv, ui, _mm512_maskz_loadu_ps(m, error + i)));
+    _mm512_mask_storeu_ps(u + i, m, _mm512_fmadd_ps(gv, _mm512_maskz_loadu_ps(m, l1 + i), ui));
+  }
+}
+#else
 inline float Dot(const float* a, const float* b, int n) {
   float sum = 0.f;
 #pragma omp simd reduction(+ : sum)
@@ -78,6 +134,21 @@ inline float Dot(const float* a, const float* b, int n) {
 inline void Axpy(float alpha, const float* x, float* y, int n) {
 #pragma omp simd
   for (int i = 0; i < n; ++i) y[i] += alpha * x[i];
+}
+
+inline void Update(float g, const float* l1, float* u, float* error, int n) {
+#pragma omp simd
+  for (int i = 0; i < n; ++i) {
+    const float ui = u[i];
+    error[i] += g * ui;
+    u[i] = ui + g * l1[i];
+  }
+}
+#endif
+
+// Brings a table row towards the cache before it is needed.
+inline void Prefetch(const float* row, int n) {
+  for (int i = 0; i < n; i += 16) __builtin_prefetch(row + i, 1, 3);
 }
 
 class Word2VecSgdOp : public OpKernel {
@@ -167,16 +238,20 @@ class Word2VecSgdOp : public OpKernel {
                  : alias[column];
     };
     // Trains the input vector `l1` against `centre` and the negatives; adds
-    // the input-side gradient to `error`.
+    // the input-side gradient to `error`. The k negatives are drawn first
+    // (the same draws in the same order) so that their rows can be fetched
+    // while the earlier targets are trained.
+    std::vector<int32_t> targets(negative_ + 1);
     auto train = [&](const float* l1, int32_t centre) {
+      targets[0] = centre;
+      for (int d = 1; d <= negative_; ++d) {
+        targets[d] = draw();
+        Prefetch(syn1 + static_cast<int64_t>(targets[d]) * dim, dim);
+      }
       for (int d = 0; d <= negative_; ++d) {
-        int32_t target = centre;
-        float label = 1.f;
-        if (d > 0) {
-          target = draw();
-          if (target == centre) continue;
-          label = 0.f;
-        }
+        const int32_t target = targets[d];
+        if (d > 0 && target == centre) continue;
+        const float label = d == 0 ? 1.f : 0.f;
         float* u = syn1 + static_cast<int64_t>(target) * dim;
         const float sigma = 1.f / (1.f + std::exp(-Dot(l1, u, dim)));
         const float e = label - sigma;
@@ -185,9 +260,7 @@ class Word2VecSgdOp : public OpKernel {
           loss -= std::log(probability);
           probability = 1.0;
         }
-        const float g = e * lr;
-        Axpy(g, u, error.data(), dim);
-        Axpy(g, l1, u, dim);
+        Update(e * lr, l1, u, error.data(), dim);
       }
     };
 
@@ -195,6 +268,7 @@ class Word2VecSgdOp : public OpKernel {
       const int32_t centre = tokens[window + i];
       const bool* row = mask + i * span;
       if (sg_) {
+        Prefetch(syn1 + static_cast<int64_t>(centre) * dim, dim);
         for (int64_t j = 0; j < span; ++j) {
           if (!row[j]) continue;
           float* l1 = syn0 + static_cast<int64_t>(tokens[i + j]) * dim;

@@ -5,6 +5,12 @@ per-head tensors `[B, H, L, d]` whose length `L` is already a multiple of the
 chunk size (the layer pads), and follow the algorithm of trax and Hugging Face
 `transformers` (Kitaev et al., 2020), with two numerical differences noted in
 `lsh_attention`.
+
+This module holds the hashing and sorting maths and `lsh_attention`, which
+combines the hash rounds; one round's chunked attention is in
+`keras_seq.ops.lsh_rounds` (both backend-agnostic, `keras.ops`), and the
+TensorFlow path that recomputes rounds in the backward pass in
+`keras_seq.ops.lsh_tf`.
 """
 
 from __future__ import annotations
@@ -12,17 +18,15 @@ from __future__ import annotations
 import math
 
 from keras import ops
-from keras.backend import backend, standardize_dtype
+from keras.backend import backend
 
 from keras_seq.ops.attention import masked_fill_value
-
-# Keys are length-normalised as x * rsqrt(mean(x^2) + eps), as trax and HF do.
-_NORM_EPSILON = 1e-6
-
-
-def _static_or_dynamic(tensor, axis):
-    dim = tensor.shape[axis]
-    return ops.shape(tensor)[axis] if dim is None else dim
+from keras_seq.ops.lsh_rounds import (
+    _merge_round,
+    _round_attention,
+    _static_or_dynamic,
+    _statistics_dtype,
+)
 
 
 def _is_static(*values):
@@ -202,173 +206,18 @@ def sort_by_bucket(buckets, num_buckets=None):
             key_dtype = "int32"
     positions = ops.arange(length, dtype=key_dtype)
     keys = ops.cast(buckets, key_dtype) * ops.cast(length, key_dtype) + positions
-    sort_indices = ops.cast(ops.argsort(keys, axis=-1), "int32")
-    undo_indices = ops.cast(ops.argsort(sort_indices, axis=-1), "int32")
+    # The keys are unique, so sorting them (no index payload) and taking them
+    # modulo L gives the permutation; its inverse is one scatter, not a
+    # second sort.
+    sort_indices = ops.cast(ops.sort(keys, axis=-1) % ops.cast(length, key_dtype), "int32")
+    rows = ops.reshape(sort_indices, (-1, length))
+    offsets = ops.arange(ops.shape(rows)[0], dtype="int32")[:, None] * ops.cast(length, "int32")
+    flat = ops.reshape(rows + offsets, (-1, 1))
+    position_ids = ops.reshape(ops.broadcast_to(ops.arange(length, dtype="int32"), ops.shape(rows)), (-1,))
+    undo_indices = ops.reshape(
+        ops.scatter(flat, position_ids, (ops.size(rows),)), ops.shape(sort_indices)
+    )
     return ops.stop_gradient(sort_indices), ops.stop_gradient(undo_indices)
-
-
-def _gather_rows(values, indices):
-    """values `[B, H, L, d]`, indices `[B, H, M]` in `[0, L)` -> `[B, H, M, d]`."""
-    batch = _static_or_dynamic(values, 0)
-    heads = values.shape[1]
-    length = _static_or_dynamic(values, 2)
-    depth = values.shape[-1]
-    offsets = ops.reshape(ops.arange(batch * heads, dtype="int32"), (-1, heads, 1))
-    flat_indices = indices + offsets * ops.cast(length, "int32")
-    flat_values = ops.reshape(values, (-1, depth))
-    return ops.take(flat_values, flat_indices, axis=0)
-
-
-def _permute_rows(values, indices, inverse):
-    """`_gather_rows` by a permutation, differentiated by the inverse gather.
-
-    `indices` and `inverse` `[B, H, L]` are a permutation of the `L` rows of
-    `values` and its inverse. The gradient of a gather is a scatter-add,
-    which XLA runs slowly on CPU; the inverse permutation gives the same
-    result as another gather.
-    """
-
-    @ops.custom_gradient
-    def permute(values):
-        def grad(*args, upstream=None):
-            if upstream is None:
-                (upstream,) = args
-            return _gather_rows(upstream, inverse)
-
-        return _gather_rows(values, indices), grad
-
-    return permute(values)
-
-
-def _after_first(first, chunks):
-    """Chunks shifted by one along axis 2, `first` `[B, H, 1, ...]` in front."""
-    return ops.concatenate([ops.cast(first, chunks.dtype), chunks[:, :, :-1]], axis=2)
-
-
-def _statistics_dtype(dtype):
-    # Softmax statistics run in float32 under float16/bfloat16 policies.
-    return "float64" if standardize_dtype(dtype) == "float64" else "float32"
-
-
-def _key_scales(vectors):
-    """Per-key factor rsqrt(mean(x^2) + eps) / sqrt(d): k_hat = x * factor.
-
-    Applied to the logits' columns instead of materialising normalised keys
-    (and their gradient), which saves two chunk-sized tensors.
-    """
-    vectors = ops.cast(vectors, _statistics_dtype(vectors.dtype))
-    variance = ops.mean(ops.square(vectors), axis=-1)
-    scale = 1.0 / math.sqrt(float(vectors.shape[-1]))
-    return ops.rsqrt(variance + _NORM_EPSILON) * scale
-
-
-def _round_attention(
-    query_key, value, sort_indices, undo_indices, previous_indices, bucket_size,
-    causal, valid, mask_self, dropout_fn, round_index,
-):
-    """One hash round: `(output [B, H, L, d_v], logsumexp [B, H, L])`.
-
-    `sort_indices`/`undo_indices` `[B, H, L]` are the round's permutation and
-    its inverse; `previous_indices` `[B, H, bucket_size]` the tokens of the
-    last chunk of the previous round (cyclically), which the round's first
-    chunk attends to, as in trax and HF, where the rounds are concatenated.
-    The output and the per-row logsumexp of the logits are returned in the
-    original token order (the logsumexp in the statistics dtype).
-    """
-    compute_dtype = value.dtype
-    stats_dtype = _statistics_dtype(compute_dtype)
-    heads = query_key.shape[1]
-    depth = query_key.shape[-1]
-    value_depth = value.shape[-1]
-    length = _static_or_dynamic(query_key, 2)
-    batch = _static_or_dynamic(query_key, 0)
-
-    sorted_qk = _permute_rows(query_key, sort_indices, undo_indices)
-    sorted_value = _permute_rows(value, sort_indices, undo_indices)
-    chunk_shape = (batch, heads, -1, bucket_size)
-    queries = ops.reshape(sorted_qk, chunk_shape + (depth,))
-    key_scales = _key_scales(queries)
-    values = ops.reshape(sorted_value, chunk_shape + (value_depth,))
-    positions = ops.reshape(sort_indices, chunk_shape)
-
-    # Each chunk attends to [previous chunk, itself]. The two halves are kept
-    # apart (no concatenated copies of keys and values, nor their gradients).
-    # The first chunk's previous chunk is the last one of the previous round.
-    first_keys = _gather_rows(query_key, previous_indices)[:, :, None]
-    first_values = _gather_rows(value, previous_indices)[:, :, None]
-    halves = (
-        (
-            _after_first(first_keys, queries),
-            _after_first(first_values, values),
-            _after_first(previous_indices[:, :, None], positions),
-            _after_first(_key_scales(first_keys), key_scales),
-        ),
-        (queries, values, positions, key_scales),
-    )
-    masked_value = masked_fill_value(stats_dtype)
-    query_pos = positions[..., :, None]
-    if valid is not None:
-        flat_valid = ops.reshape(valid, (-1,))
-        batch_offsets = ops.reshape(
-            ops.arange(batch, dtype="int32") * ops.cast(length, "int32"), (-1, 1, 1, 1)
-        )
-    all_logits = []
-    for half_keys, _, half_positions, half_scales in halves:
-        logits = ops.einsum("bhcid,bhcjd->bhcij", queries, half_keys)
-        logits = ops.cast(logits, stats_dtype) * half_scales[..., None, :]
-        key_pos = half_positions[..., None, :]
-        allowed = None
-        if causal:
-            allowed = query_pos >= key_pos
-        if valid is not None:
-            key_valid = ops.take(flat_valid, batch_offsets + half_positions, axis=0)
-            key_valid = key_valid[..., None, :]
-            allowed = key_valid if allowed is None else ops.logical_and(allowed, key_valid)
-        if allowed is not None:
-            logits = ops.where(allowed, logits, masked_value)
-        if mask_self:
-            logits = ops.where(query_pos != key_pos, logits, 0.5 * masked_value)
-        all_logits.append(logits)
-
-    row_max = ops.stop_gradient(
-        ops.maximum(
-            ops.max(all_logits[0], axis=-1, keepdims=True),
-            ops.max(all_logits[1], axis=-1, keepdims=True),
-        )
-    )
-    shifted = [ops.exp(logits - row_max) for logits in all_logits]
-    total = ops.sum(shifted[0], axis=-1, keepdims=True) + ops.sum(
-        shifted[1], axis=-1, keepdims=True
-    )
-    round_lse = row_max + ops.log(total)
-    # Normalising after the value product (divide [c, d] rather than the
-    # weights [c, 2c]) leaves one chunk-sized tensor per half to keep for
-    # the backward pass instead of two. Dropout commutes with the division.
-    attended = None
-    for half, (part, (_, half_values, _, _)) in enumerate(zip(shifted, halves)):
-        part = ops.cast(part, compute_dtype)
-        if dropout_fn is not None:
-            part = dropout_fn(part, 2 * round_index + half)
-        term = ops.einsum("bhcij,bhcjd->bhcid", part, half_values)
-        attended = term if attended is None else attended + term
-    attended = attended / ops.cast(total, compute_dtype)
-
-    # Undo the sort.
-    attended = ops.reshape(attended, (batch, heads, -1, value_depth))
-    round_lse = ops.reshape(round_lse, (batch, heads, -1, 1))
-    attended = _permute_rows(attended, undo_indices, sort_indices)
-    round_lse = _permute_rows(round_lse, undo_indices, sort_indices)
-    return attended, round_lse[..., 0]
-
-
-def _merge_round(state, output, lse):
-    """Online softmax over rounds: adds one round to `(sum, max, normaliser)`."""
-    total, running_max, normaliser = state
-    new_max = ops.maximum(running_max, lse)
-    rescale = ops.exp(running_max - new_max)
-    weight = ops.exp(lse - new_max)
-    total = total * rescale[..., None] + ops.cast(output, total.dtype) * weight[..., None]
-    return total, new_max, normaliser * rescale + weight
 
 
 def _combine_rounds(query_key, value, round_fn, num_hashes):
@@ -382,105 +231,26 @@ def _combine_rounds(query_key, value, round_fn, num_hashes):
     return ops.cast(total / normaliser[..., None], value.dtype)
 
 
-def _combine_rounds_tf(query_key, value, round_fn, num_hashes, indices):
-    """TensorFlow: the rounds in a loop under a custom gradient that recomputes.
+def _round_function(indices, num_hashes, bucket_size, causal, mask_self, dropout_fn):
+    """`round_fn(query_key, value, r, indices=indices)`: round `r` (an int or
+    a scalar tensor) of `_round_attention`, its permutations taken from
+    `indices` = `(sort, undo, last chunks, valid)`."""
 
-    The forward pass runs the rounds one at a time (`tf.while_loop`, one
-    iteration in flight) and keeps only the combined output and each row's
-    running max and log-normaliser over the rounds; the backward pass runs
-    the rounds again one at a time, recomputing each round under a tape and
-    backpropagating through it alone. So only one round's chunk-sized
-    tensors are alive at any time, in the forward and in the backward pass
-    (XLA cannot merge the recomputation with the forward either: the loop
-    bodies are separate computations).
-
-    Gradients: with `out = sum_r w_r o_r`, `w_r = exp(lse_r - LSE)`,
-    `d o_r = w_r d_out` and `d lse_r = w_r (d_out . o_r - d_out . out)`.
-    `LSE` is kept as `max + log(normaliser)`, so rows whose logsumexps are
-    all the huge negative self-mask value still get exact weights.
-
-    `round_fn(query_key, value, r, indices)`; in the backward pass `indices`
-    (the sort permutations and the padding mask) are passed through
-    identities that wait for the incoming gradient: otherwise a graph
-    runtime computes everything that depends only on them (the sorted
-    positions, the causal and self masks of every round) as soon as the
-    forward pass has produced them, and keeps it until the backward pass
-    of this layer runs.
-    """
-    import tensorflow as tf
-    from tensorflow.python.eager import record
-
-    stats_dtype = _statistics_dtype(value.dtype)
-
-    def loop(body, initial):
-        return tf.while_loop(
-            lambda r, *_: r < num_hashes, body, initial, parallel_iterations=1
+    def round_fn(query_key, value, r, indices=indices):
+        sort_indices, undo_indices, last_chunks, valid = indices
+        if isinstance(r, int):
+            sort_r, undo_r = sort_indices[:, :, r], undo_indices[:, :, r]
+            previous = last_chunks[:, :, (r - 1) % num_hashes]
+        else:
+            sort_r = ops.take(sort_indices, r, axis=2)
+            undo_r = ops.take(undo_indices, r, axis=2)
+            previous = ops.take(last_chunks, (r + num_hashes - 1) % num_hashes, axis=2)
+        return _round_attention(
+            query_key, value, sort_r, undo_r, previous, bucket_size, causal, valid,
+            mask_self, dropout_fn, r,
         )
 
-    def forward(query_key, value):
-        # One copy of the round in the graph (no peeled first round): the
-        # running max starts at -inf, which the first round replaces
-        # (logsumexps are finite: masked logits are finite).
-        rows = tf.shape(value)[:-1]
-        initial = (
-            tf.zeros(tf.shape(value), stats_dtype),
-            tf.fill(rows, tf.constant(-float("inf"), stats_dtype)),
-            tf.zeros(rows, stats_dtype),
-        )
-
-        def body(r, *state):
-            return (r + 1,) + tuple(_merge_round(state, *round_fn(query_key, value, r)))
-
-        _, *state = loop(body, (tf.constant(0, "int32"),) + initial)
-        total, running_max, normaliser = state
-        return total / normaliser[..., None], running_max, tf.math.log(normaliser)
-
-    @tf.custom_gradient
-    def combined(query_key, value):
-        with record.stop_recording():
-            output, running_max, log_normaliser = forward(query_key, value)
-
-        def grad(upstream):
-            upstream = tf.cast(upstream, stats_dtype)
-            with tf.control_dependencies([upstream]):
-                gated = tuple(None if t is None else tf.identity(t) for t in indices)
-
-            def body(r, query_key_grad, value_grad):
-                # Identities inside the body: the tape watches the body's own
-                # tensors, not the loop's captured inputs.
-                qk, v = tf.identity(query_key), tf.identity(value)
-                with tf.GradientTape(watch_accessed_variables=False) as tape:
-                    tape.watch([qk, v])
-                    round_output, lse = round_fn(qk, v, r, gated)
-                weight = tf.exp(lse - running_max - log_normaliser)
-                round_output_stats = tf.cast(round_output, stats_dtype)
-                output_grad = weight[..., None] * upstream
-                lse_grad = weight * tf.reduce_sum(
-                    upstream * (round_output_stats - output), axis=-1
-                )
-                # Accumulated by subtracting the gradients of the negated
-                # outputs: Grappler rewrites `sum + gradient` (an add tree
-                # with the tape's own sums) into an accumulation with a
-                # full-size zeros constant per loop body, resident for the
-                # graph's lifetime (2 x 8 MiB per layer at L=8192).
-                qk_grad, v_grad = tape.gradient(
-                    [round_output, lse],
-                    [qk, v],
-                    output_gradients=[
-                        tf.cast(-output_grad, round_output.dtype), -lse_grad
-                    ],
-                )
-                return r + 1, query_key_grad - qk_grad, value_grad - v_grad
-
-            _, query_key_grad, value_grad = loop(
-                body,
-                (tf.constant(0, "int32"), tf.zeros_like(query_key), tf.zeros_like(value)),
-            )
-            return query_key_grad, value_grad
-
-        return tf.cast(output, value.dtype), grad
-
-    return combined(query_key, value)
+    return round_fn
 
 
 def lsh_attention(
@@ -566,22 +336,14 @@ def lsh_attention(
     sort_indices, undo_indices = sort_by_bucket(buckets, num_buckets)
     indices = (sort_indices, undo_indices, sort_indices[..., -bucket_size:], valid)
 
-    def round_fn(query_key, value, r, indices=indices):
-        sort_indices, undo_indices, last_chunks, valid = indices
-        if isinstance(r, int):
-            sort_r, undo_r = sort_indices[:, :, r], undo_indices[:, :, r]
-            previous = last_chunks[:, :, (r - 1) % num_hashes]
-        else:
-            sort_r = ops.take(sort_indices, r, axis=2)
-            undo_r = ops.take(undo_indices, r, axis=2)
-            previous = ops.take(last_chunks, (r + num_hashes - 1) % num_hashes, axis=2)
-        return _round_attention(
-            query_key, value, sort_r, undo_r, previous, bucket_size, causal, valid,
-            mask_self, dropout_fn, r,
-        )
+    round_fn = _round_function(
+        indices, num_hashes, bucket_size, causal, mask_self, dropout_fn
+    )
 
     if recompute is None:
         recompute = backend() == "tensorflow"
     if recompute:
-        return _combine_rounds_tf(query_key, value, round_fn, num_hashes, indices)
+        from keras_seq.ops.lsh_tf import combine_rounds_recomputed
+
+        return combine_rounds_recomputed(query_key, value, round_fn, num_hashes, indices)
     return _combine_rounds(query_key, value, round_fn, num_hashes)

@@ -348,6 +348,41 @@ def test_a_library_that_does_not_load_is_a_build_error(monkeypatch, tmp_path):
             load_op_library(str(source))
 
 
+def test_cpus_with_avx512_fp16_build_without_it(monkeypatch):
+    # TensorFlow's bundled Eigen does not compile with AVX512-FP16 enabled
+    # (gcc 12); `-march=native` enables it on such CPUs.
+    import keras_seq._custom_ops as custom_ops
+
+    monkeypatch.setattr(custom_ops, "_cpu_flags", lambda: "flags\t\t: fpu avx512f avx512_fp16 avx512bw")
+    assert custom_ops._machine_flags() == ("-mno-avx512fp16",)
+    monkeypatch.setattr(custom_ops, "_cpu_flags", lambda: "flags\t\t: fpu avx512f avx512bw")
+    assert custom_ops._machine_flags() == ()
+
+
+def test_default_batch_depends_on_the_trainer():
+    model = Word2Vec(min_count=1, sample=0, window=2, verbose=0)
+    corpus = [[f"w{i % 50}" for i in range(25_000)]]
+    model.build_vocabulary(corpus)
+    ids, sentence_ids = model.encode(corpus)
+    for trainer, size in (("fused", 10_000), ("batched", 2048)):
+        model.trainer_used = trainer
+        sizes = [len(mask) for _, mask, _ in model.epoch_batches(ids, sentence_ids, np.random.default_rng(0))]
+        assert sizes[0] == size and sum(sizes) == len(ids)
+    model = Word2Vec(min_count=1, sample=0, window=2, verbose=0, batch_size=300)
+    model.build_vocabulary(corpus)
+    model.trainer_used = "fused"
+    assert len(next(model.epoch_batches(ids, sentence_ids, np.random.default_rng(0)))[1]) == 300
+
+
+def test_encode_skips_unknown_words_and_keeps_sentence_ids():
+    model = Word2Vec(min_count=2, verbose=0).build_vocabulary([["a", "b", "a"], ["b", "c"], []])
+    ids, sentence_ids = model.encode([["a", "c", "b"], [], ["zzz", "a"]])
+    index = {w: i for i, w in enumerate(model.words)}
+    assert ids.dtype == np.int32 and sentence_ids.dtype == np.int32
+    assert ids.tolist() == [index["a"], index["b"], index["a"]]
+    assert sentence_ids.tolist() == [0, 0, 2]
+
+
 ROLES = {
     "royal": [("king", "queen"), ("prince", "princess"), ("duke", "duchess")],
     "family": [("father", "mother"), ("son", "daughter"), ("brother", "sister"), ("uncle", "aunt")],
