@@ -300,9 +300,7 @@ def describe(result):
 def attention_figure(image, words, maps):
     """A matplotlib figure: the image, then one panel per word with its
     attention map (upsampled to the image) laid over it."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
+    # No `matplotlib.use(...)`: it would turn off a notebook's inline figures.
     import matplotlib.pyplot as plt
 
     panels = len(words) + 1
