@@ -314,8 +314,8 @@ def make_dataset(train_examples=4000, eval_examples=1000, seed=0, tasks=GENERATE
     if unknown:
         raise ValueError(f"`tasks` must be among {list(GENERATED_TASKS)}; received {unknown}.")
     data = {}
-    for number, task in enumerate(tasks):
-        rng = np.random.default_rng([seed, number])
+    for task in tasks:
+        rng = np.random.default_rng([seed, GENERATED_TASKS.index(task)])  # a task's data does not depend on the others
         seen = set()
         if task == "MNLI":
             matched = lambda r, n: entailment(r, n, MATCHED_GENRES)  # noqa: E731

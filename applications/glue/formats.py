@@ -140,7 +140,7 @@ NO_GOLD_LABEL = "-"
 class Example:
     """One row: `index` (the file's index or id, or the row number), the
     text(s), the label (a label string, a float score, or None in test
-    files) and, for MNLI, the genre."""
+    files) and, for MNLI and STS-B, the genre."""
 
     index: str
     text_a: str
@@ -328,7 +328,7 @@ def _row(task, kind, example, position):
     elif task.name == "QQP":
         row.update(qid1=str(2 * position + 1), qid2=str(2 * position + 2))
     elif task.name == "STS-B":
-        row.update(genre="main-captions", filename="generated", year="2026", old_index=index, source1="none", source2="none")
+        row.update(genre=example.genre or "main-captions", filename="generated", year="2026", old_index=index, source1="none", source2="none")
     elif task.name == "MNLI" and kind != "diagnostic":
         row.update(_mnli_extras(example, position, label))
     return row

@@ -189,7 +189,7 @@ def test_words_alone_do_not_solve_the_tasks(dataset):
 
 def test_the_data_is_written_in_the_glue_layout_without_test_labels(tmp_path):
     directory, generated = data.generated_directory(str(tmp_path / "glue"), 40, 10, seed=0)
-    assert sorted(p.name for p in (tmp_path / "glue").iterdir()) == ["CoLA", "MNLI", "MRPC", "STS-B", "SST-2", "diagnostic"]
+    assert sorted(p.name for p in (tmp_path / "glue").iterdir()) == ["CoLA", "MNLI", "MRPC", "SST-2", "STS-B", "diagnostic"]
     assert sorted(p.name for p in (tmp_path / "glue" / "MNLI").iterdir()) == [
         "dev_matched.tsv", "dev_mismatched.tsv", "test_matched.tsv", "test_mismatched.tsv", "train.tsv"]  # fmt: skip
     assert (tmp_path / "glue" / "CoLA" / "train.tsv").read_text().split("\n")[0].count("\t") == 3  # no header

@@ -98,7 +98,8 @@ def test_every_task_and_split_is_read_from_the_official_layout(glue_dir):
     assert data["MRPC"]["test"][0].index == "0" and data["MRPC"]["test"][0].label is None
     stsb = data["STS-B"]
     assert [e.label for e in stsb["train"]] == [5.0, 0.5]
-    assert stsb["test"][0] == Example("0", "A girl is styling her hair.", "A girl is brushing her hair.")
+    assert stsb["test"][0] == Example("0", "A girl is styling her hair.", "A girl is brushing her hair.", None, "main-captions")
+    assert [e.genre for e in stsb["train"]] == ["main-captions", "main-news"]
     assert [(e.index, e.label) for e in data["QQP"]["train"]] == [("133273", "0"), ("402555", "1")]
     assert data["QQP"]["test"][0].text_b == "What is Trump's idea?"
     mnli = data["MNLI"]
