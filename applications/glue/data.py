@@ -60,6 +60,10 @@ TRANSITIVE = [("chases", "chase"), ("sees", "see"), ("helps", "help"), ("follows
               ("blames", "blame"), ("greets", "greet"), ("likes", "like")]  # fmt: skip
 INTRANSITIVE = [("sleeps", "sleep"), ("runs", "run"), ("smiles", "smile"), ("waits", "wait"), ("laughs", "laugh"),
                 ("sings", "sing"), ("swims", "swim"), ("falls", "fall")]  # fmt: skip
+# The participants of the paraphrase and similarity events: few, so that
+# telling whether two sentences name the same one first is learnable from
+# scratch in minutes (an equality over a small set).
+EVENT_NOUNS = NOUNS[:6]
 PREPOSITIONS = ["near", "behind", "beside", "with"]
 
 SUBJECTS = ["movie", "plot", "acting", "music", "ending", "cast", "script", "story", "dialogue", "soundtrack",
@@ -162,8 +166,8 @@ def _event(rng, agent, patient, verb, adverbial):
 
 
 def _participants(rng):
-    first, second = rng.choice(len(NOUNS), size=2, replace=False)
-    return [(NOUNS[i][plural], bool(plural)) for i, plural in ((first, rng.integers(2)), (second, rng.integers(2)))]
+    first, second = rng.choice(len(EVENT_NOUNS), size=2, replace=False)
+    return [(EVENT_NOUNS[i][plural], bool(plural)) for i, plural in ((first, rng.integers(2)), (second, rng.integers(2)))]
 
 
 def event_pair(rng, keep_roles, verb_change):

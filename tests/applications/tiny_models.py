@@ -262,6 +262,21 @@ def trigger_word(directory):
     return model, waves, [wav]
 
 
+def glue(directory):
+    from applications.glue import app
+    from applications.glue.data import make_dataset
+    from applications.glue.formats import TASKS
+
+    data = make_dataset(20, 5, seed=0, tasks=["SST-2", "MRPC", "STS-B"])
+    texts = [t for splits in data.values() for e in splits["train"] for t in (e.text_a, e.text_b) if t]
+    vocabulary = app.build_vocabulary(texts, 120)
+    tasks = [(name, TASKS[name].labels) for name in data]
+    model = app.build_model(tasks, vocabulary, size="fast", adapter_dim=4)  # the adapters are saved too
+    inputs = app.encode(model.pieces, data["MRPC"]["train"][:2], model.sequence_length)
+    model(inputs)
+    return model, inputs, ["MRPC: the dog chased the cat ||| the cat was chased by the dog"]
+
+
 BUILDERS = {
     "dates_nmt": dates_nmt,
     "transformer_nmt": transformer_nmt,
@@ -279,6 +294,7 @@ BUILDERS = {
     "word_vectors": word_vectors,
     "speech_ctc": speech_ctc,
     "trigger_word": trigger_word,
+    "glue": glue,
 }
 
 def package(name):
