@@ -25,9 +25,9 @@ from applications.glue.formats import (
 )
 from applications.glue.metrics import METRIC_NAMES, glue_score, task_metrics
 from keras_seq.layers import Adapter, freeze_except_adapters
-from keras_seq.models import BertEncoder, BertPretrainer
+from keras_seq.models import BertEncoder
 
-PAD, UNK, CLS, SEP, MASK = 0, 1, 2, 3, 4
+PAD, UNK, CLS, SEP = 0, 1, 2, 3
 # An STS-B head predicts 2.5 + 2.5 * output: a score in [0, 5] is an output in [-1, 1].
 SCORE_CENTRE = 2.5
 
@@ -298,53 +298,6 @@ def build_model(tasks, vocabulary, size="default", encoder=None, adapter_dim=Non
     return model
 
 
-def adaptation_data(model, data, names, seed):
-    """Task-adaptive pretraining rows (Gururangan et al., 2020): every
-    training text of `names` as BERT's MLM + NSP input (no labels used).
-    Pairs keep their second sentence or, for half of them, take another
-    pair's (the NSP label says which); masking follows BERT (15%; 80/10/10).
-    Filling a masked word of one sentence from the other is what teaches a
-    new encoder to compare the two sentences of a pair."""
-    from keras_seq.text import mlm_mask
-
-    rng = np.random.default_rng(seed)
-    rows, segments, labels = [], [], []
-    for name in names:
-        examples = data[name]["train"]
-        if TASKS[name].is_pair:
-            partners = rng.permutation(len(examples))
-            swap = rng.random(len(examples)) < 0.5
-            examples = [
-                Example(e.index, e.text_a, examples[int(p)].text_b if s and p != i else e.text_b)
-                for i, (e, p, s) in enumerate(zip(examples, partners, swap))
-            ]
-            labels += [0 if s and p != i else 1 for i, (p, s) in enumerate(zip(partners, swap))]
-        else:
-            labels += [1] * len(examples)
-        encoded = encode(model.pieces, examples, model.sequence_length)
-        pad = model.sequence_length - encoded["token_ids"].shape[1]
-        rows.append(np.pad(encoded["token_ids"], ((0, 0), (0, pad))))
-        segments.append(np.pad(encoded["segment_ids"], ((0, 0), (0, pad))))
-    token_ids = np.concatenate(rows)
-    inputs, mlm_labels, weights = mlm_mask(
-        token_ids, len(model.vocabulary), MASK, special_ids=(PAD, UNK, CLS, SEP, MASK), seed=seed
-    )
-    x = {"token_ids": inputs, "segment_ids": np.concatenate(segments)}
-    return x, {"mlm_labels": mlm_labels, "mlm_weights": weights, "nsp_labels": np.array(labels, "int32")}
-
-
-def adapt(run, model, data, names, epochs, learning_rate):
-    """Task-adaptive MLM + NSP pretraining of `model.encoder` on the
-    training texts (`adaptation_data`) for `epochs`; returns the history."""
-    x, y = adaptation_data(model, data, names, run.seed)
-    with run.strategy.scope():
-        pretrainer = BertPretrainer(model.encoder)
-        pretrainer.build()
-        pretrainer.compile(keras.optimizers.Adam(learning_rate, clipnorm=1.0), jit_compile=False)
-    _, history = run.fit(pretrainer, contract.batched(x, y, run.batch_size, run.seed), epochs=epochs, stage="adaptation")
-    return history
-
-
 def layer_groups(model):
     """`GradualUnfreezing`'s groups, top first: the heads and the pooler,
     each encoder block from the top, then the embeddings."""
@@ -504,9 +457,6 @@ def train(size="default", *, data=None, tasks=None, encoder=None, adapter_dim=No
         vocabulary = build_vocabulary(texts, s.vocabulary_size)
     with run.strategy.scope():
         model = build_model(task_specs, vocabulary, size, pretrained, adapter_dim)
-    adaptation = {}
-    if s.get("adapt_epochs"):  # task-adaptive MLM + NSP on the training texts first
-        adaptation = adapt(run, model, loaded, names, s.adapt_epochs, s.learning_rate)
     train_set, steps_per_epoch = training_batches(model, loaded, names, run.batch_size, run.seed)
     evaluations = dev_sets(loaded, names)
     steps = run.epochs * steps_per_epoch
@@ -526,7 +476,7 @@ def train(size="default", *, data=None, tasks=None, encoder=None, adapter_dim=No
     return run.result(
         model, sum(len(examples) for _, examples in evaluations.values()), results=results,
         baselines=baseline_scores(loaded, evaluations), glue_score=glue_score(results), data_dir=directory,
-        submission_files=files, tasks=names, examples=_wrong_examples(model, evaluations), adaptation=adaptation,
+        submission_files=files, tasks=names, examples=_wrong_examples(model, evaluations),
     )  # fmt: skip
 
 

@@ -32,10 +32,13 @@ def trained(tmp_path_factory):
 def test_fast_fine_tuning_beats_both_baselines_on_every_task(trained):
     _, result = trained
     assert sorted(result["results"]) == ["CoLA", "MNLI-m", "MNLI-mm", "MRPC", "SST-2", "STS-B"]
+    behind = []
     for name, metrics in result["results"].items():
         model = evaluation_score(metrics)
         baselines = {b: evaluation_score(result["baselines"][b][name]) for b in ("majority", "lexical")}
-        assert model > max(baselines.values()) + 0.10, (name, metrics, baselines)
+        if not model > max(baselines.values()) + 0.10:
+            behind.append(name)
+    assert not behind, f"{behind} not clearly above both baselines:\n{app.describe(result)}"
     assert result["glue_score"] == pytest.approx(glue_score(result["results"]))
     assert result["glue_score"] > glue_score(result["baselines"]["lexical"]) + 0.2
     assert len(result["history"]["val_glue_score"]) == app.SIZES["fast"].epochs
