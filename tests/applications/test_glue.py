@@ -138,7 +138,7 @@ def _row(task, i, e, labelled):
     if task == "CoLA":
         return f"gen{i % 3}\t{label}\t{'*' if label == '0' else ''}\t{a}" if labelled else f"{i}\t{a}"
     if task == "SST-2":
-        return f"{a} \t{label}" if labelled else f"{i}\t{a}"
+        return f"{a}\t{label}" if labelled else f"{i}\t{a}"
     if task == "MRPC":
         return f"{label if labelled else i}\t{100 + i}\t{200 + i}\t{a}\t{b}"
     if task == "STS-B":
@@ -271,8 +271,8 @@ def test_gradual_unfreezing_thaws_the_heads_first():
     keras.utils.set_random_seed(0)
     model, generated = _small_model()
     groups = app.layer_groups(model)
-    weights = [id(w) for group in groups for layer in group for w in layer.weights]
-    assert sorted(weights) == sorted(id(w) for w in model.weights) and len(set(weights)) == len(weights)
+    weights = [id(w) for group in groups for layer in group for w in layer.trainable_weights]
+    assert sorted(weights) == sorted(id(w) for w in model.trainable_weights) and len(set(weights)) == len(weights)
     embeddings, heads = groups[-1], groups[0]
     before, heads_before = _weights(embeddings), _weights(heads)
     callback = GradualUnfreezing(groups)
