@@ -262,6 +262,17 @@ def trigger_word(directory):
     return model, waves, [wav]
 
 
+def video_activity(directory):
+    from applications.video_activity import app
+    from applications.video_activity.data import generate_clips, write_video
+
+    model = app.build_model(size="fast", architecture="attention")
+    clips, _ = generate_clips(2, frames=8, image_size=32, seed=0)
+    model(clips)
+    video = write_video(os.path.join(directory, "clip.avi"), clips[0])
+    return model, clips, [video]
+
+
 BUILDERS = {
     "dates_nmt": dates_nmt,
     "transformer_nmt": transformer_nmt,
@@ -279,6 +290,7 @@ BUILDERS = {
     "word_vectors": word_vectors,
     "speech_ctc": speech_ctc,
     "trigger_word": trigger_word,
+    "video_activity": video_activity,
 }
 
 def package(name):
