@@ -302,8 +302,8 @@ def make_dataset(train_examples, eval_examples, frames=16, image_size=64, seed=0
 
 def _imageio():
     try:
-        import imageio.v3 as iio
         import av  # noqa: F401  (the plugin imageio reads video with)
+        import imageio.v3 as iio
     except ImportError as error:
         raise ImportError(f"reading video files needs imageio and av ({error})") from error
     return iio

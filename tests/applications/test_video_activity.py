@@ -62,7 +62,7 @@ def test_fast_lrcn_beats_the_single_frame_baseline_on_held_out_appearances(train
 
 def test_only_the_order_of_frames_separates_the_direction_pairs(trained):
     _, lrcn, baseline = trained
-    for (first, second), (clips, labels) in _reversal_closed_pairs(20, seed=11).items():
+    for (first, _second), (clips, labels) in _reversal_closed_pairs(20, seed=11).items():
         half = len(labels) // 2
         # The baseline averages per-frame predictions: the same for a clip and
         # the clip played backwards, so on these pairs it is right at most half the time.

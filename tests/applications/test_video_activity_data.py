@@ -170,7 +170,7 @@ def test_loader_reads_a_folder_per_class_of_real_videos(tmp_path):
     assert clips.shape == (9, 6, 32, 32, 3) and clips.dtype == np.uint8
     assert labels.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2]
     items, _ = data.list_video_folder(root)
-    for clip, (path, name) in zip(clips, items):
+    for clip, (path, _) in zip(clips, items):
         original = originals[path]
         expected = data.resize_frames(original[data.sample_indices(len(original), 6)], 32)
         error = np.abs(clip.astype("float64") - expected).mean()
