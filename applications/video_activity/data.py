@@ -121,7 +121,7 @@ def trajectory(action, rng, frames):
     actor turns about a point below its centre, as a waving hand does)."""
     t = np.linspace(0.0, 1.0, frames)
     angle0 = float(rng.uniform(0, 360))
-    radius = float(rng.uniform(0.11, 0.17))
+    radius = float(rng.uniform(0.13, 0.19))
     x = np.full(frames, rng.uniform(radius + 0.05, 0.95 - radius))
     y = np.full(frames, rng.uniform(radius + 0.05, 0.95 - radius))
     angle = np.full(frames, angle0)
@@ -133,7 +133,7 @@ def trajectory(action, rng, frames):
         x = path[::-1] if action == "move_left" else path
         y = y + rng.uniform(-0.06, 0.06) * t  # a slight slope
     elif action in ("rotate_cw", "rotate_ccw"):
-        turn = rng.uniform(90.0, 200.0) * min(1.0, (frames - 1) / 10)  # stays well below aliasing
+        turn = rng.uniform(150.0, 270.0) * min(1.0, (frames - 1) / 10)  # < 30 degrees a frame: no aliasing
         angle = angle0 + (turn if action == "rotate_cw" else -turn) * t
     elif action in ("grow", "shrink"):
         small, ratio = rng.uniform(0.07, 0.11), rng.uniform(1.8, 2.6)
@@ -152,7 +152,7 @@ def trajectory(action, rng, frames):
         path = start + travel * t
         y = path if rng.random() < 0.5 else path[::-1]
     elif action == "wave":
-        amplitude, cycles, phase = rng.uniform(25, 45), rng.uniform(1.0, 1.75), rng.uniform(0, 2 * np.pi)
+        amplitude, cycles, phase = rng.uniform(30, 50), rng.uniform(1.0, 1.75), rng.uniform(0, 2 * np.pi)
         angle = angle0 + amplitude * np.sin(2 * np.pi * cycles * t + phase)
         # Turning about the pivot moves the centre on an arc around it.
         pivot_x = x[0] - 0.8 * radius * math.sin(math.radians(angle0))
