@@ -191,6 +191,9 @@ def bad_inputs(root, made):
         ("speech_ctc", ["predict", str(root / "missing.wav")], "does not exist"),
         ("trigger_word", ["evaluate", "--size", "huge"], "argument --size: invalid choice: 'huge'"),
         ("trigger_word", ["predict", _tiny_wav(root), "--model", made["trigger_word"].path], "too short"),
+        ("video_activity", ["train", "--model", "cnn"], "argument --model: invalid choice: 'cnn'"),
+        ("video_activity", ["train", "--data", _one_class_folder(root)], "at least two class sub-folders"),
+        ("video_activity", ["evaluate", "--model", d], "is not a video_activity model"),
     ]
 
 
@@ -202,6 +205,12 @@ def _tiny_wav(root):
     path = root / "tiny.wav"
     write_wav(path, np.zeros(800, "float32"), 16_000)
     return str(path)
+
+
+def _one_class_folder(root):
+    (root / "videos" / "waving").mkdir(parents=True, exist_ok=True)
+    (root / "videos" / "waving" / "a.avi").write_bytes(b"one class is not enough")
+    return str(root / "videos")
 
 
 def test_bad_inputs_give_one_line_and_exit_code_2(tiny, capsys, monkeypatch):
