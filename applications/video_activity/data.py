@@ -175,7 +175,7 @@ def action_of(states, tolerance=1e-9):
 
     >>> rng = np.random.default_rng(0)
     >>> action_of(trajectory("grow", rng, 8)), action_of(reverse_trajectory(trajectory("grow", rng, 8)))
-    ('shrink', 'grow')
+    ('grow', 'shrink')
     """
     states = np.asarray(states, "float64")
     dx, dy, da, dr = (np.diff(states[:, i]) for i in range(4))

@@ -92,12 +92,13 @@ def test_confusion_matrix_and_per_class_accuracy_reach_tensorboard(trained):
 
     root, lrcn, _ = trained
     folder = root / "logs" / "evaluation"
-    tags, steps = {}, set()
+    tags, steps = {}, set()  # tag -> [(step, value)]; one events file per write
     for name in os.listdir(folder):
         for event in tf.compat.v1.train.summary_iterator(str(folder / name)):
             for value in event.summary.value:
-                tags.setdefault(value.tag, []).append(value)
+                tags.setdefault(value.tag, []).append((event.step, value))
                 steps.add(event.step)
+    tags = {tag: [value for _, value in sorted(values, key=lambda pair: pair[0])] for tag, values in tags.items()}
     assert "confusion_matrix" in tags and "held_out_accuracy" in tags
     assert {f"per_class_accuracy/{name}" for name in data.ACTIONS} <= set(tags)
     assert steps == set(range(FAST.epochs + 1))  # every epoch, then the full held-out set
