@@ -16,6 +16,8 @@ import inspect
 import keras
 from keras import ops
 
+from keras_seq._same_shape import SameShape
+
 __all__ = ["ReversibleBlock", "ReversibleSequence"]
 
 
@@ -217,7 +219,7 @@ def _check_layer(value, name):
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class ReversibleBlock(keras.layers.Layer):
+class ReversibleBlock(SameShape, keras.layers.Layer):
     """One reversible residual block: `y1 = x1 + f(x2)`, `y2 = x2 + g(y1)`.
 
     The block is invertible whatever `f` and `g` are: `inverse` recomputes
@@ -323,12 +325,6 @@ class ReversibleBlock(keras.layers.Layer):
         y2 = x2 + _call_sublayer(self.g, y1, padding_mask, training)
         return y1, y2, (buckets, f_seeds, g_seeds)
 
-    def compute_mask(self, inputs, mask=None):
-        return mask
-
-    def compute_output_shape(self, inputs_shape):
-        return inputs_shape
-
     def get_config(self):
         config = super().get_config()
         config.update(
@@ -345,7 +341,7 @@ class ReversibleBlock(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class ReversibleSequence(keras.layers.Layer):
+class ReversibleSequence(SameShape, keras.layers.Layer):
     """A stack of `ReversibleBlock`s whose backward pass recomputes activations.
 
     The forward pass keeps only the final outputs `(y1, y2)`. The gradient
@@ -441,12 +437,6 @@ class ReversibleSequence(keras.layers.Layer):
         for block in reversed(self.blocks):
             y1, y2 = block.inverse((y1, y2), padding_mask=padding_mask, training=training)
         return _join(y1, y2, paired)
-
-    def compute_mask(self, inputs, mask=None):
-        return mask
-
-    def compute_output_shape(self, inputs_shape):
-        return inputs_shape
 
     def get_config(self):
         config = super().get_config()
