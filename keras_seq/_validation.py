@@ -56,6 +56,21 @@ def check_positive_ints(values, allow_none=False, allow_numpy=False):
         raise ValueError(" ".join(errors))
 
 
+def check_bools(values):
+    """Raise a `ValueError` for the first `(name, value)` pair (or dict item)
+    whose value is not `True` or `False`.
+
+    >>> check_bools({"lowercase": True, "strip_accents": 1})
+    Traceback (most recent call last):
+    ...
+    ValueError: `strip_accents` must be True or False; got 1.
+    """
+    items = values.items() if isinstance(values, dict) else values
+    for name, value in items:
+        if not isinstance(value, bool):
+            raise ValueError(f"`{name}` must be True or False; got {value!r}.")
+
+
 def rate_error(name, value, low_inclusive=True, high=1.0, high_inclusive=False):
     """The message for a `name` that is not a float rate in `[0, 1)` (by
     default), else `None`. Used for every dropout/rate argument.

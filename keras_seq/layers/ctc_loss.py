@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from keras_seq.losses.ctc import _check_index, ctc_loss
+from keras_seq.losses.ctc import check_blank_and_pad, ctc_loss
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
@@ -67,13 +67,7 @@ class CTCLoss(keras.layers.Layer):
 
     def __init__(self, blank_index=0, pad_value=-1, zero_infinity=False, **kwargs):
         super().__init__(**kwargs)
-        _check_index(blank_index, "blank_index")
-        _check_index(pad_value, "pad_value")
-        if blank_index >= 0 and pad_value == blank_index:
-            raise ValueError(
-                f"`pad_value` ({pad_value}) must differ from `blank_index` "
-                f"({blank_index}): padding is not a blank"
-            )
+        check_blank_and_pad(blank_index, pad_value)
         self.blank_index = blank_index
         self.pad_value = pad_value
         self.zero_infinity = bool(zero_infinity)
@@ -102,15 +96,7 @@ class CTCLoss(keras.layers.Layer):
         self.add_loss(ops.mean(loss))
         return logits
 
-    def compute_mask(
-        self,
-        labels,
-        logits,
-        label_lengths=None,
-        logit_lengths=None,
-        labels_mask=None,
-        logits_mask=None,
-    ):
+    def compute_mask(self, labels, logits=None, *args, logits_mask=None, **kwargs):
         return logits_mask
 
     def compute_output_shape(self, labels_shape, logits_shape, *args, **kwargs):

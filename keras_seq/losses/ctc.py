@@ -7,12 +7,23 @@ import numpy as np
 from keras import ops
 
 from keras_seq._private_api import get_keras_mask
-from keras_seq._validation import concrete_values
+from keras_seq._validation import check_positive_ints, concrete_values
 
 
 def _check_index(value, name):
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"`{name}` must be an integer, got {value!r}")
+
+
+def check_blank_and_pad(blank_index, pad_value):
+    """Both integers, and padding never the blank class."""
+    _check_index(blank_index, "blank_index")
+    _check_index(pad_value, "pad_value")
+    if blank_index >= 0 and pad_value == blank_index:
+        raise ValueError(
+            f"`pad_value` ({pad_value}) must differ from `blank_index` "
+            f"({blank_index}): padding is not a blank"
+        )
 
 
 def resolve_blank_index(blank_index, num_classes):
@@ -211,21 +222,8 @@ class CTC(keras.losses.Loss):
         name="ctc",
         dtype=None,
     ):
-        _check_index(blank_index, "blank_index")
-        _check_index(pad_value, "pad_value")
-        if blank_index >= 0 and pad_value == blank_index:
-            raise ValueError(
-                f"`pad_value` ({pad_value}) must differ from `blank_index` "
-                f"({blank_index}): padding is not a blank"
-            )
-        if logit_length is not None and (
-            isinstance(logit_length, bool)
-            or not isinstance(logit_length, int)
-            or logit_length < 1
-        ):
-            raise ValueError(
-                f"`logit_length` must be a positive integer or None, got {logit_length!r}"
-            )
+        check_blank_and_pad(blank_index, pad_value)
+        check_positive_ints({"logit_length": logit_length}, allow_none=True)
         super().__init__(name=name, reduction=reduction, dtype=dtype or "float32")
         self.blank_index = blank_index
         self.pad_value = pad_value

@@ -42,6 +42,7 @@ from keras_seq.metrics._references import (
 )
 from keras_seq.metrics._streaming import (
     HostStatisticsMetric,
+    check_same_segment_count,
     is_text_tensor,
     is_token_tensor,
     segment_weights,
@@ -396,11 +397,7 @@ class Bleu(HostStatisticsMetric):
             self._texts(hypotheses, "hypotheses"), "sentence_bleu"
         )
         reference_sets = self._batch_reference_sets(references, len(hypotheses))
-        if len(reference_sets) != len(hypotheses):
-            raise ValueError(
-                f"`references` has {len(reference_sets)} segments but `hypotheses` "
-                f"has {len(hypotheses)}."
-            )
+        check_same_segment_count("references", reference_sets, "hypotheses", hypotheses)
         weights = segment_weights(sample_weight, len(hypotheses))
         statistics = np.asarray(
             _corpus_statistics(

@@ -22,6 +22,7 @@ from keras import ops
 
 from keras_seq.metrics._streaming import (
     HostStatisticsMetric,
+    check_same_segment_count,
     segment_weights,
     text_rows,
 )
@@ -65,11 +66,7 @@ def _edit_statistics(hypotheses, references, level: str) -> np.ndarray:
     """`[B, 2]` per-segment edits and reference lengths."""
     hypotheses = _text_list(hypotheses, "hypotheses")
     references = _text_list(references, "references")
-    if len(hypotheses) != len(references):
-        raise ValueError(
-            f"`hypotheses` has {len(hypotheses)} segments but `references` has "
-            f"{len(references)}."
-        )
+    check_same_segment_count("hypotheses", hypotheses, "references", references)
     rows = []
     for hypothesis, reference in zip(hypotheses, references, strict=True):
         reference_tokens = _tokens(reference, level)

@@ -35,6 +35,7 @@ from keras import ops
 from keras_seq._validation import check_positive_ints
 from keras_seq.metrics._streaming import (
     HostStatisticsMetric,
+    check_same_segment_count,
     segment_weights,
     text_rows,
 )
@@ -330,11 +331,7 @@ class RougeN(HostStatisticsMetric):
     def _batch_statistics(self, references, hypotheses, sample_weight) -> np.ndarray:
         references = text_rows(references, "references")
         hypotheses = text_rows(hypotheses, "hypotheses")
-        if len(references) != len(hypotheses):
-            raise ValueError(
-                f"`references` has {len(references)} segments but `hypotheses` has "
-                f"{len(hypotheses)}."
-            )
+        check_same_segment_count("references", references, "hypotheses", hypotheses)
         weights = segment_weights(sample_weight, len(hypotheses))
         f1 = np.array(
             [
