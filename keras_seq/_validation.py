@@ -51,7 +51,19 @@ def check_positive_ints(values, allow_none=False, allow_numpy=False):
     ...
     ValueError: `num_return` must be a positive integer; received 0.
     """
-    errors = positive_int_errors(values, allow_none, allow_numpy)
+    raise_errors(positive_int_errors(values, allow_none, allow_numpy))
+
+
+def raise_errors(errors):
+    """Raise one `ValueError` joining every message in `errors` (`None` and
+    empty messages skipped), so a caller reports all bad arguments at once.
+
+    >>> raise_errors([None, "`a` is bad.", "", "`b` is bad."])
+    Traceback (most recent call last):
+    ...
+    ValueError: `a` is bad. `b` is bad.
+    """
+    errors = [error for error in errors if error]
     if errors:
         raise ValueError(" ".join(errors))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from keras_seq._validation import positive_int_errors, rate_error
+from keras_seq._validation import positive_int_errors, raise_errors, rate_error
 from keras_seq.ops.attention import check_mask_broadcasts, linear
 
 
@@ -17,8 +17,7 @@ def validate_block_args(num_heads, intermediate_dim, dropout, layer_norm_epsilon
         errors.append(
             f"`layer_norm_epsilon` must be a positive float; received {layer_norm_epsilon!r}."
         )
-    if errors:
-        raise ValueError(" ".join(errors))
+    raise_errors(errors)
 
 
 def head_dim(width, num_heads, name):

@@ -6,7 +6,7 @@ import keras
 from keras import ops
 
 from keras_seq._same_shape import SameShape
-from keras_seq._validation import positive_int_errors, rate_error
+from keras_seq._validation import positive_int_errors, raise_errors, rate_error
 
 __all__ = ["ChunkedFeedForward"]
 
@@ -64,9 +64,8 @@ class ChunkedFeedForward(SameShape, keras.layers.Layer):
         errors = positive_int_errors(
             {"intermediate_dim": intermediate_dim, "num_chunks": num_chunks}
         )
-        errors += [e for e in [rate_error("dropout", dropout)] if e]
-        if errors:
-            raise ValueError(" ".join(errors))
+        errors.append(rate_error("dropout", dropout))
+        raise_errors(errors)
         self.intermediate_dim = intermediate_dim
         self.num_chunks = num_chunks
         self.activation = keras.activations.get(activation)

@@ -13,7 +13,7 @@ from keras_seq._private_api import without_keras_mask as _without_mask
 # and from stripping the mask off the caller's tensor (shared with MultiHeadAttention).
 from keras_seq._same_shape import SameShape
 from keras_seq._validation import positive_int_error as _positive_int
-from keras_seq._validation import rate_error
+from keras_seq._validation import raise_errors, rate_error
 from keras_seq.ops.lsh import (
     bucket_factors,
     check_num_buckets,
@@ -143,9 +143,7 @@ class LSHSelfAttention(SameShape, keras.layers.Layer):
                 check_num_buckets(num_buckets)
             except ValueError as error:
                 errors.append(str(error))
-        errors = [e for e in errors if e]
-        if errors:
-            raise ValueError(" ".join(errors))
+        raise_errors(errors)
         super().__init__(**kwargs)
         self.num_heads = num_heads
         self.key_dim = key_dim
