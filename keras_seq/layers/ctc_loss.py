@@ -5,11 +5,12 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_seq._config import AttributeConfig
 from keras_seq.losses.ctc import check_blank_and_pad, ctc_loss
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class CTCLoss(keras.layers.Layer):
+class CTCLoss(AttributeConfig, keras.layers.Layer):
     """Adds the CTC loss of `logits` against `labels` and returns `logits`.
 
     Computes -log p(labels | logits), summing softmax(logits) over every
@@ -65,6 +66,8 @@ class CTCLoss(keras.layers.Layer):
         Neural Networks", ICML 2006.
     """
 
+    config_attributes = ("blank_index", "pad_value", "zero_infinity")
+
     def __init__(self, blank_index=0, pad_value=-1, zero_infinity=False, **kwargs):
         super().__init__(**kwargs)
         check_blank_and_pad(blank_index, pad_value)
@@ -101,12 +104,3 @@ class CTCLoss(keras.layers.Layer):
 
     def compute_output_shape(self, labels_shape, logits_shape, *args, **kwargs):
         return logits_shape
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            blank_index=self.blank_index,
-            pad_value=self.pad_value,
-            zero_infinity=self.zero_infinity,
-        )
-        return config

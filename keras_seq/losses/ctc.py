@@ -6,6 +6,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_seq._config import AttributeConfig
 from keras_seq._private_api import get_keras_mask
 from keras_seq._validation import check_positive_ints, concrete_values
 
@@ -178,7 +179,7 @@ def ctc_loss(
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class CTC(keras.losses.Loss):
+class CTC(AttributeConfig, keras.losses.Loss):
     """CTC loss for `model.compile`, with lengths, a free blank and real padding.
 
     Unlike `keras.losses.CTC`, the blank and the padding are different
@@ -211,6 +212,8 @@ class CTC(keras.losses.Loss):
     >>> round(float(loss(np.array([[1, -1], [1, 2]]), logits)), 3)
     1.595
     """
+
+    config_attributes = ("blank_index", "pad_value", "logit_length", "zero_infinity")
 
     def __init__(
         self,
@@ -265,13 +268,3 @@ class CTC(keras.losses.Loss):
         if self.reduction == "mean_with_sample_weight" and sample_weight is not None:
             return total / ops.maximum(ops.sum(sample_weight), 1e-12)
         return total / ops.cast(ops.shape(losses)[0], "float32")
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            blank_index=self.blank_index,
-            pad_value=self.pad_value,
-            logit_length=self.logit_length,
-            zero_infinity=self.zero_infinity,
-        )
-        return config

@@ -20,6 +20,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_seq._config import AttributeConfig
 from keras_seq.metrics._streaming import (
     HostStatisticsMetric,
     check_same_segment_count,
@@ -137,7 +138,7 @@ def char_error_rate(
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class EditDistance(HostStatisticsMetric):
+class EditDistance(AttributeConfig, HostStatisticsMetric):
     """Streaming WER (`level="word"`) or CER (`level="char"`).
 
     Accumulates weighted edits and weighted reference lengths, so `result()` is
@@ -167,6 +168,8 @@ class EditDistance(HostStatisticsMetric):
     0.2
     """
 
+    config_attributes = ("level",)
+
     def __init__(self, level: str = "word", name="edit_distance", dtype=None, **kwargs):
         if level not in _LEVELS:
             raise ValueError(f"`level` must be one of {_LEVELS}; received {level!r}.")
@@ -185,8 +188,3 @@ class EditDistance(HostStatisticsMetric):
             self.edits,
         )
         return ops.cast(rate, self.dtype)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"level": self.level})
-        return config

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_seq._config import AttributeConfig
 from keras_seq._validation import check_positive_ints
 from keras_seq._validation import check_token_ids as _check_id_values
 
@@ -40,9 +41,10 @@ def validate_sizes(**sizes):
     check_positive_ints(sizes)
 
 
-class StoredConfig:
+class StoredConfig(AttributeConfig):
     """Stores a model's constructor arguments as attributes and returns them
-    from `get_config`, so each argument is listed once (in `__init__`)."""
+    from `get_config` (`AttributeConfig`), so each argument is listed once
+    (in `__init__`)."""
 
     def store_config(self, arguments):
         """`arguments` is the constructor's `locals()`. Every size argument
@@ -57,12 +59,7 @@ class StoredConfig:
             check_heads(arguments["hidden_dim"], arguments["num_heads"])
         for name, value in arguments.items():
             setattr(self, name, value)
-        object.__setattr__(self, "_stored_config_names", tuple(arguments))
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({name: getattr(self, name) for name in self._stored_config_names})
-        return config
+        object.__setattr__(self, "config_attributes", tuple(arguments))
 
 
 def seq2seq_inputs(inputs):
