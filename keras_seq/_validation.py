@@ -149,6 +149,38 @@ def concrete_values(x):
         return None
 
 
+def id_array(ids, name, vocabulary_size):
+    """`ids` as a NumPy integer array of rank 1 (`[time]`) or 2
+    (`[batch, time]`) holding ids in [0, vocabulary_size); raises a
+    `ValueError` naming `name` otherwise. An empty input is an empty int64
+    array whatever its dtype.
+
+    >>> id_array([[1, 4]], "ids", 5).tolist()
+    [[1, 4]]
+    >>> id_array([1, 5], "ids", 5)
+    Traceback (most recent call last):
+    ...
+    ValueError: `ids` must be in [0, 5) (the vocabulary size); found 5.
+    """
+    array = np.asarray(ids)
+    if array.size == 0 and array.dtype.kind not in "iu":
+        array = array.astype(np.int64)
+    if array.dtype.kind not in "iu":
+        raise ValueError(f"`{name}` must hold integers; got dtype {array.dtype}.")
+    if array.ndim not in (1, 2):
+        raise ValueError(
+            f"`{name}` must have rank 1 ([time]) or 2 ([batch, time]); got shape "
+            f"{array.shape}."
+        )
+    if array.size and (array.min() < 0 or array.max() >= vocabulary_size):
+        bad = array[(array < 0) | (array >= vocabulary_size)].flat[0]
+        raise ValueError(
+            f"`{name}` must be in [0, {vocabulary_size}) (the vocabulary size); "
+            f"found {int(bad)}."
+        )
+    return array
+
+
 def check_token_ids(ids, vocabulary_size, name="token_ids"):
     """Raise a `ValueError` unless `ids` holds integers in [0, vocabulary_size).
 

@@ -473,6 +473,21 @@ def _tf_reversible_stack(blocks, x1, x2, padding_mask, training):
                         totals[i] = g if totals[i] is None else totals[i] + g
                         done.append(totals[i])
 
+            def recompute(sublayer, seeds, inputs, output_gradients, mask, *buckets):
+                """`sublayer(inputs)` again (same dropout seeds), its weight
+                gradients accumulated; returns it and its input gradient."""
+                with tf.GradientTape(watch_accessed_variables=False) as tape:
+                    tape.watch(inputs)
+                    tape.watch(variables)
+                    with _restored(sublayer, seeds):
+                        result = _call_sublayer(sublayer, inputs, mask, training, *buckets)
+                grads = tape.gradient(
+                    result, [inputs] + variables, output_gradients=output_gradients
+                )
+                del tape
+                accumulate(grads[1:])
+                return result, grads[0]
+
             y1, y2 = outputs
             done = []  # the previous block's weight gradients
             for block, (buckets, f_seeds, g_seeds) in zip(reversed(blocks), reversed(saved)):
@@ -493,28 +508,16 @@ def _tf_reversible_stack(blocks, x1, x2, padding_mask, training):
                     g_seeds = [tf.identity(s) for s in g_seeds]
                     mask = None if padding_mask is None else tf.identity(padding_mask)
                 done = []
-                with tf.GradientTape(watch_accessed_variables=False) as tape:
-                    tape.watch(y1)
-                    tape.watch(variables)
-                    with _restored(block.g, g_seeds):
-                        gy1 = _call_sublayer(block.g, y1, mask, training)
-                grads = tape.gradient(gy1, [y1] + variables, output_gradients=dy2)
-                del tape
+                # y2 = x2 + g(y1): recompute g(y1), recover x2, add g's
+                # input gradient to dy1; then likewise y1 = x1 + f(x2).
+                gy1, input_grad = recompute(block.g, g_seeds, y1, dy2, mask)
                 x2 = y2 - gy1
-                if grads[0] is not None:
-                    dy1 = dy1 + grads[0]
-                accumulate(grads[1:])
-                with tf.GradientTape(watch_accessed_variables=False) as tape:
-                    tape.watch(x2)
-                    tape.watch(variables)
-                    with _restored(block.f, f_seeds):
-                        fx2 = _call_sublayer(block.f, x2, mask, training, buckets)
-                grads = tape.gradient(fx2, [x2] + variables, output_gradients=dy1)
-                del tape
+                if input_grad is not None:
+                    dy1 = dy1 + input_grad
+                fx2, input_grad = recompute(block.f, f_seeds, x2, dy1, mask, buckets)
                 x1 = y1 - fx2
-                if grads[0] is not None:
-                    dy2 = dy2 + grads[0]
-                accumulate(grads[1:])
+                if input_grad is not None:
+                    dy2 = dy2 + input_grad
                 y1, y2 = x1, x2
             variable_grads = [
                 tf.zeros_like(v) if g is None else g for v, g in zip(variables, totals)
