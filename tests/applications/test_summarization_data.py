@@ -4,6 +4,7 @@ import re
 from collections import Counter
 
 import pytest
+from file_errors import assert_loader_error
 
 from applications.summarization.data import (
     MAX_ARTICLE_WORDS,
@@ -364,11 +365,8 @@ def test_jsonl_cnn_dailymail_keys_and_blank_lines(tmp_path):
     ],
 )
 def test_jsonl_errors_name_file_and_line(tmp_path, line, message):
-    path = tmp_path / "bad.jsonl"
-    path.write_text('{"article": "ok .", "summary": "ok ."}\n\n' + line + "\n")
-    with pytest.raises(ValueError, match=message) as info:
-        load_jsonl(path)
-    assert str(path) in str(info.value) and "line 3" in str(info.value)
+    text = '{"article": "ok .", "summary": "ok ."}\n\n' + line + "\n"
+    assert_loader_error(load_jsonl, tmp_path / "bad.jsonl", text, f".*line 3.*{message}")
 
 
 @pytest.mark.parametrize(
