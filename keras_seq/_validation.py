@@ -160,7 +160,7 @@ def id_array(ids, name, vocabulary_size):
     >>> id_array([1, 5], "ids", 5)
     Traceback (most recent call last):
     ...
-    ValueError: `ids` must be in [0, 5) (the vocabulary size); found 5.
+    ValueError: `ids` must be in [0, vocabulary_size=5); found 5.
     """
     array = np.asarray(ids)
     if array.size == 0 and array.dtype.kind not in "iu":
@@ -175,7 +175,7 @@ def id_array(ids, name, vocabulary_size):
     if array.size and (array.min() < 0 or array.max() >= vocabulary_size):
         bad = array[(array < 0) | (array >= vocabulary_size)].flat[0]
         raise ValueError(
-            f"`{name}` must be in [0, {vocabulary_size}) (the vocabulary size); "
+            f"`{name}` must be in [0, vocabulary_size={vocabulary_size}); "
             f"found {int(bad)}."
         )
     return array
