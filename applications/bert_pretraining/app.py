@@ -3,14 +3,13 @@ and for classification."""
 
 from __future__ import annotations
 
-import dataclasses
 import string
-import time
 
 import keras
 import numpy as np
 
-from applications._common import choose, distribution, save
+from applications import contract
+from applications.bert_pretraining import SIZES
 from applications.bert_pretraining.data import load_corpus, load_lee_documents
 from applications.qa.data import make_dataset as make_qa_dataset
 from keras_seq.models import BertEncoder, BertPretrainer, SpanQAHead, best_span
@@ -20,26 +19,6 @@ from keras_seq.text.wordpiece import train_wordpiece, wordpiece_tokenizer
 PAD, UNK, CLS, SEP, MASK = range(5)
 
 
-@dataclasses.dataclass(frozen=True)
-class Size:
-    vocabulary_size: int
-    sequence_length: int
-    hidden_dim: int
-    num_layers: int
-    pretrain_epochs: int
-    mask_copies: int
-    qa_examples: int
-    qa_epochs: int
-    batch_size: int
-    qa_pretrain_examples: int  # (question, passage) pairs added to pretraining
-    qa_learning_rate: float
-    sentence_segments: int  # passage sentence types (see `qa_pair`, question_match=True)
-
-
-SIZES = {
-    "fast": Size(2000, 64, 64, 2, 2, 1, 1500, 3, 32, 1000, 1e-3, 8),
-    "default": Size(4000, 64, 128, 2, 3, 2, 24_000, 4, 32, 16_000, 1e-3, 8),
-}
 QA_LENGTH = 64  # [CLS] question [SEP] passage [SEP] in word pieces (longest generated: 59)
 
 
@@ -194,10 +173,9 @@ def build_qa_model(encoder, max_answer_length=4, learning_rate=5e-4, steps=None)
     model = keras.Model({"token_ids": token_ids, "segment_ids": segment_ids}, {"start": start, "end": end})
     if steps:
         warmup = max(1, steps // 10)
-        schedule = keras.optimizers.schedules.CosineDecay(
-            0.0, max(1, steps - warmup), warmup_target=learning_rate, warmup_steps=warmup
+        optimizer = keras.optimizers.AdamW(
+            contract.schedule(learning_rate, steps - warmup, warmup_steps=warmup), weight_decay=0.01, clipnorm=1.0
         )
-        optimizer = keras.optimizers.AdamW(schedule, weight_decay=0.01, clipnorm=1.0)
     else:
         optimizer = keras.optimizers.Adam(learning_rate)
     model.compile(
@@ -216,20 +194,7 @@ def span_exact_match(model, x, y, max_answer_length=4):
     return float(np.mean((np.asarray(start) == y["start"]) & (np.asarray(end) == y["end"])))
 
 
-def train(
-    size="default",
-    epochs=None,
-    batch_size=None,
-    train_examples=None,
-    seed=0,
-    data=None,
-    log_dir=None,
-    output=None,
-    strategy="auto",
-    num_cpu_devices=None,
-    eval_examples=1000,
-    verbose=1,
-):
+def train(size="default", *, data=None, eval_examples=1000, **options):
     """Pretrains on the Lee corpus (or `data` in BERT's format), reports MLM
     accuracy on held-out documents before and after, then fine-tunes the
     pretrained encoder for span QA on generated passages.
@@ -243,81 +208,76 @@ def train(
     types (`qa_pair`); fine-tuning uses AdamW with warmup and cosine decay
     and logs held-out exact match after every epoch.
 
-    `epochs` overrides the pretraining epochs; `train_examples` the number
-    of QA fine-tuning examples.
+    `options` are the common training options of
+    `applications.contract.Training`; `epochs` overrides the pretraining
+    epochs and `train_examples` the number of QA fine-tuning examples.
     """
-    s = choose(SIZES, size)
-    chosen = distribution(strategy, num_cpu_devices)
-    keras.utils.set_random_seed(seed)
+    run = contract.Training(SIZES, size, **options)
+    s = run.size
     documents = load_corpus(data) if data else load_lee_documents()
-    order = np.random.default_rng(seed).permutation(len(documents))
+    order = np.random.default_rng(run.seed).permutation(len(documents))
     held = max(2, len(documents) // 10)
     test_documents = [documents[i] for i in order[:held]]
     train_documents = [documents[i] for i in order[held:]]
-    qa_train, qa_test = make_qa_dataset(train_examples or s.qa_examples, eval_examples, seed=seed)
+    qa_train, qa_test = make_qa_dataset(run.train_examples or s.qa_examples, eval_examples, seed=run.seed)
     # Domain adaptation: the word pieces are learned on the pretraining text
     # and the QA training passages and questions, so names, cities and
     # numbers are whole pieces.
     adaptation = qa_train[: s.qa_pretrain_examples]
     sentences = [sentence for document in train_documents for sentence in document]
     sentences += [e["context"] for e in adaptation] + [e["question"] for e in adaptation]
-    pieces = WordPieces(train_wordpiece(sentences, s.vocabulary_size))
+    with contract.stage("learning the WordPiece vocabulary"):
+        pieces = WordPieces(train_wordpiece(sentences, s.vocabulary_size))
     segments = s.sentence_segments
-    extra = qa_pretraining_rows(adaptation, pieces, s.sequence_length, segments, seed + 7, question_match=True)
-    x, y = pretraining_data(train_documents, pieces, s.sequence_length, s.mask_copies, seed, extra=extra)
-    test_x, test_y = pretraining_data(test_documents, pieces, s.sequence_length, 1, seed + 99)
-    batch_size = batch_size or s.batch_size
+    extra = qa_pretraining_rows(adaptation, pieces, s.sequence_length, segments, run.seed + 7, question_match=True)
+    x, y = pretraining_data(train_documents, pieces, s.sequence_length, s.mask_copies, run.seed, extra=extra)
+    test_x, test_y = pretraining_data(test_documents, pieces, s.sequence_length, 1, run.seed + 99)
 
-    with chosen.scope():
+    with run.strategy.scope():
         encoder = BertEncoder(
-            len(pieces), max(s.sequence_length, QA_LENGTH), num_layers=s.num_layers, hidden_dim=s.hidden_dim,
-            num_heads=4, intermediate_dim=4 * s.hidden_dim, dropout=0.1, num_segments=1 + 2 * segments,
+            len(pieces), max(s.sequence_length, QA_LENGTH), num_segments=1 + 2 * segments,
+            **contract.transformer_options(s),
         )
         pretrainer = BertPretrainer(encoder)
         pretrainer.compile(keras.optimizers.Adam(1e-3, clipnorm=1.0))
-    before = pretrainer.evaluate(test_x, test_y, batch_size=batch_size, verbose=0, return_dict=True)
-    callbacks = [keras.callbacks.TensorBoard(log_dir=f"{log_dir}/pretraining")] if log_dir else []
-    started = time.perf_counter()
-    history = pretrainer.fit(
-        x, y, batch_size=batch_size, epochs=epochs or s.pretrain_epochs,
-        validation_data=(test_x, test_y), callbacks=callbacks, verbose=verbose,
-    )
-    pretrain_seconds = time.perf_counter() - started
-    after = pretrainer.evaluate(test_x, test_y, batch_size=batch_size, verbose=0, return_dict=True)
+    before = pretrainer.evaluate(test_x, test_y, batch_size=run.batch_size, verbose=0, return_dict=True)
+    _, history = run.fit(
+        pretrainer, x, y, batch_size=run.batch_size, epochs=run.epochs or s.pretrain_epochs,
+        validation_data=(test_x, test_y), stage="pretraining",
+    )  # fmt: skip
+    pretrain_seconds = run.train_seconds
+    after = pretrainer.evaluate(test_x, test_y, batch_size=run.batch_size, verbose=0, return_dict=True)
 
     qa_x, qa_y, _ = qa_data(qa_train, pieces, QA_LENGTH, segments, question_match=True)
     qa_test_x, qa_test_y, qa_kept = qa_data(qa_test, pieces, QA_LENGTH, segments, question_match=True)
-    steps = s.qa_epochs * -(-len(qa_y["start"]) // batch_size)
-    with chosen.scope():
-        qa_model = build_qa_model(encoder, learning_rate=s.qa_learning_rate, steps=steps)
-    callbacks = [ExactMatchLogger(qa_test_x, qa_test_y, verbose=verbose)]
-    if log_dir:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=f"{log_dir}/qa"))
-    started = time.perf_counter()
-    qa_history = qa_model.fit(
-        qa_x, qa_y, batch_size=batch_size, epochs=s.qa_epochs, callbacks=callbacks, verbose=verbose
-    )
-    qa_seconds = time.perf_counter() - started
+    steps = s.qa_epochs * -(-len(qa_y["start"]) // run.batch_size)
+    qa_model, qa_history = run.fit(
+        lambda: build_qa_model(encoder, learning_rate=s.qa_learning_rate, steps=steps),
+        qa_x, qa_y, batch_size=run.batch_size, epochs=s.qa_epochs, stage="qa",
+        callbacks=[ExactMatchLogger(qa_test_x, qa_test_y, verbose=run.verbose)],
+    )  # fmt: skip
     exact = span_exact_match(qa_model, qa_test_x, qa_test_y)
-    save(qa_model, output)
-    if output:
-        pieces.save(vocabulary_path(output))
-    return {
-        "model": qa_model,
-        "pretrainer": pretrainer,
-        "pieces": pieces,
-        "history": history.history,
-        "qa_history": qa_history.history,
-        "mlm_accuracy_before": before["mlm_accuracy"],
-        "mlm_accuracy_after": after["mlm_accuracy"],
-        "nsp_accuracy_after": after["nsp_accuracy"],
-        "qa_exact_match": exact,
-        "eval_examples": len(qa_kept),
-        "pretrain_seconds": pretrain_seconds,
-        "train_seconds": pretrain_seconds + qa_seconds,
-        "replicas": chosen.num_replicas_in_sync,
-        "examples": [],
-    }
+    if run.save(qa_model):
+        pieces.save(vocabulary_path(run.output))
+        run.wrote(vocabulary_path(run.output))
+    return run.result(
+        qa_model, len(qa_kept), pretrainer=pretrainer, pieces=pieces, history=history, qa_history=qa_history,
+        mlm_accuracy_before=before["mlm_accuracy"], mlm_accuracy_after=after["mlm_accuracy"],
+        nsp_accuracy_after=after["nsp_accuracy"], qa_exact_match=exact, pretrain_seconds=pretrain_seconds,
+    )  # fmt: skip
+
+
+def describe(result):
+    """The metric line of a `train`/`evaluate` result."""
+    parts = []
+    if "mlm_accuracy_before" in result:
+        parts.append(
+            f"MLM accuracy on held-out documents {100 * result['mlm_accuracy_before']:.1f}% before, "
+            f"{100 * result['mlm_accuracy_after']:.1f}% after pretraining; "
+            f"NSP accuracy {100 * result['nsp_accuracy_after']:.1f}%;"
+        )
+    parts.append(f"span-QA exact match {100 * result['qa_exact_match']:.2f}%")
+    return " ".join(parts)
 
 
 class ExactMatchLogger(keras.callbacks.Callback):
@@ -343,9 +303,9 @@ def vocabulary_path(model_path):
 def load(model_path):
     """The fine-tuned QA model, its WordPiece vocabulary and its input
     layout `(length, sentence_segments)`."""
-    model = keras.models.load_model(model_path)
-    if not any(isinstance(layer, SpanQAHead) for layer in model.layers):
-        raise ValueError(f"{model_path} is not a bert_pretraining QA model (no SpanQAHead).")
+    model = contract.load_model(
+        model_path, "bert_pretraining", check=lambda m: any(isinstance(layer, SpanQAHead) for layer in m.layers)
+    )
     encoder = next(layer for layer in model.layers if isinstance(layer, BertEncoder))
     layout = (min(QA_LENGTH, encoder.sequence_length), (encoder.num_segments - 1) // 2)
     return model, WordPieces.load(vocabulary_path(model_path)), layout
@@ -356,6 +316,7 @@ def evaluate(model_path, examples=1000, seed=0, data=None):
     questions whose answer lies beyond the model's input length are left out)."""
     from applications.qa.data import load_squad
 
+    contract.check_count("examples", examples, allow_none=False)
     model, pieces, (length, segments) = load(model_path)
     qa = load_squad(data) if data else make_qa_dataset(1, examples, seed=seed)[1]
     x, y, kept = qa_data(qa, pieces, length, segments, question_match=True)
@@ -364,11 +325,13 @@ def evaluate(model_path, examples=1000, seed=0, data=None):
 
 def predict(model_path, texts):
     """Answers `"question | context"` strings with the best span."""
+    texts = contract.check_inputs(texts, "texts")
+    for text in texts:
+        if "|" not in text:
+            raise ValueError(f"`texts` items must be 'question | context'; received {text!r}.")
     model, pieces, (length, segments) = load(model_path)
     lines = []
     for text in texts:
-        if "|" not in text:
-            raise ValueError(f"expected 'question | context', received {text!r}")
         question, context = (part.strip().lower() for part in text.split("|", 1))
         words = context.split()
         tokens, segment_ids, first, offsets = qa_pair(pieces, question, words, length, segments, question_match=True)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import keras
 import numpy as np
 from keras import ops
 
-from applications._common import batched, choose, distribution, fit, save
+from applications import contract
+from applications.captioning import DECODERS, SIZES
 from applications.captioning.data import (
     IMAGE_SIZE,
     MAX_CAPTION_WORDS,
@@ -27,23 +26,7 @@ from keras_seq.metrics import corpus_bleu
 from keras_seq.models._generation import compiled, decoding_options, search
 from keras_seq.text import Vocabulary, shift_right
 
-DECODERS = ("attention", "transformer")
 MAX_LENGTH = MAX_CAPTION_WORDS + 2
-
-
-@dataclasses.dataclass(frozen=True)
-class Size:
-    train_examples: int
-    epochs: int
-    batch_size: int
-    units: int
-    learning_rate: float
-
-
-SIZES = {
-    "fast": Size(3_000, 6, 64, 96, 3e-3),
-    "default": Size(10_000, 10, 64, 160, 2e-3),
-}
 
 
 def _backbone(name, image_size, weights):
@@ -65,7 +48,7 @@ def _backbone(name, image_size, weights):
     return keras.Model(inputs, base(inputs * 255.0), name="backbone")
 
 
-@keras.saving.register_keras_serializable(package="applications")
+@contract.serializable
 class Captioner(keras.Model):
     """CNN encoder + attention decoder that captions images.
 
@@ -110,30 +93,21 @@ class Captioner(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if isinstance(vocabulary, dict):
-            vocabulary = Vocabulary.from_config(vocabulary)
+        vocabulary = contract.vocabulary(vocabulary)
         errors = []
         if not isinstance(vocabulary, Vocabulary):
             errors.append(f"`vocabulary` must be a keras_seq Vocabulary; received {type(vocabulary).__name__}.")
         if decoder not in DECODERS:
             errors.append(f"`decoder` must be one of {DECODERS}; received {decoder!r}.")
-        for name, value in (("units", units), ("num_layers", num_layers), ("num_heads", num_heads),
-                            ("max_length", max_length), ("image_size", image_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                errors.append(f"`{name}` must be a positive integer; received {value!r}.")
-        if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-            errors.append(f"`dropout` must be a float in [0, 1); received {dropout!r}.")
-        if errors:
-            raise ValueError(" ".join(errors))
-        self.vocabulary = vocabulary
-        self.decoder = decoder
-        self.backbone_name = backbone
-        self.image_size = image_size
-        self.units = units
-        self.num_layers = num_layers
-        self.num_heads = num_heads
-        self.max_length = max_length
-        self.dropout = float(dropout)
+        contract.check_arguments(
+            errors,
+            positive=dict(units=units, num_layers=num_layers, num_heads=num_heads, max_length=max_length,
+                          image_size=image_size),
+            rates=dict(dropout=dropout),
+        )
+        self.vocabulary, self.decoder, self.backbone_name, self.image_size = vocabulary, decoder, backbone, image_size
+        self.units, self.num_layers, self.num_heads = units, num_layers, num_heads
+        self.max_length, self.dropout = max_length, float(dropout)
         vocabulary_size = len(vocabulary)
         self.backbone = _backbone(backbone, image_size, backbone_weights)
         grid = self.backbone.output_shape[1] * self.backbone.output_shape[2]
@@ -255,18 +229,13 @@ class Captioner(keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            vocabulary=self.vocabulary.get_config(),
-            decoder=self.decoder,
-            backbone=self.backbone_name,
-            image_size=self.image_size,
-            units=self.units,
-            num_layers=self.num_layers,
-            num_heads=self.num_heads,
-            max_length=self.max_length,
-            dropout=self.dropout,
-        )
+        names = ("decoder", "image_size", "units", "num_layers", "num_heads", "max_length", "dropout")
+        config.update({name: getattr(self, name) for name in names})
+        config.update(vocabulary=self.vocabulary.get_config(), backbone=self.backbone_name)
         return config
+
+
+load = contract.loader("captioning", Captioner)
 
 
 def caption_batch(vocabulary, captions, length=MAX_LENGTH):
@@ -276,20 +245,14 @@ def caption_batch(vocabulary, captions, length=MAX_LENGTH):
 
 
 def build_model(vocabulary, size="default", decoder="attention", backbone="small_cnn", backbone_weights=None,
-                train_size=None, epochs=None):
-    s = choose(SIZES, size)
+                steps=None):
+    """A `Captioner` of `size`, compiled with Adam, warm-up and cosine decay over `steps`."""
+    s = contract.choose(SIZES, size)
     model = Captioner(vocabulary, decoder=decoder, backbone=backbone, backbone_weights=backbone_weights,
                       units=s.units)
-    steps = (epochs or s.epochs) * max(1, (train_size or s.train_examples) // s.batch_size)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, decay_steps=steps, warmup_target=s.learning_rate, warmup_steps=min(200, steps // 10)
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(schedule, clipnorm=1.0),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-    )
-    return model
+    steps = steps or s.epochs * contract.steps_per_epoch(s.train_examples, s.batch_size)
+    rate = contract.schedule(s.learning_rate, steps, warmup_steps=min(200, steps // 10))
+    return contract.compile_classifier(model, rate, ignore_class=0, clipnorm=1.0)
 
 
 def scores(hypotheses, references):
@@ -325,6 +288,11 @@ def score(model, images, references, decoding=None):
     ]
     result["hypotheses"] = hypotheses
     return result
+
+
+def describe(result):
+    """The metric line of a `train`/`evaluate` result."""
+    return f"BLEU-4 {result['bleu']:.2f}, exact caption {100 * result['exact']:.2f}%"
 
 
 def attention_figure(image, words, maps):
@@ -400,78 +368,40 @@ def _split(data, eval_examples, seed):
     return (images[rest], [captions[i] for i in rest]), (images[test], [captions[i] for i in test])
 
 
-def train(
-    size="default",
-    epochs=None,
-    batch_size=None,
-    train_examples=None,
-    seed=0,
-    data=None,
-    log_dir=None,
-    output=None,
-    strategy="auto",
-    num_cpu_devices=None,
-    eval_examples=1000,
-    decoder="attention",
-    backbone="small_cnn",
-    backbone_weights=None,
-    decoding=None,
-    verbose=1,
-):
+def train(size="default", *, data=None, eval_examples=1000, decoder="attention", backbone="small_cnn",
+          backbone_weights=None, decoding=None, **options):
     """Trains on generated scenes (or COCO/Flickr8k captions via `data`) and
-    reports BLEU-4 and the exact-caption rate on held-out images."""
-    s = choose(SIZES, size)
-    chosen = distribution(strategy, num_cpu_devices)
-    keras.utils.set_random_seed(seed)
+    reports BLEU-4 and the exact-caption rate on held-out images.
+    `options`: the common training options of `applications.contract.Training`."""
+    run = contract.Training(SIZES, size, **options)
     if data:
-        (images, references), (test_images, test_references) = _split(data, eval_examples, seed)
+        (images, references), (test_images, test_references) = _split(data, eval_examples, run.seed)
         # Every (image, reference) pair is a training example, as in COCO.
         captions = [c for refs in references for c in refs]
         images = np.repeat(images, [len(r) for r in references], axis=0)
     else:
         (images, references), (test_images, test_references) = make_dataset(
-            train_examples or s.train_examples, eval_examples, seed=seed
+            run.train_examples, eval_examples, seed=run.seed
         )
-        captions = sample_captions(references, seed=seed)
+        captions = sample_captions(references, seed=run.seed)
     vocabulary = Vocabulary.build(captions, level="word")
     inputs, targets = caption_batch(vocabulary, captions)
-    validation = max(1, len(captions) // 20)
-    batch_size = batch_size or s.batch_size
-    epochs = epochs or s.epochs
-
-    def part(start, stop, shuffle_seed=None):
-        return batched({"images": images[start:stop], "tokens": inputs[start:stop]}, targets[start:stop],
-                       batch_size, shuffle_seed)
-
-    callbacks = [ImageAttention(log_dir, test_images[:3])] if log_dir else []
-    model, history, seconds, replicas = fit(
+    train_data, validation, steps = run.datasets({"images": images, "tokens": inputs}, targets)
+    model, _ = run.fit(
         lambda: build_model(vocabulary, size=size, decoder=decoder, backbone=backbone,
-                            backbone_weights=backbone_weights, train_size=len(captions), epochs=epochs),
-        part(validation, len(captions), seed),
-        part(0, validation),
-        epochs,
-        chosen,
-        log_dir=log_dir,
-        callbacks=callbacks,
-        verbose=verbose,
-    )
+                            backbone_weights=backbone_weights, steps=steps),
+        train_data, validation_data=validation,
+        callbacks=[ImageAttention(run.log_dir, test_images[:3])] if run.log_dir else [],
+    )  # fmt: skip
     result = score(model, test_images, test_references, decoding)
     result["baseline"] = baseline(captions, test_references)
-    save(model, output)
-    result.update(model=model, history=history, train_seconds=seconds, replicas=replicas,
-                  eval_examples=len(test_images))
-    return result
-
-
-def load(path):
-    model = keras.models.load_model(path)
-    if not isinstance(model, Captioner):
-        raise ValueError(f"{path} is not a captioning model (a Captioner).")
-    return model
+    run.save(model)
+    return run.result(model, len(test_images), **result)
 
 
 def evaluate(model_path, examples=1000, seed=0, data=None, decoding=None):
     """Scores a saved model on held-out generated scenes (or a caption file)."""
+    contract.check_count("examples", examples, allow_none=False)
     if data:
         images, references = load_captions(data)
     else:
@@ -482,7 +412,7 @@ def evaluate(model_path, examples=1000, seed=0, data=None, decoding=None):
 
 
 def predict(model_path, image_paths, decoding=None):
-    """Captions for image files (any size; resized to the model's input)."""
+    """Captions of image files (any size; resized to the model's input)."""
+    image_paths = contract.check_inputs(image_paths, "image_paths")
     model = load(model_path)
-    captions = model.caption(load_images(list(image_paths), model.image_size), **(decoding or {}))
-    return [f"{path}\t{caption}" for path, caption in zip(image_paths, captions)]
+    return model.caption(load_images(image_paths, model.image_size), **(decoding or {}))

@@ -44,6 +44,8 @@ import zlib
 
 import numpy as np
 
+from applications import contract
+
 IMAGE_SIZE = 64
 SHAPES = ("circle", "square", "triangle")
 COLOURS = {
@@ -197,14 +199,16 @@ def generate_scenes(count, seed=0, split="train", return_keys=False):
     rng = np.random.default_rng([seed, {"train": 0, "test": 1, "all": 2}[split]])
     images = np.zeros((count, IMAGE_SIZE, IMAGE_SIZE, 3), "float32")
     captions, keys = [], []
-    while len(captions) < count:
-        objects, relation = random_scene(rng)
-        key = scene_key(objects, relation)
-        if split != "all" and is_held_out(key) != (split == "test"):
-            continue
-        images[len(captions)] = draw_scene(objects, relation, seed=int(rng.integers(2**31)))
-        captions.append(references(objects, relation))
-        keys.append(key)
+    with contract.progress(total=count, desc=f"drawing {split} scenes", unit="scene") as bar:
+        while len(captions) < count:
+            objects, relation = random_scene(rng)
+            key = scene_key(objects, relation)
+            if split != "all" and is_held_out(key) != (split == "test"):
+                continue
+            images[len(captions)] = draw_scene(objects, relation, seed=int(rng.integers(2**31)))
+            captions.append(references(objects, relation))
+            keys.append(key)
+            bar.update(1)
     return (images, captions, keys) if return_keys else (images, captions)
 
 

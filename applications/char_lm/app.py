@@ -12,41 +12,24 @@ character with temperature and top-p until `<eos>`
 from __future__ import annotations
 
 import collections
-import dataclasses
 import math
 
 import keras
 import numpy as np
 from keras import ops
 
-from applications._common import batched, choose, distribution, fit, save
+from applications import contract
+from applications.char_lm import SIZES
 from applications.char_lm.data import load_text, make_dataset, split_items
 from keras_seq.decoding import sample as sample_tokens
 from keras_seq.text import Vocabulary
 
 CELLS = ("gru", "lstm")
+_CONFIG = ("cell", "units", "num_layers", "embedding_dim", "dropout", "sequence_length")
 MAX_SEQUENCE_LENGTH = 128
 
 
-@dataclasses.dataclass(frozen=True)
-class Size:
-    cell: str
-    units: int
-    num_layers: int
-    embedding_dim: int
-    dropout: float
-    epochs: int
-    batch_size: int
-    learning_rate: float
-
-
-SIZES = {
-    "fast": Size("gru", 128, 1, 32, 0.0, 10, 64, 3e-3),
-    "default": Size("lstm", 256, 2, 64, 0.4, 16, 64, 2e-3),
-}
-
-
-@keras.saving.register_keras_serializable(package="applications")
+@contract.serializable
 class CharLM(keras.Model):
     """A character language model that carries its vocabulary.
 
@@ -75,44 +58,22 @@ class CharLM(keras.Model):
     2
     """
 
-    def __init__(
-        self,
-        vocabulary,
-        cell="gru",
-        units=128,
-        num_layers=1,
-        embedding_dim=32,
-        dropout=0.0,
-        sequence_length=32,
-        **kwargs,
-    ):
+    def __init__(self, vocabulary, cell="gru", units=128, num_layers=1, embedding_dim=32, dropout=0.0,
+                 sequence_length=32, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(vocabulary, dict):
-            vocabulary = Vocabulary.from_config(vocabulary)
+        vocabulary = contract.vocabulary(vocabulary)
         errors = []
         if not isinstance(vocabulary, Vocabulary) or vocabulary.level != "char":
             errors.append(f"`vocabulary` must be a char-level Vocabulary; received {vocabulary!r}.")
         if cell not in CELLS:
             errors.append(f'`cell` must be "gru" or "lstm"; received {cell!r}.')
-        for name, value in (
-            ("units", units),
-            ("num_layers", num_layers),
-            ("embedding_dim", embedding_dim),
-            ("sequence_length", sequence_length),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                errors.append(f"`{name}` must be a positive integer; received {value!r}.")
-        if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-            errors.append(f"`dropout` must be in [0, 1); received {dropout!r}.")
-        if errors:
-            raise ValueError(" ".join(errors))
-        self.vocabulary = vocabulary
-        self.cell = cell
-        self.units = units
-        self.num_layers = num_layers
-        self.embedding_dim = embedding_dim
-        self.dropout = dropout
-        self.sequence_length = sequence_length
+        contract.check_arguments(
+            errors,
+            positive=dict(units=units, num_layers=num_layers, embedding_dim=embedding_dim, sequence_length=sequence_length),
+            rates=dict(dropout=dropout),
+        )
+        self.vocabulary, self.cell, self.units, self.num_layers = vocabulary, cell, units, num_layers
+        self.embedding_dim, self.dropout, self.sequence_length = embedding_dim, dropout, sequence_length
         self.embedding = keras.layers.Embedding(len(vocabulary), embedding_dim, mask_zero=True, name="embedding")
         layer = keras.layers.GRU if cell == "gru" else keras.layers.LSTM
         self.recurrent = [
@@ -201,16 +162,11 @@ class CharLM(keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            vocabulary=self.vocabulary.get_config(),
-            cell=self.cell,
-            units=self.units,
-            num_layers=self.num_layers,
-            embedding_dim=self.embedding_dim,
-            dropout=self.dropout,
-            sequence_length=self.sequence_length,
-        )
+        config.update({name: getattr(self, name) for name in _CONFIG}, vocabulary=self.vocabulary.get_config())
         return config
+
+
+load = contract.loader("char_lm", CharLM)
 
 
 def encode_items(vocabulary, items, length):
@@ -228,26 +184,13 @@ def encode_items(vocabulary, items, length):
 def build_model(vocabulary, size="default", sequence_length=32, decay_steps=None):
     """A compiled `CharLM` of the given size; with `decay_steps` the learning
     rate follows a cosine decay to 10% over that many steps."""
-    s = choose(SIZES, size)
+    s = contract.choose(SIZES, size)
     model = CharLM(
-        vocabulary,
-        cell=s.cell,
-        units=s.units,
-        num_layers=s.num_layers,
-        embedding_dim=s.embedding_dim,
-        dropout=s.dropout,
-        sequence_length=sequence_length,
+        vocabulary, sequence_length=sequence_length, **s.pick("cell", "units", "num_layers", "embedding_dim", "dropout")
     )
-    rate = s.learning_rate
-    if decay_steps:
-        rate = keras.optimizers.schedules.CosineDecay(s.learning_rate, decay_steps, alpha=0.1)
-    model.compile(
-        # Clip the global gradient norm: exploding gradients (seed 4.5).
-        optimizer=keras.optimizers.Adam(rate, global_clipnorm=1.0),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        weighted_metrics=["accuracy"],
-    )
-    return model
+    rate = contract.schedule(s.learning_rate, decay_steps, alpha=0.1) if decay_steps else s.learning_rate
+    # Clip the global gradient norm: exploding gradients (seed 4.5).
+    return contract.compile_classifier(model, rate, global_clipnorm=1.0, weighted=True)
 
 
 def nats_per_char(model, items, batch_size=512):
@@ -310,6 +253,17 @@ def score(model, train_items, test_items, num_samples=1000, temperature=1.0, top
     }
 
 
+def describe(result):
+    """The metric line of a `train`/`evaluate` result, with a few samples."""
+    b = result["baselines"]
+    return (
+        f"{result['nats_per_char']:.4f} nats/char (perplexity {result['perplexity']:.3f}; "
+        f"unigram {b['unigram']:.3f}, bigram {b['bigram']:.3f}), "
+        f"{100 * result['novelty']:.1f}% of {len(result['samples'])} samples novel; "
+        f"samples: {', '.join(result['samples'][:12])}"
+    )
+
+
 def items_from(data=None, source="names", seed=0, mode="lines"):
     """``(train, test)`` items: a text file (`data`) or an embedded source."""
     if data:
@@ -317,82 +271,59 @@ def items_from(data=None, source="names", seed=0, mode="lines"):
     return make_dataset(source, seed=seed)
 
 
-def train(
-    size="default",
-    epochs=None,
-    batch_size=None,
-    train_examples=None,
-    seed=0,
-    data=None,
-    log_dir=None,
-    output=None,
-    strategy="auto",
-    num_cpu_devices=None,
-    eval_examples=1000,
-    source="names",
-    mode="lines",
-    verbose=1,
-):
-    """Trains on census names, dinosaur names or a text file (`data`);
-    reports held-out nats/char and the novelty of `eval_examples` samples."""
-    s = choose(SIZES, size)
-    chosen = distribution(strategy, num_cpu_devices)
-    keras.utils.set_random_seed(seed)
-    train_items, test_items = items_from(data, source, seed, mode)
-    if train_examples:
-        train_items = train_items[:train_examples]
+def train(size="default", *, data=None, eval_examples=1000, source="names", mode="lines", **options):
+    """Trains on census names, dinosaur names (`source`) or a text file
+    (`data`, read by `mode`); reports held-out nats/char and the novelty of
+    `eval_examples` samples. `options`: the common training options of
+    `applications.contract.Training` (`train_examples` keeps that many
+    training items)."""
+    run = contract.Training(SIZES, size, **options)
+    train_items, test_items = items_from(data, source, run.seed, mode)
+    if run.train_examples:
+        train_items = train_items[: run.train_examples]
     vocabulary = Vocabulary.build(train_items, level="char")
     length = min(MAX_SEQUENCE_LENGTH, max(len(i) for i in train_items + test_items) + 1)
     inputs, targets = encode_items(vocabulary, train_items, length)
     weights = (targets != 0).astype("float32")
-    validation = max(1, len(train_items) // 20)
-    batch_size = batch_size or s.batch_size
-
-    def part(start, stop, shuffle_seed=None):
-        return batched(inputs[start:stop], targets[start:stop], batch_size, shuffle_seed, weights[start:stop])
-
-    epochs = epochs or s.epochs
-    steps = epochs * -(-(len(train_items) - validation) // batch_size)
-    model, history, seconds, replicas = fit(
+    train_data, validation, steps = run.datasets(inputs, targets, weights)
+    model, _ = run.fit(
         lambda: build_model(vocabulary, size=size, sequence_length=length, decay_steps=steps),
-        part(validation, len(train_items), seed),
-        part(0, validation),
-        epochs,
-        chosen,
-        log_dir=log_dir,
-        verbose=verbose,
-    )
-    result = score(model, train_items, test_items, num_samples=eval_examples, seed=seed)
-    save(model, output)
-    result.update(
-        model=model,
-        history=history,
-        train_seconds=seconds,
-        replicas=replicas,
-        eval_examples=len(test_items),
-        train_items=len(train_items),
-    )
-    return result
+        train_data, validation_data=validation,
+    )  # fmt: skip
+    result = score(model, train_items, test_items, num_samples=eval_examples, seed=run.seed)
+    run.save(model)
+    return run.result(model, len(test_items), train_items=len(train_items), **result)
 
 
-def load(path):
-    model = keras.models.load_model(path)
-    if not isinstance(model, CharLM):
-        raise ValueError(f"`model_path` {path!r} is not a char_lm model (a CharLM).")
-    return model
-
-
-def evaluate(model_path, samples=1000, seed=0, data=None, source="names", mode="lines", top_p=None, temperature=1.0):
-    """Held-out nats/char and sample novelty of a saved model, on the split
-    `train` used for the same `seed` and data."""
+def evaluate(model_path, examples=1000, seed=0, data=None, source="names", mode="lines", top_p=None,
+             temperature=1.0):
+    """Held-out nats/char and the novelty of `examples` samples of a saved
+    model, on the split `train` used for the same `seed` and data."""
+    contract.check_count("examples", examples, allow_none=False)
     train_items, test_items = items_from(data, source, seed, mode)
-    result = score(load(model_path), train_items, test_items, samples, temperature, top_p, seed)
+    result = score(load(model_path), train_items, test_items, examples, temperature, top_p, seed)
     result["eval_examples"] = len(test_items)
     return result
 
 
+def unknown_characters(vocabulary, prefixes):
+    """The characters of `prefixes` the vocabulary does not hold (they would be read as `<unk>`)."""
+    return sorted({c for p in prefixes for c in p if vocabulary.token_to_id(c) == Vocabulary.UNK})
+
+
 def predict(model_path, prefixes, num_samples=1, temperature=1.0, top_p=None, top_k=None, seed=None):
-    """Samples `num_samples` completions of every prefix ("" = free)."""
+    """Samples `num_samples` completions of every prefix ("" = a free
+    sample). A prefix character the model never saw is an error (it would
+    silently be read as `<unk>`)."""
+    prefixes = contract.check_inputs(prefixes, "prefixes", allow_empty=True)
+    contract.check_count("num_samples", num_samples, allow_none=False)
     model = load(model_path)
+    unknown = unknown_characters(model.vocabulary, prefixes)
+    if unknown:
+        known = "".join(t for t in model.vocabulary.tokens if len(t) == 1)
+        raise ValueError(
+            f"`prefixes` hold characters the model never saw: {unknown} (it knows {known!r}); "
+            "they would be read as <unk>."
+        )
     expanded = [p for p in prefixes for _ in range(num_samples)]
     return model.generate(expanded, temperature=temperature, top_p=top_p, top_k=top_k, seed=seed)

@@ -35,7 +35,7 @@ from __future__ import annotations
 import os
 import random
 
-SOURCES = ("names", "dinosaurs")
+from applications.char_lm import SOURCES
 
 # Roots (with their own linking vowel where Greek uses one) and suffixes,
 # after real genus names; combinations are mostly not real genera.

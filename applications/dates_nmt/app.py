@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
+import sys
 
-import keras
 import numpy as np
 
-from applications._common import batched, choose, distribution, fit, save
+from applications import contract
+from applications.dates_nmt import SIZES
 from applications.dates_nmt.data import TARGET_LENGTH, generate_pairs, load_tsv
 from keras_seq.callbacks import AttentionHeatmap
 from keras_seq.models import AttentionSeq2Seq
@@ -18,28 +18,6 @@ EVAL_SEED_OFFSET = 1000
 HEATMAP_EXAMPLES = ["3 May 1979", "tuesday march 7 1995", "08.04.21", "5/30/09"]
 
 
-@dataclasses.dataclass(frozen=True)
-class Size:
-    train_examples: int
-    epochs: int
-    batch_size: int
-    embedding_dim: int
-    encoder_units: int
-    decoder_units: int
-    attention_units: int
-    learning_rate: float
-
-
-SIZES = {
-    # What the test suite trains: well under a minute on 2 cores.
-    "fast": Size(6_000, 4, 64, 16, 32, 64, 32, 5e-3),
-    # What `make demo` trains and RESULTS.md reports. The course's size (Bi-LSTM of 32 units
-    # per direction, a 64-unit decoder) at Adam 5e-3 passes 99% held-out exact match within
-    # about one epoch (benchmarks/time_to_accuracy.py); three epochs leave a margin.
-    "default": Size(50_000, 3, 128, 32, 32, 64, 32, 5e-3),
-}
-
-
 def build_vocabularies(sources):
     """Character vocabulary of the sources; the target side is digits and '-'."""
     source_vocabulary = Vocabulary.build(sources, level="char")
@@ -48,25 +26,13 @@ def build_vocabularies(sources):
 
 def build_model(source_vocabulary, target_vocabulary, size="default"):
     """An `AttentionSeq2Seq` carrying its vocabularies, compiled for training."""
-    s = choose(SIZES, size)
+    s = contract.choose(SIZES, size)
     model = AttentionSeq2Seq(
-        len(source_vocabulary),
-        len(target_vocabulary),
-        embedding_dim=s.embedding_dim,
-        encoder_units=s.encoder_units,
-        decoder_units=s.decoder_units,
-        attention_units=s.attention_units,
-        start_id=Vocabulary.SOS,
-        end_id=Vocabulary.EOS,
-        source_vocabulary=source_vocabulary,
-        target_vocabulary=target_vocabulary,
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(s.learning_rate, clipnorm=1.0),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
-        metrics=["accuracy"],
-    )
-    return model
+        len(source_vocabulary), len(target_vocabulary), start_id=Vocabulary.SOS, end_id=Vocabulary.EOS,
+        source_vocabulary=source_vocabulary, target_vocabulary=target_vocabulary,
+        **s.pick("embedding_dim", "encoder_units", "decoder_units", "attention_units"),
+    )  # fmt: skip
+    return contract.compile_classifier(model, s.learning_rate, ignore_class=0, clipnorm=1.0)
 
 
 def encode_pairs(model_or_vocabs, sources, targets):
@@ -109,95 +75,60 @@ def held_out_set(n, seed, exclude=()):
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
-def train(
-    size="default",
-    epochs=None,
-    batch_size=None,
-    train_examples=None,
-    seed=0,
-    data=None,
-    log_dir=None,
-    output=None,
-    strategy="auto",
-    num_cpu_devices=None,
-    eval_examples=2000,
-    verbose=1,
-    decoding=None,
-):
+def train(size="default", *, data=None, eval_examples=2000, decoding=None, **options):
     """Trains the date translator and reports held-out exact match.
 
     Args:
-        size: `"fast"` or `"default"`.
-        epochs, batch_size, train_examples: override the size's values.
-        seed: seed of the embedded generator (held-out data uses
-            `seed + 1000` and excludes every training source).
+        size: a key of `SIZES` (`"fast"` or `"default"`).
         data: optional path to a TSV of `source<TAB>YYYY-MM-DD` pairs used
-            instead of the embedded generator.
-        log_dir: TensorBoard directory (loss, accuracy, attention heatmaps).
-        output: where to save the `.keras` model.
-        strategy, num_cpu_devices: see `keras_seq.distribute.get_strategy`.
-        eval_examples: size of the held-out set.
+            instead of the embedded generator (10% held out).
+        eval_examples: size of the held-out set (generated with
+            `seed + 1000`, excluding every training source).
+        decoding: `generate` options for scoring (default greedy).
+        **options: the common training options of
+            `applications.contract.Training` (`epochs`, `batch_size`,
+            `train_examples`, `seed`, `log_dir`, `output`, `strategy`, ...).
 
     Returns:
         dict with `model`, `history`, `exact_match`, `train_seconds`,
-        `replicas` and the held-out `examples` (source, prediction, target)
-        that were wrong.
+        `replicas`, `saved` and the held-out `examples` (source,
+        prediction, target) that were wrong.
     """
-    s = choose(SIZES, size)
-    chosen = distribution(strategy, num_cpu_devices)
-    keras.utils.set_random_seed(seed)
+    run = contract.Training(SIZES, size, **options)
     if data:
-        sources, targets = load_tsv(data)
-    else:
-        pairs = generate_pairs(train_examples or s.train_examples, seed=seed)
+        pairs, held = contract.held_out_split(list(zip(*load_tsv(data))), eval_examples, run.seed)
         sources, targets = [p[0] for p in pairs], [p[1] for p in pairs]
-    eval_sources, eval_targets = held_out_set(eval_examples, seed, exclude=sources)
+        eval_sources, eval_targets = [p[0] for p in held], [p[1] for p in held]
+    else:
+        pairs = generate_pairs(run.train_examples, seed=run.seed)
+        sources, targets = [p[0] for p in pairs], [p[1] for p in pairs]
+        eval_sources, eval_targets = held_out_set(eval_examples, run.seed, exclude=sources)
 
     vocabularies = build_vocabularies(sources)
     inputs, target_ids = encode_pairs(vocabularies, sources, targets)
-    validation = max(1, len(sources) // 20)
-    batch_size = batch_size or s.batch_size
-
-    def part(start, stop, shuffle_seed=None):
-        return batched(
-            {k: v[start:stop] for k, v in inputs.items()}, target_ids[start:stop], batch_size, shuffle_seed
-        )
-
-    callbacks = [lambda model: AttentionHeatmap(log_dir, heatmap_examples)] if log_dir else []
-    model, history, seconds, replicas = fit(
-        lambda: build_model(*vocabularies, size=size),
-        part(validation, len(sources), seed),
-        part(0, validation),
-        epochs or s.epochs,
-        chosen,
-        log_dir=log_dir,
-        callbacks=callbacks,
-        verbose=verbose,
+    train_data, validation, _ = run.datasets(inputs, target_ids)
+    heatmaps = [lambda model: AttentionHeatmap(run.log_dir, heatmap_examples)] if run.log_dir else []
+    model, _ = run.fit(
+        lambda: build_model(*vocabularies, size=size), train_data, validation_data=validation, callbacks=heatmaps
     )
     accuracy, predictions = exact_match(model, eval_sources, eval_targets, decoding=decoding)
-    save(model, output)
+    run.save(model)
     wrong = [(s_, p, t) for s_, p, t in zip(eval_sources, predictions, eval_targets) if p != t]
-    return {
-        "model": model,
-        "history": history,
-        "exact_match": accuracy,
-        "eval_examples": len(eval_sources),
-        "train_seconds": seconds,
-        "examples": wrong,
-        "replicas": replicas,
-    }
+    return run.result(model, len(eval_sources), exact_match=accuracy, examples=wrong)
 
 
-def load(path):
-    """Loads a saved date translator."""
-    model = keras.models.load_model(path)
-    if not isinstance(model, AttentionSeq2Seq) or model.source_vocabulary is None:
-        raise ValueError(f"{path} is not a dates_nmt model (an AttentionSeq2Seq with vocabularies).")
-    return model
+def describe(result):
+    """The metric line of a `train`/`evaluate` result."""
+    return f"exact match {100 * result['exact_match']:.2f}%"
+
+
+# A date translator is an `AttentionSeq2Seq` that carries its vocabularies.
+load = contract.loader("dates_nmt", check=lambda m: isinstance(m, AttentionSeq2Seq) and m.source_vocabulary is not None)
 
 
 def evaluate(model_path, examples=2000, seed=0, data=None, decoding=None):
     """Exact match of a saved model on held-out generated dates or a TSV."""
+    contract.check_count("examples", examples, allow_none=False)
     model = load(model_path)
     if data:
         sources, targets = load_tsv(data)
@@ -212,10 +143,12 @@ def predict(model_path, texts, heatmap=None, decoding=None):
     """ISO dates for `texts`; optionally saves the first text's attention as PNG."""
     from keras_seq.callbacks import figure_to_png, plot_attention
 
+    texts = contract.check_inputs(texts, "texts")
     model = load(model_path)
     outputs = model.translate(list(texts), max_length=TARGET_LENGTH + 1, **(decoding or {}))
     if heatmap:
         weights, source_labels, target_labels = heatmap_examples(model, texts[:1])[0]
         with open(heatmap, "wb") as f:
             f.write(figure_to_png(plot_attention(weights, source_labels, target_labels, title=texts[0])))
+        print(f"attention heatmap saved to {heatmap}", file=sys.stderr)
     return outputs

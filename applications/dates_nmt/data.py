@@ -44,6 +44,8 @@ from functools import cache
 from babel import Locale
 from babel.dates import parse_pattern
 
+from applications import contract
+
 MIN_DATE = datetime.date(1950, 1, 1)
 MAX_DATE = datetime.date(2049, 12, 31)
 TARGET_LENGTH = 10
@@ -229,7 +231,7 @@ def generate_pairs(
     locales = [_locale(name) for name in LOCALES]
     n_formats, n_locales = len(formats), len(locales)
     pairs = []
-    for _ in range(n):
+    for _ in contract.progress(range(n), desc="generating dates", unit="date"):
         date = datetime.date.fromordinal(first + int(rng.random() * (last - first + 1)))
         pattern = formats[int(rng.random() * n_formats)]
         locale = locales[int(rng.random() * n_locales)]
@@ -287,27 +289,23 @@ def load_tsv(path: str | os.PathLike) -> tuple[list[str], list[str]]:
     """
     name = os.fspath(path)
     sources, targets = [], []
-    with open(path, encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            line = line.rstrip("\r\n")
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            fields = line.split("\t")
-            if len(fields) != 2:
-                raise ValueError(
-                    f"{name}, line {lineno}: expected 'source<TAB>target' "
-                    f"(exactly one tab), got {line!r}."
-                )
-            source, target = fields[0].strip(), fields[1].strip()
-            if not source:
-                raise ValueError(f"{name}, line {lineno}: the source is empty.")
-            if not _is_iso_date(target):
-                raise ValueError(
-                    f"{name}, line {lineno}: the target {target!r} is not a valid "
-                    "ISO date YYYY-MM-DD."
-                )
-            sources.append(source)
-            targets.append(target)
+    for lineno, line in contract.data_lines(path, encoding="utf-8"):
+        fields = line.split("\t")
+        if len(fields) != 2:
+            raise ValueError(
+                f"{name}, line {lineno}: expected 'source<TAB>target' "
+                f"(exactly one tab), got {line!r}."
+            )
+        source, target = fields[0].strip(), fields[1].strip()
+        if not source:
+            raise ValueError(f"{name}, line {lineno}: the source is empty.")
+        if not _is_iso_date(target):
+            raise ValueError(
+                f"{name}, line {lineno}: the target {target!r} is not a valid "
+                "ISO date YYYY-MM-DD."
+            )
+        sources.append(source)
+        targets.append(target)
     return sources, targets
 
 
@@ -321,20 +319,15 @@ def save_tsv(path: str | os.PathLike, pairs: Iterable[tuple[str, str]]) -> None:
 
     Example:
 
-    >>> import os, tempfile
+    >>> import tempfile
     >>> from applications.dates_nmt.data import load_tsv, save_tsv
-    >>> path = os.path.join(tempfile.mkdtemp(), "dates.tsv")
-    >>> save_tsv(path, [("3 May 1979", "1979-05-03")])
-    >>> load_tsv(path)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     save_tsv(f"{folder}/dates.tsv", [("3 May 1979", "1979-05-03")])
+    ...     load_tsv(f"{folder}/dates.tsv")
     (['3 May 1979'], ['1979-05-03'])
     """
     lines = []
-    for index, pair in enumerate(pairs):
-        if not isinstance(pair, tuple | list) or len(pair) != 2:
-            raise ValueError(
-                f"`pairs` must hold (source, target) pairs; item {index} is {pair!r}."
-            )
-        source, target = pair
+    for index, (source, target) in enumerate(contract.check_pairs(pairs)):
         if (
             not isinstance(source, str)
             or not source

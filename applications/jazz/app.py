@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 
@@ -10,7 +9,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from applications._common import batched, choose, distribution, fit, save
+from applications import contract
+from applications.jazz import SIZES
 from applications.jazz.data import (
     BAR,
     LOW,
@@ -34,23 +34,7 @@ WINDOW = 64
 SAMPLE_RATE = 16_000
 
 
-@dataclasses.dataclass(frozen=True)
-class Size:
-    train_examples: int
-    epochs: int
-    batch_size: int
-    units: int
-    num_layers: int
-    learning_rate: float
-
-
-SIZES = {
-    "fast": Size(400, 6, 32, 128, 1, 5e-3),
-    "default": Size(2_000, 10, 64, 256, 1, 4e-3),
-}
-
-
-@keras.saving.register_keras_serializable(package="applications")
+@contract.serializable
 class JazzLM(keras.Model):
     """An LSTM language model over music tokens that carries its vocabulary.
 
@@ -69,23 +53,16 @@ class JazzLM(keras.Model):
 
     def __init__(self, vocabulary, units=128, num_layers=1, embedding_dim=64, dropout=0.1, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(vocabulary, dict):
-            vocabulary = Vocabulary.from_config(vocabulary)
+        vocabulary = contract.vocabulary(vocabulary)
         errors = []
         if not isinstance(vocabulary, Vocabulary):
             errors.append(f"`vocabulary` must be a keras_seq Vocabulary; received {type(vocabulary).__name__}.")
-        for name, value in (("units", units), ("num_layers", num_layers), ("embedding_dim", embedding_dim)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                errors.append(f"`{name}` must be a positive integer; received {value!r}.")
-        if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-            errors.append(f"`dropout` must be a float in [0, 1); received {dropout!r}.")
-        if errors:
-            raise ValueError(" ".join(errors))
-        self.vocabulary = vocabulary
-        self.units = units
-        self.num_layers = num_layers
-        self.embedding_dim = embedding_dim
-        self.dropout = float(dropout)
+        contract.check_arguments(
+            errors, positive=dict(units=units, num_layers=num_layers, embedding_dim=embedding_dim),
+            rates=dict(dropout=dropout),
+        )
+        self.vocabulary, self.units, self.num_layers = vocabulary, units, num_layers
+        self.embedding_dim, self.dropout = embedding_dim, float(dropout)
         self.embedding = keras.layers.Embedding(len(vocabulary), embedding_dim, name="embedding")
         self.lstms = [
             keras.layers.LSTM(units, return_sequences=True, return_state=True, name=f"lstm_{i}")
@@ -127,6 +104,9 @@ class JazzLM(keras.Model):
         config.update(vocabulary=self.vocabulary.get_config(), units=self.units, num_layers=self.num_layers,
                       embedding_dim=self.embedding_dim, dropout=self.dropout)
         return config
+
+
+load = contract.loader("jazz", JazzLM)
 
 
 def chord_tokens(progression):
@@ -222,19 +202,13 @@ def build_vocabulary(pieces):
     return Vocabulary.build([" ".join(tokenize(p)) for p in pieces], level="word")
 
 
-def build_model(vocabulary, size="default", train_windows=None, epochs=None):
-    s = choose(SIZES, size)
+def build_model(vocabulary, size="default", steps=None):
+    """A `JazzLM` of `size`, compiled with Adam, warm-up and cosine decay over `steps`."""
+    s = contract.choose(SIZES, size)
     model = JazzLM(vocabulary, units=s.units, num_layers=s.num_layers)
-    steps = (epochs or s.epochs) * max(1, (train_windows or 1000) // s.batch_size)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, decay_steps=steps, warmup_target=s.learning_rate, warmup_steps=min(100, steps // 10)
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(schedule, clipnorm=1.0),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-    )
-    return model
+    steps = steps or s.epochs * contract.steps_per_epoch(1000, s.batch_size)
+    rate = contract.schedule(s.learning_rate, steps, warmup_steps=min(100, steps // 10))
+    return contract.compile_classifier(model, rate, clipnorm=1.0)
 
 
 def next_token_accuracy(model, vocabulary, pieces):
@@ -326,74 +300,52 @@ def log_samples(log_dir, pieces, step=0):
 # -- train / evaluate / predict --------------------------------------------------
 
 
-def _pieces(data, size, train_examples, eval_examples, seed):
+def _pieces(data, train_examples, eval_examples, seed):
     if not data:
         return make_dataset(train_examples, eval_examples, seed=seed)
     pieces = bach_chorales(count=train_examples) if data == "bach" else load_pieces(data)
-    if len(pieces) < 2:
-        raise ValueError(f"`data` must provide at least 2 pieces; {data!r} gives {len(pieces)}.")
-    order = np.random.default_rng(seed).permutation(len(pieces))
-    held = max(1, min(eval_examples, len(pieces) // 10))
-    return [pieces[i] for i in order[held:]], [pieces[i] for i in order[:held]]
+    return contract.held_out_split(pieces, eval_examples, seed)
 
 
-def train(
-    size="default",
-    epochs=None,
-    batch_size=None,
-    train_examples=None,
-    seed=0,
-    data=None,
-    log_dir=None,
-    output=None,
-    strategy="auto",
-    num_cpu_devices=None,
-    eval_examples=100,
-    verbose=1,
-):
+def train(size="default", *, data=None, eval_examples=100, **options):
     """Trains on generated solos (`data=None`), Bach chorales (`data="bach"`)
     or MIDI/MusicXML files, then reports held-out next-token accuracy against
-    the majority baseline and the harmonic share of improvised solos."""
-    s = choose(SIZES, size)
-    chosen = distribution(strategy, num_cpu_devices)
-    keras.utils.set_random_seed(seed)
-    train_pieces, test_pieces = _pieces(data, size, train_examples or s.train_examples, eval_examples, seed)
+    the majority baseline and the harmonic share of improvised solos.
+    `options`: the common training options of `applications.contract.Training`."""
+    run = contract.Training(SIZES, size, **options)
+    train_pieces, test_pieces = _pieces(data, run.train_examples, eval_examples, run.seed)
     vocabulary = build_vocabulary(train_pieces)
     stream = sequences(vocabulary, train_pieces)
     cut = int(len(stream) * 0.95)
     inputs, targets = windows(stream[:cut], stride=WINDOW // 2)
     val_inputs, val_targets = windows(stream[cut:])
-    batch_size = batch_size or s.batch_size
-    epochs = epochs or s.epochs
-    model, history, seconds, replicas = fit(
-        lambda: build_model(vocabulary, size=size, train_windows=len(inputs), epochs=epochs),
-        batched(inputs, targets, batch_size, seed),
-        batched(val_inputs, val_targets, batch_size),
-        epochs,
-        chosen,
-        log_dir=log_dir,
-        verbose=verbose,
+    steps = run.epochs * contract.steps_per_epoch(len(inputs), run.batch_size)
+    model, _ = run.fit(
+        lambda: build_model(vocabulary, size=size, steps=steps),
+        contract.batched(inputs, targets, run.batch_size, run.seed),
+        validation_data=contract.batched(val_inputs, val_targets, run.batch_size),
     )
-    result = evaluate_model(model, train_pieces, test_pieces, seed=seed)
-    if log_dir:
-        log_samples(log_dir, result["generated"][:2], step=epochs)
-    save(model, output)
-    result.update(model=model, history=history, train_seconds=seconds, replicas=replicas,
-                  eval_examples=len(test_pieces))
-    return result
+    result = evaluate_model(model, train_pieces, test_pieces, seed=run.seed)
+    if run.log_dir:
+        log_samples(run.log_dir, result["generated"][:2], step=run.epochs)
+    run.save(model)
+    return run.result(model, len(test_pieces), **result)
 
 
-def load(path):
-    model = keras.models.load_model(path)
-    if not isinstance(model, JazzLM):
-        raise ValueError(f"{path} is not a jazz model (a JazzLM).")
-    return model
+def describe(result):
+    """The metric line of a `train`/`evaluate` result."""
+    baseline = "" if result["baseline"] is None else f" (majority baseline {100 * result['baseline']:.2f}%)"
+    return (
+        f"next-token accuracy {100 * result['accuracy']:.2f}%{baseline}, "
+        f"chord/scale tones in improvised solos {100 * result['harmonic_share']:.1f}%"
+    )
 
 
 def evaluate(model_path, examples=100, seed=0, data=None):
     """Held-out accuracy and harmonic share of a saved model (generated solos
     in the held-out keys, or `data`); the baseline is the test split's own
     majority token when no training data is at hand."""
+    contract.check_count("examples", examples, allow_none=False)
     model = load(model_path)
     if data:
         test = bach_chorales(count=examples) if data == "bach" else load_pieces(data)
@@ -447,6 +399,7 @@ def parse_progression(text):
 def predict(model_path, progressions, seed=0):
     """Improvises over each progression and writes `<model>_<i>.mid`
     beside the model; returns one line per solo."""
+    progressions = contract.check_inputs(progressions, "progressions")
     model = load(model_path)
     lines = []
     for i, text in enumerate(progressions):

@@ -53,6 +53,8 @@ import os
 
 import numpy as np
 
+from applications import contract
+
 UNITS_PER_BEAT = 12
 BEATS_PER_BAR = 4
 BAR = UNITS_PER_BEAT * BEATS_PER_BAR
@@ -327,7 +329,7 @@ def generate_solos(count, seed=0, split="train", progressions=("ii-V-I", "blues"
     }[split]
     rng = np.random.default_rng([seed, {"train": 0, "test": 1, "all": 2}[split]])
     solos = []
-    for _ in range(count):
+    for _ in contract.progress(range(count), desc=f"generating {split} solos", unit="solo"):
         key = keys[int(rng.integers(len(keys)))]
         name = progressions[int(rng.integers(len(progressions)))]
         solos.append(generate_solo(PROGRESSIONS[name](key), rng))
@@ -545,15 +547,17 @@ def bach_chorales(count=20):
     import music21
 
     pieces = []
-    for path in music21.corpus.getComposer("bach"):
-        if len(pieces) >= count:
-            break
-        try:
-            piece = _score_piece(music21.corpus.parse(path))
-            tokenize(piece)
-        except (ValueError, IndexError):
-            continue  # a score with no notes, or a melody below the register
-        pieces.append(piece)
+    with contract.progress(total=count, desc="parsing Bach chorales", unit="chorale") as bar:
+        for path in music21.corpus.getComposer("bach"):
+            if len(pieces) >= count:
+                break
+            try:
+                piece = _score_piece(music21.corpus.parse(path))
+                tokenize(piece)
+            except (ValueError, IndexError):
+                continue  # a score with no notes, or a melody below the register
+            pieces.append(piece)
+            bar.update(1)
     return pieces
 
 

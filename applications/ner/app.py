@@ -15,7 +15,6 @@ default mode).
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 
@@ -23,7 +22,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from applications._common import batched, choose, distribution, fit, save
+from applications import contract
+from applications.ner import SIZES
 from applications.ner.data import load_conll, load_gmb, make_dataset
 from applications.ner.scoring import entity_scores
 from keras_seq.text import Vocabulary
@@ -32,21 +32,6 @@ MAX_WORD_CHARS = 16
 WORD_DROPOUT = 0.25  # share of training words replaced by <unk>
 ENTITY_WORD_DROPOUT = 0.5  # the same for words inside entities
 
-
-@dataclasses.dataclass(frozen=True)
-class Size:
-    train_examples: int
-    epochs: int
-    batch_size: int
-    word_dim: int
-    units: int
-    learning_rate: float
-
-
-SIZES = {
-    "fast": Size(3_000, 6, 32, 48, 64, 3e-3),
-    "default": Size(20_000, 8, 64, 64, 128, 2e-3),
-}
 
 _TOKEN = re.compile(r"(?:Mr|Mrs|Ms|Dr|St|Jr)\.|[A-Z]\.(?=\s)|\w+(?:[-'.]\w+)*|[^\w\s]")
 
@@ -78,7 +63,7 @@ def word_shape(token: str) -> str:
     return "".join(out) or "_"
 
 
-@keras.saving.register_keras_serializable(package="applications")
+@contract.serializable
 class NERTagger(keras.Model):
     """A BiLSTM BIO tagger over word, shape and character features that
     carries its vocabularies and tag set.
@@ -110,19 +95,9 @@ class NERTagger(keras.Model):
     """
 
     def __init__(
-        self,
-        word_vocabulary,
-        char_vocabulary,
-        shape_vocabulary,
-        tags,
-        word_dim=64,
-        char_dim=16,
-        char_filters=32,
-        shape_dim=8,
-        units=64,
-        dropout=0.2,
-        **kwargs,
-    ):
+        self, word_vocabulary, char_vocabulary, shape_vocabulary, tags, word_dim=64, char_dim=16, char_filters=32,
+        shape_dim=8, units=64, dropout=0.2, **kwargs,
+    ):  # fmt: skip
         super().__init__(**kwargs)
         vocabularies = [
             Vocabulary.from_config(v) if isinstance(v, dict) else v
@@ -137,19 +112,11 @@ class NERTagger(keras.Model):
         tags = list(tags) if not isinstance(tags, str) else tags
         if isinstance(tags, str) or not tags or not all(isinstance(t, str) for t in tags) or len(set(tags)) != len(tags):
             errors.append(f"`tags` must be a non-empty list of distinct tag strings; received {tags!r}.")
-        for name, value in (
-            ("word_dim", word_dim),
-            ("char_dim", char_dim),
-            ("char_filters", char_filters),
-            ("shape_dim", shape_dim),
-            ("units", units),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                errors.append(f"`{name}` must be a positive integer; received {value!r}.")
-        if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-            errors.append(f"`dropout` must be in [0, 1); received {dropout!r}.")
-        if errors:
-            raise ValueError(" ".join(errors))
+        contract.check_arguments(
+            errors,
+            positive=dict(word_dim=word_dim, char_dim=char_dim, char_filters=char_filters, shape_dim=shape_dim, units=units),
+            rates=dict(dropout=dropout),
+        )
         self.word_vocabulary, self.char_vocabulary, self.shape_vocabulary = vocabularies
         self.tags = tags
         self.word_dim, self.char_dim, self.char_filters = word_dim, char_dim, char_filters
@@ -222,14 +189,13 @@ class NERTagger(keras.Model):
             char_vocabulary=self.char_vocabulary.get_config(),
             shape_vocabulary=self.shape_vocabulary.get_config(),
             tags=list(self.tags),
-            word_dim=self.word_dim,
-            char_dim=self.char_dim,
-            char_filters=self.char_filters,
-            shape_dim=self.shape_dim,
-            units=self.units,
-            dropout=self.dropout,
+            **{name: getattr(self, name) for name in ("word_dim", "char_dim", "char_filters", "shape_dim", "units",
+                                                      "dropout")},
         )
         return config
+
+
+load = contract.loader("ner", NERTagger)
 
 
 def allowed_transitions(tags):
@@ -307,14 +273,10 @@ def encode(model, sentences, word_dropout=0.0, entity_word_dropout=None, seed=0)
 
 
 def build_model(vocabularies, size="default"):
-    s = choose(SIZES, size)
+    """An `NERTagger` of `size`, compiled."""
+    s = contract.choose(SIZES, size)
     model = NERTagger(*vocabularies, word_dim=s.word_dim, units=s.units)
-    model.compile(
-        optimizer=keras.optimizers.Adam(s.learning_rate, global_clipnorm=5.0),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        weighted_metrics=["accuracy"],
-    )
-    return model
+    return contract.compile_classifier(model, s.learning_rate, global_clipnorm=5.0, weighted=True)
 
 
 def memorization_baseline(train_sentences, test_sentences):
@@ -342,85 +304,54 @@ def score(model, splits):
     return result
 
 
+def describe(result):
+    """The metric line of a `train`/`evaluate` result."""
+    parts = []
+    for name, s in result["splits"].items():
+        line = f"{name}: F1 {s['f1']:.4f} (P {s['precision']:.4f}, R {s['recall']:.4f})"
+        baseline = result.get("baselines", {}).get(name)
+        if baseline is not None:
+            line += f" [memorisation baseline F1 {baseline['f1']:.4f}]"
+        parts.append(line)
+    return "; ".join(parts)
+
+
 def load_file(path):
     """Sentences of a GMB ``.csv`` or a CoNLL file (anything else)."""
     return load_gmb(path) if os.fspath(path).lower().endswith(".csv") else load_conll(path)
 
 
 def splits_for(data, train_examples, eval_examples, seed):
-    """``(train, {name: test sentences})``: generated, or a file split 90/10."""
+    """``(train, {name: test sentences})``: generated, or a file with 10% held out."""
     if data:
-        sentences = load_file(data)
-        order = np.random.default_rng(seed).permutation(len(sentences))
-        held = max(1, min(eval_examples, len(sentences) // 10))
-        return [sentences[i] for i in order[held:]], {"held_out": [sentences[i] for i in order[:held]]}
+        train_sentences, held = contract.held_out_split(load_file(data), eval_examples, seed)
+        return train_sentences, {"held_out": held}
     dataset = make_dataset(train_examples, eval_examples, seed=seed)
     train_sentences = dataset.pop("train")
     return train_sentences, dataset
 
 
-def train(
-    size="default",
-    epochs=None,
-    batch_size=None,
-    train_examples=None,
-    seed=0,
-    data=None,
-    log_dir=None,
-    output=None,
-    strategy="auto",
-    num_cpu_devices=None,
-    eval_examples=1000,
-    verbose=1,
-):
+def train(size="default", *, data=None, eval_examples=1000, **options):
     """Trains on generated sentences (or a CoNLL / GMB file) and reports
-    entity F1 on the held-out splits, with the memorisation baseline."""
-    s = choose(SIZES, size)
-    chosen = distribution(strategy, num_cpu_devices)
-    keras.utils.set_random_seed(seed)
-    train_sentences, tests = splits_for(data, train_examples or s.train_examples, eval_examples, seed)
+    entity F1 on the held-out splits, with the memorisation baseline.
+    `options`: the common training options of `applications.contract.Training`."""
+    run = contract.Training(SIZES, size, **options)
+    train_sentences, tests = splits_for(data, run.train_examples, eval_examples, run.seed)
     vocabularies = build_vocabularies(train_sentences)
     shell = NERTagger(*vocabularies, word_dim=1, units=1)  # only to encode the features
-    inputs, targets, weights = encode(shell, train_sentences, WORD_DROPOUT, ENTITY_WORD_DROPOUT, seed)
-    validation = max(1, len(train_sentences) // 20)
-    batch_size = batch_size or s.batch_size
-
-    def part(start, stop, shuffle_seed=None):
-        x = {k: v[start:stop] for k, v in inputs.items()}
-        return batched(x, targets[start:stop], batch_size, shuffle_seed, weights[start:stop])
-
-    model, history, seconds, replicas = fit(
-        lambda: build_model(vocabularies, size=size),
-        part(validation, len(train_sentences), seed),
-        part(0, validation),
-        epochs or s.epochs,
-        chosen,
-        log_dir=log_dir,
-        verbose=verbose,
-    )
+    inputs, targets, weights = encode(shell, train_sentences, WORD_DROPOUT, ENTITY_WORD_DROPOUT, run.seed)
+    train_data, validation, _ = run.datasets(inputs, targets, weights)
+    model, _ = run.fit(lambda: build_model(vocabularies, size=size), train_data, validation_data=validation)
     result = score(model, tests)
     result["baselines"] = {name: memorization_baseline(train_sentences, t) for name, t in tests.items()}
-    save(model, output)
-    result.update(
-        model=model,
-        history=history,
-        train_seconds=seconds,
-        replicas=replicas,
-        eval_examples=sum(len(t) for t in tests.values()),
-    )
-    return result
-
-
-def load(path):
-    model = keras.models.load_model(path)
-    if not isinstance(model, NERTagger):
-        raise ValueError(f"`model_path` {path!r} is not an ner model (an NERTagger).")
-    return model
+    run.save(model)
+    return run.result(model, sum(len(t) for t in tests.values()), **result)
 
 
 def evaluate(model_path, examples=1000, seed=0, data=None):
     """Entity F1 of a saved model on the generated test splits, or on every
     sentence of a CoNLL / GMB file."""
+    contract.check_count("examples", examples, allow_none=False)
     tests = {"file": load_file(data)} if data else splits_for(None, 0, examples, seed)[1]
     result = score(load(model_path), tests)
     result["eval_examples"] = sum(len(t) for t in tests.values())
@@ -430,5 +361,5 @@ def evaluate(model_path, examples=1000, seed=0, data=None):
 def predict(model_path, texts):
     """One line per sentence: ``token/TAG`` pairs."""
     model = load(model_path)
-    sentences = [tokenize(t) for t in texts]
+    sentences = [tokenize(t) for t in contract.check_inputs(texts, "texts")]
     return [" ".join(f"{w}/{t}" for w, t in zip(s, tags)) for s, tags in zip(sentences, model.tag(sentences))]

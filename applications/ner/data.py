@@ -46,6 +46,8 @@ import os
 import random
 import re
 
+from applications import contract
+
 SPLITS = ("train", "unseen_entities", "held_out_templates")
 ENTITY_TYPES = ("PER", "ORG", "LOC")
 POOL_SPLIT_SEED = 20260101  # fixed: the held-out pools never depend on the run's seed
@@ -247,7 +249,7 @@ def generate_sentences(n: int, seed: int = 0, split: str = "train") -> list[tupl
     fake = faker.Faker("en_US")
     fake.seed_instance(rng.randrange(2**31))
     sentences = []
-    for _ in range(n):
+    for _ in contract.progress(range(n), desc=f"generating {split} sentences", unit="sentence"):
         tokens, tags = [], []
         for word in rng.choice(templates).split():
             slot = _SLOT.fullmatch(word)

@@ -9,43 +9,20 @@ import dataclasses
 import json
 import re
 import string
-import time
 
 import keras
 import numpy as np
 
-from applications._common import choose, distribution, save
+from applications import contract
+from applications.qa import BABI_MODELS, SIZES, TASKS
 from applications.qa.babi import load_babi, make_babi_dataset
 from applications.qa.data import MAX_ANSWER_WORDS, load_squad, make_dataset
 from applications.qa.memnet import LstmReader, MemoryNetwork
 from keras_seq.models import BertEncoder, BertPretrainer, SpanQAHead, best_span
 from keras_seq.text import Vocabulary, mlm_mask
 
-TASKS = ("babi1", "babi2", "babi6", "squad")
-BABI_MODELS = ("memn2n", "lstm")
 PAD, CLS, SEP = Vocabulary.PAD, Vocabulary.SOS, Vocabulary.EOS
 MASK_TOKEN = "[mask]"
-
-
-@dataclasses.dataclass(frozen=True)
-class Size:
-    babi_stories: int  # training stories; each asks 5 questions
-    babi_epochs: int
-    memory_dim: int
-    lstm_units: int
-    squad_examples: int
-    squad_pretrain_epochs: int  # task-adaptive MLM + NSP on the training passages
-    squad_epochs: int
-    hidden_dim: int
-    num_layers: int
-    learning_rate: float
-    batch_size: int
-
-
-SIZES = {
-    "fast": Size(200, 25, 32, 32, 4_000, 1, 4, 64, 2, 2e-3, 32),
-    "default": Size(2_000, 20, 50, 64, 24_000, 1, 4, 128, 2, 1e-3, 32),
-}
 
 
 # --------------------------------------------------------------------------
@@ -166,19 +143,14 @@ class BabiCodec:
 
 
 def build_babi_model(kind, codec, size="default"):
-    s = choose(SIZES, size)
+    s = contract.choose(SIZES, size)
     if kind == "memn2n":
         model = MemoryNetwork(len(codec.vocabulary), codec.memory_size, embedding_dim=s.memory_dim, hops=3)
     elif kind == "lstm":
         model = LstmReader(len(codec.vocabulary), units=s.lstm_units, embedding_dim=s.memory_dim)
     else:
         raise ValueError(f"`model` must be one of {BABI_MODELS}; received {kind!r}.")
-    model.compile(
-        keras.optimizers.Adam(5e-3 if kind == "memn2n" else 2e-3, clipnorm=40.0),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    return model
+    return contract.compile_classifier(model, 5e-3 if kind == "memn2n" else 2e-3, clipnorm=40.0)
 
 
 def babi_accuracy(model, codec, examples):
@@ -308,22 +280,16 @@ class SpanCodec:
 
 
 def build_encoder(codec, size="default"):
-    s = choose(SIZES, size)
+    s = contract.choose(SIZES, size)
     return BertEncoder(
-        len(codec.vocabulary),
-        codec.sequence_length,
-        num_layers=s.num_layers,
-        hidden_dim=s.hidden_dim,
-        num_heads=4,
-        intermediate_dim=4 * s.hidden_dim,
-        dropout=0.1,
-        num_segments=1 + 2 * codec.sentence_segments,
+        len(codec.vocabulary), codec.sequence_length, num_segments=1 + 2 * codec.sentence_segments,
+        **contract.transformer_options(s),
     )
 
 
 def build_span_model(encoder, size="default", steps=1000, max_answer_length=4):
     """`encoder` + `SpanQAHead`, AdamW with 10% warmup and cosine decay over `steps`."""
-    s = choose(SIZES, size)
+    s = contract.choose(SIZES, size)
     token_ids = keras.Input((None,), dtype="int32", name="token_ids")
     segment_ids = keras.Input((None,), dtype="int32", name="segment_ids")
     inputs = {"token_ids": token_ids, "segment_ids": segment_ids}
@@ -333,11 +299,9 @@ def build_span_model(encoder, size="default", steps=1000, max_answer_length=4):
     )
     model = keras.Model(inputs, {"start": start, "end": end})
     warmup = max(1, steps // 10)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, max(1, steps - warmup), warmup_target=s.learning_rate, warmup_steps=warmup
-    )
+    rate = contract.schedule(s.learning_rate, steps - warmup, warmup_steps=warmup)
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    model.compile(keras.optimizers.AdamW(schedule, weight_decay=0.01, clipnorm=1.0), loss={"start": loss, "end": loss})
+    model.compile(keras.optimizers.AdamW(rate, weight_decay=0.01, clipnorm=1.0), loss={"start": loss, "end": loss})
     return model
 
 
@@ -393,153 +357,121 @@ def sidecar_path(model_path):
     return str(model_path).removesuffix(".keras") + ".qa.json"
 
 
-def _callbacks(log_dir):
-    return [keras.callbacks.TensorBoard(log_dir=log_dir)] if log_dir else []
-
-
 def _babi_data(task, n_stories, eval_examples, seed, data, test_data):
     if data:
         train = load_babi(data)
-        test = load_babi(test_data) if test_data else None
-        if test is None:
-            order = np.random.default_rng(seed).permutation(len(train))
-            held = max(1, len(train) // 10)
-            test, train = [train[i] for i in order[:held]], [train[i] for i in order[held:]]
-        return train, test
+        if test_data:
+            return train, load_babi(test_data)
+        return contract.held_out_split(train, max(1, len(train) // 10), seed)
     stories = max(1, -(-eval_examples // 5))
     return make_babi_dataset(int(task[4:]), n_stories, stories, seed=seed)
 
 
-def train(
-    size="default",
-    task="babi1",
-    model="memn2n",
-    epochs=None,
-    batch_size=None,
-    train_examples=None,
-    seed=0,
-    data=None,
-    test_data=None,
-    log_dir=None,
-    output=None,
-    strategy="auto",
-    num_cpu_devices=None,
-    eval_examples=1000,
-    verbose=1,
-):
+def train(size="default", *, task="babi1", model="memn2n", data=None, test_data=None, eval_examples=1000,
+          **options):
     """Trains one QA model and scores it on held-out data.
 
     `task` is ``"babi1"``, ``"babi2"``, ``"babi6"`` (with `model`
     ``"memn2n"`` or ``"lstm"``; generated stories, or real bAbI files via
     `data`/`test_data`) or ``"squad"`` (span QA on generated passages, or a
-    SQuAD v1.1 JSON via `data`). `train_examples` counts bAbI stories (5
-    questions each) or SQuAD questions.
+    SQuAD v1.1 JSON via `data`). `train_examples` (in `options`, the common
+    training options of `applications.contract.Training`) counts bAbI
+    stories (5 questions each) or SQuAD questions.
     """
-    s = choose(SIZES, size)
     if task not in TASKS:
         raise ValueError(f"`task` must be one of {TASKS}; received {task!r}.")
-    chosen = distribution(strategy, num_cpu_devices)
-    keras.utils.set_random_seed(seed)
-    batch_size = batch_size or s.batch_size
-    if task == "squad":
-        return _train_span(s, size, epochs, batch_size, train_examples, seed, data, log_dir, output, chosen,
-                           eval_examples, verbose)
-    if model not in BABI_MODELS:
+    if task != "squad" and model not in BABI_MODELS:
         raise ValueError(f"`model` must be one of {BABI_MODELS}; received {model!r}.")
-    train_set, test_set = _babi_data(task, train_examples or s.babi_stories, eval_examples, seed, data, test_data)
+    run = contract.Training(SIZES, size, **options)
+    if task == "squad":
+        return _train_span(run, size, data, eval_examples)
+    s = run.size
+    train_set, test_set = _babi_data(task, run.train_examples or s.babi_stories, eval_examples, run.seed, data,
+                                     test_data)
     codec = BabiCodec.fit(train_set + test_set)
     x, y = codec.encode(train_set)
-    with chosen.scope():
-        net = build_babi_model(model, codec, size)
-    started = time.perf_counter()
-    history = net.fit(
-        x, y, batch_size=batch_size, epochs=epochs or s.babi_epochs, validation_split=0.1,
-        callbacks=_callbacks(log_dir), verbose=verbose,
-    )
-    seconds = time.perf_counter() - started
+    net, _ = run.fit(
+        lambda: build_babi_model(model, codec, size), x, y, batch_size=run.batch_size,
+        epochs=run.epochs or s.babi_epochs, validation_split=0.1,
+    )  # fmt: skip
     accuracy, wrong = babi_accuracy(net, codec, test_set)
-    save(net, output)
-    if output:
-        with open(sidecar_path(output), "w", encoding="utf-8") as handle:
-            json.dump({"task": task, "model": model, **codec.config()}, handle)
-    return {
-        "task": task,
-        "kind": model,
-        "model": net,
-        "codec": codec,
-        "accuracy": accuracy,
-        "majority_baseline": majority_baseline(train_set, test_set),
-        "history": history.history,
-        "train_seconds": seconds,
-        "replicas": chosen.num_replicas_in_sync,
-        "eval_examples": len(test_set),
-        "train_questions": len(train_set),
-        "examples": wrong,
-    }
+    if run.save(net):
+        _write_sidecar(run, {"task": task, "model": model, **codec.config()})
+    return run.result(
+        net, len(test_set), task=task, kind=model, codec=codec, accuracy=accuracy,
+        majority_baseline=majority_baseline(train_set, test_set), train_questions=len(train_set), examples=wrong,
+    )  # fmt: skip
 
 
-def _train_span(s, size, epochs, batch_size, train_examples, seed, data, log_dir, output, chosen, eval_examples,
-                verbose):
+def _write_sidecar(run, meta):
+    path = sidecar_path(run.output)
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(meta, handle)
+    run.wrote(path)
+
+
+def _train_span(run, size, data, eval_examples):
+    s = run.size
     if data:
-        examples = load_squad(data)
-        order = np.random.default_rng(seed).permutation(len(examples))
-        held = max(1, min(eval_examples, len(examples) // 10))
-        test = [examples[i] for i in order[:held]]
-        train_set = [examples[i] for i in order[held:]]
+        train_set, test = contract.held_out_split(load_squad(data), eval_examples, run.seed)
         length = 384
     else:
-        train_set, test = make_dataset(train_examples or s.squad_examples, eval_examples, seed=seed)
+        train_set, test = make_dataset(run.train_examples or s.squad_examples, eval_examples, seed=run.seed)
         length = 64
     codec = SpanCodec.fit(train_set, length)
     x, y, kept = codec.encode(train_set)
-    with chosen.scope():
+    with run.strategy.scope():
         encoder = build_encoder(codec, size)
         pretrainer = BertPretrainer(encoder)
         pretrainer.compile(keras.optimizers.Adam(1e-3, clipnorm=1.0))
-    started = time.perf_counter()
     if s.squad_pretrain_epochs:
-        pre_x, pre_y = codec.pretraining_data(train_set, seed + 1)
-        callbacks = [keras.callbacks.TensorBoard(log_dir=f"{log_dir}/pretraining")] if log_dir else []
-        pretrainer.fit(pre_x, pre_y, batch_size=batch_size, epochs=s.squad_pretrain_epochs,
-                       callbacks=callbacks, verbose=verbose)
-    epochs = epochs or s.squad_epochs
-    steps = epochs * -(-len(kept) // batch_size)
-    with chosen.scope():
-        net = build_span_model(encoder, size, steps=steps, max_answer_length=max(4, MAX_ANSWER_WORDS))
-    history = net.fit(
-        x, y, batch_size=batch_size, epochs=epochs, callbacks=_callbacks(log_dir and f"{log_dir}/span"),
-        verbose=verbose,
-    )
-    seconds = time.perf_counter() - started
+        pre_x, pre_y = codec.pretraining_data(train_set, run.seed + 1)
+        run.fit(pretrainer, pre_x, pre_y, batch_size=run.batch_size, epochs=s.squad_pretrain_epochs,
+                stage="pretraining")
+    epochs = run.epochs or s.squad_epochs
+    steps = epochs * -(-len(kept) // run.batch_size)
+    net, history = run.fit(
+        lambda: build_span_model(encoder, size, steps=steps, max_answer_length=max(4, MAX_ANSWER_WORDS)),
+        x, y, batch_size=run.batch_size, epochs=epochs, stage="span",
+    )  # fmt: skip
     result = span_scores(net, codec, test)
-    save(net, output)
-    if output:
-        with open(sidecar_path(output), "w", encoding="utf-8") as handle:
-            json.dump({"task": "squad", **codec.config()}, handle)
-    result.update(
-        task="squad", model=net, codec=codec, history=history.history, train_seconds=seconds,
-        replicas=chosen.num_replicas_in_sync, train_questions=len(kept),
-    )
-    return result
+    if run.save(net):
+        _write_sidecar(run, {"task": "squad", **codec.config()})
+    eval_examples = result.pop("eval_examples")
+    return run.result(net, eval_examples, task="squad", codec=codec, history=history, train_questions=len(kept),
+                      **result)
+
+
+def describe(result):
+    """The metric line of a `train`/`evaluate` result."""
+    if result["task"] == "squad":
+        return f"span exact match {100 * result['exact_match']:.2f}%, F1 {100 * result['f1']:.2f}%"
+    text = f"{result['task']} accuracy {100 * result['accuracy']:.2f}%"
+    if "majority_baseline" in result:
+        text += f" ({result['kind']}; majority-answer baseline {100 * result['majority_baseline']:.2f}%)"
+    return text
 
 
 def load(model_path):
-    """The saved model, its task and its codec."""
+    """The saved model, its task and its codec (from the JSON beside it)."""
+    contract.check_exists(model_path)
     try:
         with open(sidecar_path(model_path), encoding="utf-8") as handle:
             meta = json.load(handle)
     except FileNotFoundError:
         raise ValueError(f"{model_path} has no {sidecar_path(model_path)} beside it: not a qa model.") from None
-    model = keras.models.load_model(model_path)
+    model = contract.load_model(model_path, "qa")
     codec = SpanCodec.from_config(meta) if meta["task"] == "squad" else BabiCodec.from_config(meta)
     return model, meta["task"], codec
 
 
 def evaluate(model_path, examples=1000, seed=0, data=None):
     """Scores a saved model on generated held-out data (or a bAbI / SQuAD file)."""
+    contract.check_count("examples", examples, allow_none=False)
     model, task, codec = load(model_path)
     if task == "squad":
-        return span_scores(model, codec, load_squad(data) if data else make_dataset(1, examples, seed=seed)[1])
+        result = span_scores(model, codec, load_squad(data) if data else make_dataset(1, examples, seed=seed)[1])
+        return dict(result, task=task)
     test = load_babi(data) if data else _babi_data(task, 1, examples, seed, None, None)[1]
     accuracy, wrong = babi_accuracy(model, codec, test)
     return {"task": task, "accuracy": accuracy, "eval_examples": len(test), "examples": wrong}
@@ -557,6 +489,7 @@ def split_story(text: str) -> list[str]:
 def predict(model_path, texts):
     """Answers ``"story | question"`` (bAbI) or ``"question | context"``
     (span QA) strings."""
+    texts = contract.check_inputs(texts, "texts")
     model, task, codec = load(model_path)
     parsed = []
     for text in texts:

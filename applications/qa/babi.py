@@ -49,6 +49,8 @@ import random
 import re
 from collections.abc import Iterable
 
+from applications.contract import progress
+
 PEOPLE = ("Mary", "John", "Daniel", "Sandra")
 LOCATIONS = ("bathroom", "hallway", "garden", "office", "bedroom", "kitchen")
 OBJECTS = ("football", "apple", "milk")
@@ -195,7 +197,10 @@ def generate_stories(task: int, n: int, seed: int = 0) -> list[list[tuple]]:
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ValueError(f"`seed` must be an integer; got {seed!r}.")
     rng = random.Random(f"babi/{task}/{seed}")
-    return [_story_2(rng) if task == 2 else _story_1_or_6(rng, task) for _ in range(n)]
+    return [
+        _story_2(rng) if task == 2 else _story_1_or_6(rng, task)
+        for _ in progress(range(n), desc=f"generating bAbI {task} stories", unit="story")
+    ]
 
 
 def format_babi(stories: Iterable[list[tuple]]) -> str:

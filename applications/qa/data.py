@@ -70,6 +70,9 @@ import random
 import re
 from collections.abc import Iterable, Iterator
 
+from applications import contract
+from applications._words import CITIES, MONTHS, NAMES
+
 MIN_SENTENCES, MAX_SENTENCES = 2, 8
 # The longest possible context, question and answer in words
 # (``len(text.split())``) with ``max_sentences=6``, counted from the templates
@@ -80,25 +83,6 @@ MAX_CONTEXT_WORDS = 51
 MAX_QUESTION_WORDS = 8
 MAX_ANSWER_WORDS = 2
 
-NAMES = (
-    "anna", "ben", "carla", "david", "elena", "felix", "grace", "hugo",
-    "iris", "jonas", "karin", "leo", "maria", "nina", "oscar", "paula",
-    "rosa", "sam", "tina", "victor", "wendy", "yuri", "zoe", "adam", "bella",
-    "omar", "lucia", "marco", "sofia", "ivan", "emma", "noah", "lena", "max",
-    "clara", "tom", "sara", "paul", "julia", "karl", "pia", "raj",
-)  # fmt: skip
-CITIES = (
-    "rome", "paris", "lisbon", "madrid", "berlin", "vienna", "oslo", "dublin",
-    "prague", "warsaw", "athens", "cairo", "lima", "tokyo", "seoul", "delhi",
-    "sydney", "toronto", "chicago", "boston", "denver", "miami", "seattle",
-    "london", "glasgow", "leeds", "bristol", "milan", "naples", "porto",
-    "seville", "lyon", "munich", "hamburg", "zurich", "geneva", "brussels",
-    "amsterdam", "helsinki", "stockholm",
-)  # fmt: skip
-MONTHS = (
-    "january", "february", "march", "april", "may", "june", "july",
-    "august", "september", "october", "november", "december",
-)  # fmt: skip
 JOBS = (
     "teacher", "doctor", "nurse", "lawyer", "pilot", "chef", "baker",
     "farmer", "painter", "writer", "engineer", "dentist", "architect",
@@ -357,12 +341,6 @@ def _example(rng: random.Random, min_sentences: int, max_sentences: int) -> dict
 # Generation.
 
 
-def _check_n(name: str, n) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise ValueError(f"`{name}` must be a non-negative integer; got {n!r}.")
-    return n
-
-
 def _check_options(seed, min_sentences, max_sentences) -> None:
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ValueError(f"`seed` must be an integer; got {seed!r}.")
@@ -420,10 +398,10 @@ def generate_examples(
     >>> e["context"][e["answer_start"] :].startswith(e["answer_text"])
     True
     """
-    _check_n("n", n)
+    contract.check_count("n", n, allow_none=False, minimum=0)
     _check_options(seed, min_sentences, max_sentences)
     stream = _stream(f"qa/{seed}", min_sentences, max_sentences)
-    return [next(stream) for _ in range(n)]
+    return [next(stream) for _ in contract.progress(range(n), desc="generating passages", unit="passage")]
 
 
 def make_dataset(
@@ -450,8 +428,8 @@ def make_dataset(
     >>> len(train), len(test), not {e["context"] for e in train} & {e["context"] for e in test}
     (100, 20, True)
     """
-    _check_n("n_train", n_train)
-    _check_n("n_test", n_test)
+    contract.check_count("n_train", n_train, allow_none=False, minimum=0)
+    contract.check_count("n_test", n_test, allow_none=False, minimum=0)
     train = generate_examples(n_train, seed, min_sentences, max_sentences)
     seen = {example["context"] for example in train}
     test = []

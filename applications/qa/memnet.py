@@ -11,6 +11,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from applications import contract
+
 
 def position_encoding(word_ids, dim):
     """Sukhbaatar et al.'s position-encoding weights for bag-of-words sentences.
@@ -34,7 +36,7 @@ def position_encoding(word_ids, dim):
     return weights * present[..., None]
 
 
-@keras.saving.register_keras_serializable(package="applications")
+@contract.serializable
 class MemoryNetwork(keras.Model):
     """MemN2N with adjacent weight tying, position and temporal encoding.
 
@@ -128,7 +130,7 @@ class MemoryNetwork(keras.Model):
         return config
 
 
-@keras.saving.register_keras_serializable(package="applications")
+@contract.serializable
 class LstmReader(keras.Model):
     """The LSTM baseline of Weston et al.: one LSTM reads the story's words in
     order, then the question's, and a softmax layer on its last state picks

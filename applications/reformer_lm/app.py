@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import os
 import re
 
-import keras
 import numpy as np
 
-from applications._common import batched, choose, distribution, fit, save
+from applications import contract
+from applications.reformer_lm import SIZES
 from applications.reformer_lm.data import (
     BOS,
     CODE_WORDS,
@@ -20,43 +18,7 @@ from applications.reformer_lm.data import (
 from keras_seq.models import ReformerLM
 
 
-@dataclasses.dataclass(frozen=True)
-class Size:
-    """A model size and its training curriculum.
-
-    `curriculum` holds `(length, documents, batch_size, epochs)` stages
-    trained, in order, before the final stage of `train_examples` documents
-    of `length` words (`batch_size`, `epochs`); one warm-up + cosine
-    learning-rate schedule spans all stages. Short documents are cheap, so
-    most steps are spent there; the model has no position features (see
-    `build_model`), so what it learns carries over to `length` unchanged.
-    `score` evaluates with `eval_hashes` LSH rounds (same weights, see
-    `ReformerLM.with_num_hashes`).
-    """
-
-    length: int
-    train_examples: int
-    epochs: int
-    batch_size: int
-    hidden_dim: int
-    num_layers: int
-    num_heads: int
-    bucket_size: int
-    num_hashes: int
-    learning_rate: float
-    curriculum: tuple = ()
-    eval_hashes: int = 8
-
-
-SIZES = {
-    "fast": Size(256, 64, 1, 8, 32, 2, 2, 16, 2, 4e-3, ((64, 2048, 32, 5),)),
-    "default": Size(
-        8192, 64, 1, 2, 64, 2, 2, 64, 2, 3e-3, ((128, 4096, 32, 6), (1024, 512, 8, 2))
-    ),
-}
-
-
-@keras.saving.register_keras_serializable(package="applications")
+@contract.serializable
 class RecallLM(ReformerLM):
     """A `ReformerLM` over words that carries its vocabulary; `continue_text`
     extends a prompt."""
@@ -88,6 +50,9 @@ class RecallLM(ReformerLM):
         return " ".join(self.vocabulary.decode(out[0, len(words) :]))
 
 
+load = contract.loader("reformer_lm", RecallLM)
+
+
 def tokenize(text):
     return re.findall(r"[a-z]+(?:'[a-z]+)?|[.,;:!?]", text.lower())
 
@@ -95,7 +60,7 @@ def tokenize(text):
 def stages(size, train_examples=None, epochs=None, batch_size=None):
     """The `(length, documents, batch_size, epochs)` training stages of a size;
     the options override the final stage."""
-    s = choose(SIZES, size)
+    s = contract.choose(SIZES, size)
     final = (s.length, train_examples or s.train_examples, batch_size or s.batch_size, epochs or s.epochs)
     return tuple(s.curriculum) + (final,)
 
@@ -103,9 +68,7 @@ def stages(size, train_examples=None, epochs=None, batch_size=None):
 def total_steps(plan):
     """Optimizer steps of `stages(...)` (1/16 of each stage's documents
     validate)."""
-    return sum(
-        epochs * -(-(docs - max(1, docs // 16)) // batch) for _, docs, batch, epochs in plan
-    )
+    return sum(epochs * contract.steps_per_epoch(docs - max(1, docs // 16), batch) for _, docs, batch, epochs in plan)
 
 
 def build_model(vocabulary, size="default", steps=None):
@@ -118,31 +81,16 @@ def build_model(vocabulary, size="default", steps=None):
     previous word is part of each position's input (identical keys hash
     alike in every round, at any length); without position features the
     same weights work on 128 and on 8,192 words."""
-    s = choose(SIZES, size)
+    s = contract.choose(SIZES, size)
     model = RecallLM(
-        vocabulary,
-        sequence_length=s.length,
-        num_layers=s.num_layers,
-        hidden_dim=s.hidden_dim,
-        num_heads=s.num_heads,
-        intermediate_dim=4 * s.hidden_dim,
-        bucket_size=s.bucket_size,
-        num_hashes=s.num_hashes,
-        num_chunks=max(1, s.length // 1024),
-        dropout=0.0,
-        position="none",
-        token_shift=True,
-    )
+        vocabulary, sequence_length=s.length, intermediate_dim=4 * s.hidden_dim, num_chunks=max(1, s.length // 1024),
+        dropout=0.0, position="none", token_shift=True,
+        **s.pick("num_layers", "hidden_dim", "num_heads", "bucket_size", "num_hashes"),
+    )  # fmt: skip
     if steps is None:
         steps = total_steps(stages(size))
-    schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, decay_steps=steps, warmup_target=s.learning_rate, warmup_steps=max(1, steps // 20)
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(schedule, clipnorm=1.0),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
-    )
-    return model
+    rate = contract.schedule(s.learning_rate, steps, warmup_steps=max(1, steps // 20))
+    return contract.compile_classifier(model, rate, ignore_class=0, clipnorm=1.0, accuracy=False)
 
 
 def score(model, documents, batch_size=4, num_hashes=None):
@@ -186,78 +134,55 @@ def score(model, documents, batch_size=4, num_hashes=None):
     }
 
 
-def train(
-    size="default",
-    epochs=None,
-    batch_size=None,
-    train_examples=None,
-    seed=0,
-    data=None,
-    log_dir=None,
-    output=None,
-    strategy="auto",
-    num_cpu_devices=None,
-    eval_examples=32,
-    verbose=1,
-):
+def describe(result):
+    """The metric line of a `train`/`evaluate` result."""
+    return (
+        f"recall accuracy {100 * result['recall_accuracy']:.2f}% (chance {100 * result['chance']:.2f}%; "
+        f"{result['num_hashes']} hash rounds), perplexity {result['perplexity']:.2f}"
+    )
+
+
+def train(size="default", *, data=None, eval_examples=32, **options):
     """Trains on generated recall documents (filler from `data`: None or
     "generated", "english", or a text file) through the size's curriculum
-    (`stages`: short documents first, `model.fit` per stage, one schedule)
+    (`stages`: short documents first, `model.fit` per stage, one contract.schedule)
     and reports recall accuracy and perplexity on held-out documents of the
-    final length from another seed. `epochs`, `batch_size` and
-    `train_examples` apply to the final stage."""
-    s = choose(SIZES, size)
-    chosen = distribution(strategy, num_cpu_devices)
-    keras.utils.set_random_seed(seed)
+    final length from another seed. `epochs`, `batch_size` (per replica) and
+    `train_examples` of `options` (the common training options of
+    `applications.contract.Training`) apply to the final stage."""
+    run = contract.Training(SIZES, size, **options)
+    s = run.size
     source = data or "generated"
-    plan = stages(size, train_examples, epochs, batch_size)
+    plan = stages(size, run.train_examples, run.epochs, run.per_replica_batch_size)
     corpora = [
-        generate_documents(docs, length, seed + 100 * i, source)
+        generate_documents(docs, length, run.seed + 100 * i, source)
         for i, (length, docs, _, _) in enumerate(plan)
     ]
-    held_out = generate_documents(eval_examples, s.length, seed + 1000, source)
+    held_out = generate_documents(eval_examples, s.length, run.seed + 1000, source)
     vocabulary = Vocabulary.build([doc for corpus in corpora for doc in corpus])
     steps = total_steps(plan)
-    model, history, seconds = None, {}, 0.0
+    model = lambda: build_model(vocabulary, size=size, steps=steps)  # noqa: E731
     for (length, _, batch, stage_epochs), documents in zip(plan, corpora):
         ids, _ = vocabulary.encode_documents(documents)
         validation = max(1, len(ids) // 16)
-        train_part = batched(ids[validation:, :-1], ids[validation:, 1:], batch, seed)
-        validation_part = batched(ids[:validation, :-1], ids[:validation, 1:], batch)
-        if verbose:
+        batch *= run.replicas
+        if run.verbose:
             print(f"stage: {len(ids) - validation} documents of {length} words, {stage_epochs} epoch(s)")
-        trained = model
-        model, stage_history, stage_seconds, replicas = fit(
-            (lambda: build_model(vocabulary, size=size, steps=steps))
-            if trained is None
-            else (lambda: trained),  # noqa: B023 (called at once by `fit`)
-            train_part,
-            validation_part,
-            stage_epochs,
-            chosen,
-            log_dir=log_dir and os.path.join(log_dir, f"length_{length}"),
-            verbose=verbose,
+        model, _ = run.fit(
+            model,
+            contract.batched(ids[validation:, :-1], ids[validation:, 1:], batch, run.seed),
+            validation_data=contract.batched(ids[:validation, :-1], ids[:validation, 1:], batch),
+            epochs=stage_epochs,
+            stage=f"length_{length}",
         )
-        seconds += stage_seconds
-        for key, values in stage_history.items():
-            history.setdefault(key, []).extend(values)
     result = score(model, held_out, num_hashes=s.eval_hashes)
-    save(model, output)
-    result.update(
-        model=model, history=history, train_seconds=seconds, replicas=replicas,
-        eval_examples=len(held_out),
-    )
-    return result
-
-
-def load(path):
-    model = keras.models.load_model(path)
-    if not isinstance(model, RecallLM):
-        raise ValueError(f"{path} is not a reformer_lm model (a RecallLM).")
-    return model
+    run.save(model)
+    return run.result(model, len(held_out), **result)
 
 
 def evaluate(model_path, examples=32, seed=0, data=None):
+    """Recall accuracy and perplexity of a saved model on held-out documents."""
+    contract.check_count("examples", examples, allow_none=False)
     model = load(model_path)
     documents = generate_documents(examples, model.sequence_length, seed + 1000, data or "generated")
     hashes = max(model.num_hashes, SIZES["default"].eval_hashes)
@@ -269,6 +194,8 @@ def evaluate(model_path, examples=32, seed=0, data=None):
 def predict(model_path, texts, max_new_words=8):
     """Chat-style: each text continued by the model (re-hashed with the
     evaluation's LSH rounds), as `text -> continuation`."""
+    texts = contract.check_inputs(texts, "texts")
+    contract.check_count("max_new_words", max_new_words, allow_none=False)
     model = load(model_path)
     model = model.with_num_hashes(max(model.num_hashes, SIZES["default"].eval_hashes))
     return [f"{text} -> {model.continue_text(text, max_new_words)}" for text in texts]

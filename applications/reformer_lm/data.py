@@ -52,6 +52,8 @@ import re
 
 import numpy as np
 
+from applications import contract
+
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 SPECIALS = (PAD, UNK, BOS, EOS)
 MARKER = "code"
@@ -131,7 +133,7 @@ def generate_documents(n, length=8192, seed=0, data="generated", num_codes=NUM_C
     source_words = None if data == "generated" else english_words(data)
     rng = random.Random(seed)
     documents = []
-    for _ in range(n):
+    for _ in contract.progress(range(n), desc=f"generating {length}-word documents", unit="document"):
         codes = rng.choices(CODE_WORDS, k=num_codes)
         keys = rng.sample(KEYS, num_codes)
         asked = rng.sample(range(num_codes), num_codes)

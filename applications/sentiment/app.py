@@ -4,63 +4,57 @@ both on top of pretrained `WordVectors`."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import time
 
 import keras
 import numpy as np
 
+from applications import contract
+from applications.sentiment import MODELS, SIZES
 from applications.sentiment.data import CLASSES, load_csv, load_imdb, make_dataset
-from keras_seq.embeddings import Word2Vec, WordVectors, embedded_corpus, tokenize
+from applications.word_vectors.corpus import embedded_corpus
+from keras_seq.embeddings import Word2Vec, WordVectors, tokenize
 from keras_seq.text import Vocabulary
 
-MODELS = ("average", "lstm")
-
-
-@dataclasses.dataclass(frozen=True)
-class Size:
-    train_examples: int
-    epochs: int
-    batch_size: int
-    units: int
-    vector_epochs: int
-    vector_size: int
-
-
-SIZES = {
-    "fast": Size(3000, 20, 64, 32, 1, 50),
-    "default": Size(10000, 20, 64, 64, 5, 100),
-}
 MAX_LENGTH = 16
 
 
-def choose(size):
-    if size not in SIZES:
-        raise ValueError(f"`size` must be one of {sorted(SIZES)}; received {size!r}.")
-    return SIZES[size]
+def default_cache_dir():
+    """`$KERAS_SEQ_CACHE/sentiment`, else `~/.cache/keras_seq/sentiment`."""
+    from keras_seq._cache import cache_dir
+
+    return cache_dir("sentiment")
 
 
 def pretrained_vectors(vectors=None, size="default", seed=0, cache_dir=None, verbose=0):
-    """The word vectors to start from: a `WordVectors`, a vectors file
-    (GloVe text, or word2vec `.vec`/`.bin`), or (None) our Word2Vec trained
-    on the embedded Wikipedia extract (cached in `cache_dir` when given)."""
+    """The word vectors to start from, and where they came from: a
+    `WordVectors`, a vectors file (GloVe text, or word2vec `.vec`/`.bin`),
+    or (None) our Word2Vec trained on the embedded Wikipedia extract, cached
+    in `cache_dir` (default `default_cache_dir()`; `False`: no cache).
+    Returns `(vectors, description)`."""
     if isinstance(vectors, WordVectors):
-        return vectors
+        return vectors, "the given WordVectors"
     if vectors:
-        vectors = os.fspath(vectors)
+        vectors = os.fspath(contract.check_exists(vectors, "`vectors`"))
         fmt = "word2vec_binary" if vectors.endswith(".bin") else "word2vec" if vectors.endswith((".vec", ".w2v")) else "glove"
-        return WordVectors.load(vectors, format=fmt)
-    s = choose(size)
-    cached = os.path.join(cache_dir, f"wikipedia_w2v_{s.vector_size}d_{s.vector_epochs}ep_seed{seed}.vec") if cache_dir else None
+        return WordVectors.load(vectors, format=fmt), vectors
+    s = contract.choose(SIZES, size)
+    if cache_dir is None:
+        cache_dir = default_cache_dir()
+    name = f"wikipedia_w2v_{s.vector_size}d_{s.vector_epochs}ep_seed{seed}.vec"
+    cached = os.path.join(cache_dir, name) if cache_dir else None
+    source = f"word2vec (D={s.vector_size}, {s.vector_epochs} epoch(s)) trained on the embedded Wikipedia extract"
     if cached and os.path.exists(cached):
-        return WordVectors.load(cached, format="word2vec")
-    trained = Word2Vec(vector_size=s.vector_size, epochs=s.vector_epochs, seed=seed, verbose=verbose).fit(
-        embedded_corpus("wikipedia")
-    )
+        return WordVectors.load(cached, format="word2vec"), f"{source}, cached in {cached}"
+    with contract.stage(f"training {source}"):
+        trained = Word2Vec(vector_size=s.vector_size, epochs=s.vector_epochs, seed=seed, verbose=verbose).fit(
+            embedded_corpus("wikipedia")
+        )
     if cached:
+        os.makedirs(cache_dir, exist_ok=True)
         trained.save(cached, format="word2vec")
-    return trained
+        source += f", cached in {cached}"
+    return trained, source
 
 
 def standardized(vectors):
@@ -115,53 +109,69 @@ def build_model(kind, vocabulary, vectors, num_classes=5, units=64, trainable=Fa
     return model
 
 
-def train(size="default", data=None, vectors=None, models=MODELS, epochs=None, trainable=False, seed=0,
-          eval_examples=1000, output=None, log_dir=None, cache_dir=None, verbose=1):
+def train(size="default", *, data=None, vectors=None, models=MODELS, trainable=False, eval_examples=1000,
+          cache_dir=None, output="sentiment.keras", **options):
     """Trains both classifiers and reports accuracy per test split.
 
     Embedded data (default): splits "seen", "unseen" (keywords never in
     training) and "negation". With `data` (a CSV/TSV `text,label` file or an
-    IMDB folder) 10% is held out as the single "test" split.
+    IMDB folder) 10% is held out as the single "test" split. `options`: the
+    common training options of `applications.contract.Training`; the models
+    are saved as `<output stem>_average.keras` and `_lstm.keras`.
 
     Returns:
         dict: {"accuracy": {model: {split: acc}}, "models", "vocabulary",
-        "classes", "train_seconds": {model: s}, "vectors"}.
+        "classes", "model_seconds": {model: s}, "vectors", "vectors_source",
+        "saved", ...}.
     """
-    s = choose(size)
     for kind in models:
         if kind not in MODELS:
             raise ValueError(f"`models` must hold names from {list(MODELS)}; received {kind!r}.")
-    word_vectors = standardized(pretrained_vectors(vectors, size, seed, cache_dir))
+    run = contract.Training(SIZES, size, output=output, **options)
+    s = run.size
     if data:
         texts, labels, classes = load_imdb(data) if os.path.isdir(data) else load_csv(data)
-        order = np.random.default_rng(seed).permutation(len(texts))
-        held = max(1, len(texts) // 10)
-        pairs = [(texts[i], labels[i]) for i in order]
-        train_pairs, tests = pairs[held:], {"test": pairs[:held]}
+        train_pairs, test = contract.held_out_split(list(zip(texts, labels)), len(texts), run.seed)
+        tests = {"test": test}
         max_length = 200
     else:
         classes = CLASSES
-        train_pairs, tests = make_dataset(s.train_examples, eval_examples, seed=seed)
+        train_pairs, tests = make_dataset(run.train_examples, eval_examples, seed=run.seed)
         max_length = MAX_LENGTH
+    word_vectors, source = pretrained_vectors(vectors, size, run.seed, cache_dir)
+    word_vectors = standardized(word_vectors)
     vocabulary = build_vocabulary([t for t, _ in train_pairs], word_vectors)
     inputs = encode(vocabulary, [t for t, _ in train_pairs], max_length)
     targets = np.array([label for _, label in train_pairs], "int32")
-    result = {"accuracy": {}, "models": {}, "train_seconds": {}, "vocabulary": vocabulary, "classes": classes,
-              "vectors": word_vectors}
+    result = {"accuracy": {}, "models": {}, "model_seconds": {}}
     for kind in models:
-        model = build_model(kind, vocabulary, word_vectors, len(classes), s.units, trainable, seed)
-        callbacks = [keras.callbacks.TensorBoard(os.path.join(log_dir, kind))] if log_dir else []
-        started = time.perf_counter()
-        model.fit(inputs, targets, batch_size=s.batch_size, epochs=epochs or s.epochs, validation_split=0.1,
-                  callbacks=callbacks, verbose=verbose)
-        result["train_seconds"][kind] = time.perf_counter() - started
+        started = run.train_seconds
+        model, _ = run.fit(
+            lambda kind=kind: build_model(kind, vocabulary, word_vectors, len(classes), s.units, trainable, run.seed),
+            inputs, targets, batch_size=run.batch_size, validation_split=0.1, stage=kind,
+        )  # fmt: skip
+        result["model_seconds"][kind] = run.train_seconds - started
         result["models"][kind] = model
         result["accuracy"][kind] = {
             split: accuracy_at(model, vocabulary, pairs, max_length) for split, pairs in tests.items()
         }
-        if output:
-            save(model, vocabulary, classes, output, kind)
-    return result
+        if run.output:
+            save(run, model, vocabulary, classes, kind)
+    return run.result(
+        result["models"].get("lstm", model), sum(len(p) for p in tests.values()), vocabulary=vocabulary,
+        classes=classes, vectors=word_vectors, vectors_source=source, **result,
+    )  # fmt: skip
+
+
+def describe(result):
+    """The metric line of a `train`/`evaluate` result."""
+    lines = "; ".join(
+        f"{kind}: " + ", ".join(f"{split} {100 * acc:.1f}%" for split, acc in splits.items())
+        for kind, splits in result["accuracy"].items()
+    )
+    if "vectors_source" in result:
+        lines += f" (word vectors: {result['vectors_source']})"
+    return lines
 
 
 def accuracy_at(model, vocabulary, pairs, max_length):
@@ -175,34 +185,47 @@ def _path(output, kind):
     return f"{root}_{kind}{ext or '.keras'}"
 
 
-def save(model, vocabulary, classes, output, kind):
-    path = _path(output, kind)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    model.save(path)
-    vocabulary.save(path + ".vocab")
-    with open(path + ".classes", "w", encoding="utf-8") as f:
-        f.write("\n".join(classes) + "\n")
+def save(run, model, vocabulary, classes, kind):
+    """Saves one classifier, its vocabulary (`.vocab`) and classes (`.classes`) beside it."""
+    path = run.save(model, _path(run.output, kind))
+    if path:
+        vocabulary.save(path + ".vocab")
+        with open(path + ".classes", "w", encoding="utf-8") as f:
+            f.write("\n".join(classes) + "\n")
+        run.wrote(path + ".vocab")
+        run.wrote(path + ".classes")
     return path
 
 
 def load(path):
     """`(model, vocabulary, classes)` saved by `train(output=...)`."""
-    if not os.path.exists(path):
-        raise ValueError(f"`path` {path!r} does not exist; train with --output first.")
+    contract.check_exists(path)
+    for extra in (".classes", ".vocab"):
+        contract.check_exists(path + extra, "the file beside the model")
     with open(path + ".classes", encoding="utf-8") as f:
         classes = f.read().split()
-    return keras.models.load_model(path), Vocabulary.load(path + ".vocab"), classes
+    return keras.saving.load_model(path, compile=False), Vocabulary.load(path + ".vocab"), classes
 
 
 def predict(path, texts):
     """Class names for `texts` with a saved model."""
+    texts = contract.check_inputs(texts, "texts")
     model, vocabulary, classes = load(path)
-    probabilities = model.predict(encode(vocabulary, list(texts)), verbose=0)
+    probabilities = model.predict(encode(vocabulary, texts), verbose=0)
     return [classes[i] for i in np.argmax(probabilities, axis=-1)]
 
 
-def evaluate(path, examples=1000, seed=0):
-    """Accuracy of a saved model on the embedded test splits."""
-    model, vocabulary, _ = load(path)
-    _, tests = make_dataset(1, examples, seed=seed)
-    return {split: accuracy_at(model, vocabulary, pairs, MAX_LENGTH) for split, pairs in tests.items()}
+def evaluate(path, examples=1000, seed=0, data=None):
+    """Accuracy of a saved model on the embedded test splits (or on all of `data`)."""
+    contract.check_count("examples", examples, allow_none=False)
+    model, vocabulary, classes = load(path)
+    if data:
+        texts, labels, file_classes = load_imdb(data) if os.path.isdir(data) else load_csv(data)
+        if file_classes != classes:
+            raise ValueError(f"`data` has classes {file_classes}; the model knows {classes}.")
+        tests, max_length = {"test": list(zip(texts, labels))}, 200
+    else:
+        tests, max_length = make_dataset(1, examples, seed=seed)[1], MAX_LENGTH
+    accuracy = {split: accuracy_at(model, vocabulary, pairs, max_length) for split, pairs in tests.items()}
+    name = os.path.basename(os.fspath(path))
+    return {"accuracy": {name: accuracy}, "eval_examples": sum(len(p) for p in tests.values()), "examples": []}

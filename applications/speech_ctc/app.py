@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import keras
 import numpy as np
 
-from applications._common import choose, distribution, fit, save
-from applications._speech import PredictionImages, heatmap_images
+from applications import contract
+from applications._speech import PredictionImages, heatmap_images, read_wav
+from applications.speech_ctc import SIZES
 from applications.speech_ctc.data import (
     ALPHABET,
     BLANK,
@@ -26,35 +26,18 @@ from applications.speech_ctc.data import (
     unpack,
 )
 from keras_seq.audio import LogMelSpectrogram, SpecAugment, UtteranceNormalization
-from keras_seq.audio.speech_data import read_wav
 from keras_seq.callbacks import AudioSamples
 from keras_seq.decoding import NGramLM, ctc_beam_search_decode, ctc_greedy_decode
 from keras_seq.layers import CTCLoss
 from keras_seq.metrics import char_error_rate, word_error_rate
 
-
-@dataclasses.dataclass(frozen=True)
-class Size:
-    train_examples: int
-    epochs: int
-    batch_size: int
-    filters: int
-    units: int
-    recurrent_layers: int
-    learning_rate: float
-
-
-SIZES = {
-    "fast": Size(500, 8, 16, 48, 64, 1, 3e-3),
-    "default": Size(2000, 12, 32, 96, 96, 2, 2e-3),
-}
 BEAM_WIDTH = 16
 LM_ORDER = 3
 LM_WEIGHTS = (0.3, 0.6, 1.0)
 WORD_BONUSES = (0.0, 1.0, 2.0)
 
 
-@keras.saving.register_keras_serializable(package="applications")
+@contract.serializable
 class FrameLengths(keras.layers.Layer):
     """Audio sample counts -> (frame mask [B, T], logit mask [B, T'], logit lengths [B], logit weights [B, T', 1]).
 
@@ -91,7 +74,7 @@ def build_model(size="default", num_mel_bins=64, seed=0):
     the logits; the CTC loss (blank 0) is added by `keras_seq.layers.CTCLoss`,
     so the model compiles with `loss=None`.
     """
-    s = choose(SIZES, size)
+    s = contract.choose(SIZES, size)
     audio = keras.Input((None,), name="audio")
     audio_length = keras.Input((), dtype="int32", name="audio_length")
     labels = keras.Input((None,), dtype="int32", name="labels")
@@ -272,58 +255,49 @@ def _callbacks(log_dir, test):
     return [audio_samples, posterior_images]
 
 
-def train(
-    size="default",
-    epochs=None,
-    batch_size=None,
-    train_examples=None,
-    seed=0,
-    data=None,
-    log_dir=None,
-    output=None,
-    strategy="auto",
-    num_cpu_devices=None,
-    eval_examples=400,
-    verbose=1,
-    cache_dir=None,
-):
-    """Trains on generated command sentences (or a corpus in `data`) and reports CER/WER on held-out voices."""
-    s = choose(SIZES, size)
-    chosen = distribution(strategy, num_cpu_devices)
-    keras.utils.set_random_seed(seed)
+def train(size="default", *, data=None, eval_examples=400, cache_dir=None, **options):
+    """Trains on generated command sentences (or a corpus in `data`, 10%
+    held out) and reports CER/WER on held-out voices. `options`: the common
+    training options of `applications.contract.Training`; `cache_dir`: where
+    synthesised clips are cached."""
+    run = contract.Training(SIZES, size, **options)
     if data:
         corpus = load_corpus(data)
-        order = np.random.default_rng(seed).permutation(len(corpus["texts"]))
-        held = max(1, min(eval_examples, len(order) // 10))
-        train_set, test = _subset(corpus, order[held:]), _subset(corpus, order[:held])
+        train_ids, test_ids = contract.held_out_split(list(range(len(corpus["texts"]))), eval_examples, run.seed)
+        train_set, test = _subset(corpus, train_ids), _subset(corpus, test_ids)
     else:
-        train_set, test = make_dataset(train_examples or s.train_examples, eval_examples, seed=seed, cache_dir=cache_dir)
+        train_set, test = make_dataset(run.train_examples, eval_examples, seed=run.seed, cache_dir=cache_dir)
     count = len(train_set["texts"])
     validation = max(1, count // 10)
     fit_part, val_part = _subset(train_set, np.arange(validation, count)), _subset(train_set, np.arange(validation))
-    batch_size = batch_size or s.batch_size
-    model, history, seconds, replicas = fit(
-        lambda: build_model(size, seed=seed),
-        as_dataset(fit_part, batch_size, seed),
-        as_dataset(val_part, batch_size),
-        epochs or s.epochs,
-        chosen,
-        log_dir=log_dir,
-        callbacks=_callbacks(log_dir, test),
-        verbose=verbose,
+    model, _ = run.fit(
+        lambda: build_model(size, seed=run.seed),
+        as_dataset(fit_part, run.batch_size, run.seed),
+        validation_data=as_dataset(val_part, run.batch_size),
+        callbacks=_callbacks(run.log_dir, test),
     )
     inference = recognizer(model)
     lm = train_lm(train_set["texts"])
     val_waves, val_texts = unpack(val_part)
     lm_weight, word_bonus = tune_lm(posteriors(inference, val_waves[:200]), val_texts[:200], lm)
     result = score(inference, test, lm, lm_weight, word_bonus)
-    save(model, output)
-    if output:
-        with open(_lm_path(output), "w", encoding="utf-8") as handle:
+    if run.save(model):
+        with open(_lm_path(run.output), "w", encoding="utf-8") as handle:
             handle.write(f"# lm_weight={lm_weight} word_bonus={word_bonus}\n")
             handle.write("\n".join(str(t) for t in train_set["texts"]) + "\n")
-    result.update(model=model, history=history, train_seconds=seconds, replicas=replicas, eval_examples=len(test["texts"]))
-    return result
+        run.wrote(_lm_path(run.output))
+    return run.result(model, len(test["texts"]), **result)
+
+
+def describe(result):
+    """The metric line of a `train`/`evaluate` result."""
+    line = f"greedy CER {100 * result['greedy_cer']:.2f}%, WER {100 * result['greedy_wer']:.2f}%"
+    if "beam_cer" in result:
+        line += (
+            f"; beam+LM CER {100 * result['beam_cer']:.2f}%, WER {100 * result['beam_wer']:.2f}% "
+            f"(lm_weight {result['lm_weight']}, word_bonus {result['word_bonus']})"
+        )
+    return line
 
 
 def _subset(packed, indices):
@@ -333,9 +307,7 @@ def _subset(packed, indices):
 
 def load(path):
     """`(recognizer, lm or None, lm_weight, word_bonus)` of a saved model and its LM text."""
-    model = keras.models.load_model(path)
-    if model.name != "speech_ctc":
-        raise ValueError(f"{path} is not a speech_ctc model.")
+    model = contract.load_model(path, "speech_ctc", check=lambda m: m.name == "speech_ctc")
     lm, lm_weight, word_bonus = None, 0.6, 1.0
     if os.path.exists(_lm_path(path)):
         with open(_lm_path(path), encoding="utf-8") as handle:
@@ -346,8 +318,9 @@ def load(path):
     return recognizer(model), lm, lm_weight, word_bonus
 
 
-def evaluate(model_path, examples=400, seed=0, data=None, size="default", cache_dir=None):
+def evaluate(model_path, examples=400, seed=0, data=None, cache_dir=None):
     """CER/WER on held-out voices (or a corpus in `data`), greedy and beam+LM."""
+    contract.check_count("examples", examples, allow_none=False)
     inference, lm, lm_weight, word_bonus = load(model_path)
     test = load_corpus(data, limit=examples) if data else make_dataset(0, examples, seed=seed, cache_dir=cache_dir)[1]
     result = score(inference, test, lm, lm_weight, word_bonus)
@@ -357,6 +330,7 @@ def evaluate(model_path, examples=400, seed=0, data=None, size="default", cache_
 
 def predict(model_path, paths, greedy=False):
     """Transcribes wav files: one `path: text` line each (beam+LM unless `greedy` or no LM)."""
+    paths = [contract.check_exists(p, "wav file") for p in contract.check_inputs([os.fspath(p) for p in paths], "paths")]
     inference, lm, lm_weight, word_bonus = load(model_path)
     waves = [read_wav(p, SAMPLE_RATE)[0] for p in paths]
     for path, wave in zip(paths, waves):

@@ -18,7 +18,7 @@ import re
 
 import numpy as np
 
-from keras_seq.audio.speech_data import (
+from applications._speech import (
     background_noise,
     cached_arrays,
     load_ljspeech,

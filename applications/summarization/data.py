@@ -60,6 +60,9 @@ import os
 import random
 from collections.abc import Iterable, Iterator, Sequence
 
+from applications import contract
+from applications._words import CITIES, MONTHS, NAMES
+
 REPORT_TYPES = ("sports", "sales", "weather", "election", "incident")
 MIN_SENTENCES, MAX_SENTENCES = 3, 6
 # The longest possible article and summary in words (``len(text.split())``),
@@ -69,19 +72,7 @@ MIN_SENTENCES, MAX_SENTENCES = 3, 6
 MAX_ARTICLE_WORDS = 68
 MAX_SUMMARY_WORDS = 17
 
-CITIES = (
-    "rome", "paris", "lisbon", "madrid", "berlin", "vienna", "oslo", "dublin",
-    "prague", "warsaw", "athens", "cairo", "lima", "tokyo", "seoul", "delhi",
-    "sydney", "toronto", "chicago", "boston", "denver", "miami", "seattle",
-    "london", "glasgow", "leeds", "bristol", "milan", "naples", "porto",
-    "seville", "lyon", "munich", "hamburg", "zurich", "geneva", "brussels",
-    "amsterdam", "helsinki", "stockholm",
-)  # fmt: skip
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-MONTHS = (
-    "january", "february", "march", "april", "may", "june", "july",
-    "august", "september", "october", "november", "december",
-)  # fmt: skip
 TEAMS = (
     "lions", "eagles", "tigers", "wolves", "bears", "hawks", "sharks",
     "falcons", "panthers", "foxes", "bulls", "dragons", "ravens", "pirates",
@@ -95,13 +86,6 @@ COMPANIES = (
 PRODUCTS = (
     "phones", "bikes", "lamps", "shoes", "chairs", "tables", "cameras",
     "watches", "kettles", "printers", "tents", "guitars",
-)  # fmt: skip
-NAMES = (
-    "anna", "ben", "carla", "david", "elena", "felix", "grace", "hugo",
-    "iris", "jonas", "karin", "leo", "maria", "nina", "oscar", "paula",
-    "rosa", "sam", "tina", "victor", "wendy", "yuri", "zoe", "adam", "bella",
-    "omar", "lucia", "marco", "sofia", "ivan", "emma", "noah", "lena", "max",
-    "clara", "tom", "sara", "paul", "julia", "karl", "pia", "raj",
 )  # fmt: skip
 EVENTS = ("fire", "flood", "gas leak", "power cut", "explosion", "roof collapse")
 PLACES = (
@@ -362,12 +346,6 @@ _GENERATORS = {
 # Generation.
 
 
-def _check_n(name: str, n) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise ValueError(f"`{name}` must be a non-negative integer; got {n!r}.")
-    return n
-
-
 def _check_seed(seed) -> int:
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ValueError(f"`seed` must be an integer; got {seed!r}.")
@@ -409,13 +387,15 @@ def generate_examples(
     >>> [e["type"] for e in generate_examples(4, seed=0)]
     ['incident', 'sales', 'sports', 'election']
     """
-    _check_n("n", n)
+    contract.check_count("n", n, allow_none=False, minimum=0)
     _check_seed(seed)
     report_types = _check_types(report_types)
     stream = _stream(f"summarization/{seed}", report_types)
     return [
         {"article": article, "summary": summary, "type": report_type}
-        for article, summary, report_type in (next(stream) for _ in range(n))
+        for article, summary, report_type in (
+            next(stream) for _ in contract.progress(range(n), desc="generating reports", unit="report")
+        )
     ]
 
 
@@ -479,8 +459,8 @@ def make_dataset(
     >>> len(train), len(test), not {a for a, _ in train} & {a for a, _ in test}
     (100, 20, True)
     """
-    _check_n("n_train", n_train)
-    _check_n("n_test", n_test)
+    contract.check_count("n_train", n_train, allow_none=False, minimum=0)
+    contract.check_count("n_test", n_test, allow_none=False, minimum=0)
     train = generate_pairs(n_train, seed=seed, report_types=report_types)
     seen = {article for article, _ in train}
     test = []
@@ -513,11 +493,11 @@ def load_jsonl(path: str | os.PathLike) -> list[tuple[str, str]]:
 
     Example:
 
-    >>> import os, tempfile
+    >>> import json, os, tempfile
     >>> from applications.summarization.data import load_jsonl
+    >>> story = {"id": "1", "article": "a b c .", "highlights": "a .\\nc ."}  # CNN/DailyMail
     >>> path = os.path.join(tempfile.mkdtemp(), "cnn.jsonl")
-    >>> with open(path, "w", encoding="utf-8") as f:
-    ...     _ = f.write('{"id": "1", "article": "a b c .", "highlights": "a .\\\\nc ."}\\n')
+    >>> _ = open(path, "w", encoding="utf-8").write(json.dumps(story) + "\\n")
     >>> load_jsonl(path)
     [('a b c .', 'a . c .')]
     """
@@ -576,11 +556,7 @@ def save_jsonl(path: str | os.PathLike, pairs: Iterable[tuple[str, str]]) -> Non
     [('it rained in oslo .', 'rain in oslo .')]
     """
     lines = []
-    for index, pair in enumerate(pairs):
-        if not isinstance(pair, tuple | list) or len(pair) != 2:
-            raise ValueError(
-                f"`pairs` must hold (article, summary) pairs; item {index} is {pair!r}."
-            )
+    for index, pair in enumerate(contract.check_pairs(pairs, "(article, summary)")):
         for value in pair:
             if not isinstance(value, str) or not value.strip():
                 raise ValueError(

@@ -2,45 +2,25 @@
 
 from __future__ import annotations
 
-import dataclasses
-
-import keras
 import numpy as np
 
-from applications._common import choose, distribution, fit, save
+from applications import contract
+from applications.text_to_text import MIXING, SIZES
 from applications.text_to_text.data import TASKS, make_datasets
 from keras_seq.data import mix_datasets, mixing_weights
 from keras_seq.models import Transformer
 from keras_seq.text import Vocabulary, shift_right
 
 SEQUENCE_LENGTH = 64
-MIXING = ("proportional", "equal", "temperature")
 
 
-@dataclasses.dataclass(frozen=True)
-class Size:
-    examples_per_task: int
-    epochs: int
-    batch_size: int
-    hidden_dim: int
-    num_layers: int
-    learning_rate: float
-
-
-SIZES = {
-    "fast": Size(2_000, 3, 64, 64, 1, 2e-3),
-    "default": Size(15_000, 10, 64, 128, 2, 1e-3),
-}
-
-
-@keras.saving.register_keras_serializable(package="applications")
+@contract.serializable
 class TextToText(Transformer):
     """A `Transformer` with one shared word vocabulary (tied embeddings) that
     maps `"<task prefix>: <input>"` to the target text."""
 
     def __init__(self, vocabulary, **kwargs):
-        if isinstance(vocabulary, dict):
-            vocabulary = Vocabulary.from_config(vocabulary)
+        vocabulary = contract.vocabulary(vocabulary)
         self.vocabulary = vocabulary
         kwargs.setdefault("encoder_vocabulary_size", len(vocabulary))
         kwargs.setdefault("decoder_vocabulary_size", len(vocabulary))
@@ -58,32 +38,19 @@ class TextToText(Transformer):
         return outputs[0] if single else outputs
 
     def get_config(self):
-        config = super().get_config()
-        config["vocabulary"] = self.vocabulary.get_config()
-        return config
+        return {**super().get_config(), "vocabulary": self.vocabulary.get_config()}
+
+
+load = contract.loader("text_to_text", TextToText)
 
 
 def build_model(vocabulary, size="default", steps=None):
-    s = choose(SIZES, size)
-    model = TextToText(
-        vocabulary,
-        num_encoder_layers=s.num_layers,
-        num_decoder_layers=s.num_layers,
-        hidden_dim=s.hidden_dim,
-        num_heads=4,
-        intermediate_dim=4 * s.hidden_dim,
-        dropout=0.1,
-    )
-    steps = steps or 1000
-    schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, decay_steps=steps, warmup_target=s.learning_rate, warmup_steps=min(300, steps // 5)
-    )
-    model.compile(
-        keras.optimizers.Adam(schedule, clipnorm=1.0),
-        keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
-        metrics=["accuracy"],
-    )
-    return model
+    """A `TextToText` compiled with Adam, warm-up and cosine decay over `steps`."""
+    s = contract.choose(SIZES, size)
+    model = TextToText(vocabulary, **contract.transformer_options(s, ("num_encoder_layers", "num_decoder_layers")))
+    steps = steps or s.epochs * contract.steps_per_epoch(s.examples_per_task * len(TASKS), s.batch_size)
+    rate = contract.schedule(s.learning_rate, steps, warmup_steps=min(300, steps // 5))
+    return contract.compile_classifier(model, rate, ignore_class=0, clipnorm=1.0)
 
 
 def encode(vocabulary, pairs):
@@ -122,77 +89,52 @@ def score(model, test_sets):
     return result, wrong
 
 
-def train(
-    size="default",
-    epochs=None,
-    batch_size=None,
-    train_examples=None,
-    seed=0,
-    data=None,
-    log_dir=None,
-    output=None,
-    strategy="auto",
-    num_cpu_devices=None,
-    eval_examples=300,
-    verbose=1,
-    mixing="proportional",
-):
+def describe(result):
+    """The metric line of a `train`/`evaluate` result."""
+    return ", ".join(f"{task} exact match {100 * v:.1f}%" for task, v in result["exact_match"].items())
+
+
+def train(size="default", *, data=None, eval_examples=300, mixing="proportional", **options):
     """Trains one model on all tasks mixed with `mixing` and reports per-task
-    exact match. `train_examples` is per task; `data` is not supported (the
-    tasks are generated)."""
+    exact match. `train_examples` (in `options`, with the other common
+    training options of `applications.contract.Training`) is per task;
+    `data` is not supported (the tasks are generated)."""
     if mixing not in MIXING:
         raise ValueError(f"`mixing` must be one of {MIXING}; received {mixing!r}.")
     if data:
         raise ValueError("text_to_text generates its tasks; `data` is not supported.")
-    s = choose(SIZES, size)
-    chosen = distribution(strategy, num_cpu_devices)
-    keras.utils.set_random_seed(seed)
-    splits = make_datasets(train_examples or s.examples_per_task, seed=seed, n_test_per_task=eval_examples)
+    run = contract.Training(SIZES, size, **options)
+    per_task = run.train_examples or run.size.examples_per_task
+    splits = make_datasets(per_task, seed=run.seed, n_test_per_task=eval_examples)
     train_sets = {task: splits[task][0] for task in TASKS}
     test_sets = {task: splits[task][1] for task in TASKS}
     vocabulary = Vocabulary.build(
         [text for pairs in train_sets.values() for pair in pairs for text in pair], level="word"
     )
-    batch_size = batch_size or s.batch_size
-    epochs = epochs or s.epochs
-    steps_per_epoch = sum(len(p) for p in train_sets.values()) // batch_size
-    dataset, weights = mixed_dataset(vocabulary, train_sets, batch_size, mixing, seed)
-    model, history, seconds, replicas = fit(
-        lambda: build_model(vocabulary, size, steps=epochs * steps_per_epoch),
-        dataset.take(steps_per_epoch).repeat(),
-        None,
-        epochs,
-        chosen,
-        log_dir=log_dir,
-        verbose=verbose,
-        steps_per_epoch=steps_per_epoch,
+    steps = sum(len(p) for p in train_sets.values()) // run.batch_size
+    dataset, weights = mixed_dataset(vocabulary, train_sets, run.batch_size, mixing, run.seed)
+    model, _ = run.fit(
+        lambda: build_model(vocabulary, size, steps=run.epochs * steps),
+        dataset.take(steps).repeat(),
+        steps_per_epoch=steps,
     )
-    per_task, wrong = score(model, test_sets)
-    save(model, output)
-    return {
-        "model": model,
-        "history": history,
-        "exact_match": per_task,
-        "mixing_weights": weights,
-        "train_seconds": seconds,
-        "replicas": replicas,
-        "eval_examples": sum(len(p) for p in test_sets.values()),
-        "examples": wrong,
-    }
-
-
-def load(path):
-    model = keras.models.load_model(path)
-    if not isinstance(model, TextToText):
-        raise ValueError(f"{path} is not a text_to_text model.")
-    return model
+    exact, wrong = score(model, test_sets)
+    run.save(model)
+    return run.result(
+        model, sum(len(p) for p in test_sets.values()), exact_match=exact, mixing_weights=weights, examples=wrong
+    )
 
 
 def evaluate(model_path, examples=300, seed=0, data=None):
+    """Per-task exact match of a saved model on `examples` held-out pairs per task."""
+    contract.check_count("examples", examples, allow_none=False)
+    if data:
+        raise ValueError("text_to_text generates its tasks; `data` is not supported.")
     splits = make_datasets(1, seed=seed, n_test_per_task=examples)
     per_task, wrong = score(load(model_path), {task: splits[task][1] for task in TASKS})
     return {"exact_match": per_task, "eval_examples": examples * len(TASKS), "examples": wrong}
 
 
 def predict(model_path, texts):
-    return load(model_path).run(list(texts))
+    """The model's output for each prefixed input."""
+    return load(model_path).run(contract.check_inputs(texts, "texts"))

@@ -63,6 +63,7 @@ import hashlib
 import re
 from collections.abc import Iterator
 
+from applications import contract
 from applications.qa.data import generate_examples as generate_qa_examples
 from applications.transformer_nmt.data import generate_examples as generate_nmt_examples
 
@@ -231,7 +232,7 @@ def generate_task_examples(
     """
     _check(task, n, seed, split)
     stream = _STREAMS[task](split, seed)
-    return [next(stream) for _ in range(n)]
+    return [next(stream) for _ in contract.progress(range(n), desc=f"generating {task}", unit="pair")]
 
 
 def generate_task(

@@ -2,37 +2,18 @@
 
 from __future__ import annotations
 
-import dataclasses
-
-import keras
 import numpy as np
-import sacrebleu
 
-from applications._common import batched, choose, distribution, fit, save
+from applications import contract
+from applications.transformer_nmt import SIZES
 from applications.transformer_nmt.data import load_tsv, make_dataset
+from keras_seq.metrics import corpus_bleu
 from keras_seq.models import Transformer
 from keras_seq.text import Vocabulary, shift_right
 from keras_seq.text.wordpiece import train_wordpiece, wordpiece_tokenizer
 
 
-@dataclasses.dataclass(frozen=True)
-class Size:
-    train_examples: int
-    epochs: int
-    batch_size: int
-    hidden_dim: int
-    num_layers: int
-    source_vocabulary_size: int
-    learning_rate: float
-
-
-SIZES = {
-    "fast": Size(6_000, 3, 64, 64, 1, 800, 2e-3),
-    "default": Size(80_000, 6, 64, 128, 3, 2000, 1e-3),
-}
-
-
-@keras.saving.register_keras_serializable(package="applications")
+@contract.serializable
 class Translator(Transformer):
     """A `Transformer` that carries its source WordPiece vocabulary and target
     word vocabulary, so the saved `.keras` file translates strings on its own."""
@@ -87,40 +68,29 @@ class Translator(Transformer):
 # tensorflow-text's WordPiece learner is pure Python (about 3 s per 1,000
 # sentences of this corpus here); learning on a sample keeps it near 30 s.
 # Pieces that are rarer in the sample fall back to shorter pieces.
+load = contract.loader("transformer_nmt", Translator)
+
+
 WORDPIECE_SAMPLE = 10_000
 
 
 def build_vocabularies(sources, targets, size="default"):
     """WordPiece vocabulary of (a sample of) the sources, word vocabulary of the targets."""
-    s = choose(SIZES, size)
-    source_vocabulary = train_wordpiece(sources[:WORDPIECE_SAMPLE], s.source_vocabulary_size)
+    s = contract.choose(SIZES, size)
+    with contract.stage("learning the WordPiece vocabulary"):
+        source_vocabulary = train_wordpiece(sources[:WORDPIECE_SAMPLE], s.source_vocabulary_size)
     return source_vocabulary, Vocabulary.build(targets, level="word")
 
 
-def build_model(source_vocabulary, target_vocabulary, size="default", train_size=None, epochs=None):
-    """A `Translator` compiled with warm-up + cosine-decayed Adam."""
-    s = choose(SIZES, size)
-    model = Translator(
-        source_vocabulary,
-        target_vocabulary,
-        sequence_length=64,
-        num_encoder_layers=s.num_layers,
-        num_decoder_layers=s.num_layers,
-        hidden_dim=s.hidden_dim,
-        num_heads=4,
-        intermediate_dim=4 * s.hidden_dim,
-        dropout=0.1,
-    )
-    steps = (epochs or s.epochs) * max(1, (train_size or s.train_examples) // s.batch_size)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, decay_steps=steps, warmup_target=s.learning_rate, warmup_steps=min(500, steps // 5)
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
-        metrics=["accuracy"],
-    )
-    return model
+def build_model(source_vocabulary, target_vocabulary, size="default", steps=None):
+    """A `Translator` compiled with Adam, linear warm-up and cosine decay
+    over `steps` optimizer steps (default: one pass of the size's data)."""
+    s = contract.choose(SIZES, size)
+    layers = ("num_encoder_layers", "num_decoder_layers")
+    model = Translator(source_vocabulary, target_vocabulary, sequence_length=64, **contract.transformer_options(s, layers))
+    steps = steps or s.epochs * contract.steps_per_epoch(s.train_examples, s.batch_size)
+    rate = contract.schedule(s.learning_rate, steps, warmup_steps=min(500, steps // 5))
+    return contract.compile_classifier(model, rate, ignore_class=0)
 
 
 def encode_pairs(model, sources, targets):
@@ -134,94 +104,51 @@ def encode_pairs(model, sources, targets):
 
 
 def score(model, sources, targets, decoding=None):
-    """Corpus BLEU (sacrebleu, 13a) and exact match of the translations
-    (greedy unless `decoding` options say otherwise)."""
+    """Corpus BLEU (`keras_seq.metrics.corpus_bleu`, sacrebleu's 13a) and
+    exact match of the translations (greedy unless `decoding` says otherwise)."""
     hypotheses = model.translate(sources, **(decoding or {}))
-    bleu = sacrebleu.corpus_bleu(hypotheses, [list(targets)])
+    bleu = corpus_bleu(hypotheses, [list(targets)])
     exact = float(np.mean([h == t for h, t in zip(hypotheses, targets)]))
     wrong = [(s, h, t) for s, h, t in zip(sources, hypotheses, targets) if h != t]
     return {"bleu": bleu.score, "exact_match": exact, "examples": wrong}
 
 
-def train(
-    size="default",
-    epochs=None,
-    batch_size=None,
-    train_examples=None,
-    seed=0,
-    data=None,
-    log_dir=None,
-    output=None,
-    strategy="auto",
-    num_cpu_devices=None,
-    eval_examples=2000,
-    verbose=1,
-    decoding=None,
-):
-    """Trains on generated number/date translations (or a TSV corpus) and
-    reports corpus BLEU and exact match on the held-out number ranges."""
-    s = choose(SIZES, size)
-    chosen = distribution(strategy, num_cpu_devices)
-    keras.utils.set_random_seed(seed)
-    if data:
-        pairs = load_tsv(data)
-        rng = np.random.default_rng(seed)
-        order = rng.permutation(len(pairs))
-        held = max(1, min(eval_examples, len(pairs) // 10))
-        test = [pairs[i] for i in order[:held]]
-        train_pairs = [pairs[i] for i in order[held:]]
-    else:
-        train_pairs, test = make_dataset(train_examples or s.train_examples, eval_examples, seed=seed)
+def describe(result):
+    """The metric line of a `train`/`evaluate` result."""
+    return f"BLEU {result['bleu']:.2f}, exact match {100 * result['exact_match']:.2f}%"
+
+
+def train(size="default", *, data=None, eval_examples=2000, decoding=None, **options):
+    """Trains on generated number/date translations (or a TSV corpus, 10%
+    held out) and reports corpus BLEU and exact match on the held-out number
+    ranges. `options`: the common training options of
+    `applications.contract.Training` (`epochs`, `batch_size`, `seed`, ...)."""
+    run = contract.Training(SIZES, size, **options)
+    generate = lambda: make_dataset(run.train_examples, eval_examples, seed=run.seed)  # noqa: E731
+    train_pairs, test = run.examples(data, load_tsv, generate, eval_examples)
     sources, targets = [p[0] for p in train_pairs], [p[1] for p in train_pairs]
     vocabularies = build_vocabularies(sources, targets, size)
     # An uncompiled twin encodes the data; the trained model is built under the strategy.
     encoder = Translator(*vocabularies, sequence_length=64)
     inputs, target_ids = encode_pairs(encoder, sources, targets)
-    validation = max(1, len(sources) // 20)
-    batch_size = batch_size or s.batch_size
-
-    def part(start, stop, shuffle_seed=None):
-        return batched(
-            {k: v[start:stop] for k, v in inputs.items()}, target_ids[start:stop], batch_size, shuffle_seed
-        )
-
-    epochs = epochs or s.epochs
-    model, history, seconds, replicas = fit(
-        lambda: build_model(*vocabularies, size=size, train_size=len(sources), epochs=epochs),
-        part(validation, len(sources), seed),
-        part(0, validation),
-        epochs,
-        chosen,
-        log_dir=log_dir,
-        verbose=verbose,
-    )
+    train_data, validation, steps = run.datasets(inputs, target_ids)
+    model, _ = run.fit(lambda: build_model(*vocabularies, size=size, steps=steps), train_data, validation_data=validation)
     result = score(model, [p[0] for p in test], [p[1] for p in test], decoding)
-    save(model, output)
-    result.update(
-        model=model, history=history, train_seconds=seconds, replicas=replicas, eval_examples=len(test)
-    )
-    return result
-
-
-def load(path):
-    model = keras.models.load_model(path)
-    if not isinstance(model, Translator):
-        raise ValueError(f"{path} is not a transformer_nmt model (a Translator).")
-    return model
+    run.save(model)
+    return run.result(model, len(test), **result)
 
 
 def evaluate(model_path, examples=2000, seed=0, data=None, decoding=None):
+    """BLEU and exact match of a saved model on held-out generated pairs (or a TSV)."""
+    contract.check_count("examples", examples, allow_none=False)
     model = load(model_path)
-    if data:
-        pairs = load_tsv(data)
-    else:
-        _, pairs = make_dataset(1, examples, seed=seed)
+    pairs = load_tsv(data) if data else make_dataset(1, examples, seed=seed)[1]
     result = score(model, [p[0] for p in pairs], [p[1] for p in pairs], decoding)
     result["eval_examples"] = len(pairs)
     return result
 
 
 def predict(model_path, texts, decoding=None):
-    """`source<TAB>translation` lines."""
-    texts = list(texts)
-    return [f"{t}\t{o}" for t, o in zip(texts, load(model_path).translate(texts, **(decoding or {})))]
+    """The translations of `texts`."""
+    texts = contract.check_inputs(texts, "texts")
+    return load(model_path).translate(texts, **(decoding or {}))

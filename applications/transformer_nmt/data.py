@@ -117,6 +117,8 @@ from functools import cache, lru_cache
 from babel import Locale
 from num2words import CONVERTER_CLASSES, num2words
 
+from applications import contract
+
 LANGUAGES = ("de", "fr", "es")
 KINDS = ("cardinal", "ordinal", "decimal", "date")
 SPLITS = ("train", "test", "all")
@@ -451,7 +453,7 @@ def generate_examples(
     # A string seed is hashed with SHA-512: stable across runs and processes.
     rng = random.Random(f"transformer_nmt/{split}/{seed}")
     examples = []
-    for _ in range(n):
+    for _ in contract.progress(range(n), desc=f"generating {split} pairs", unit="pair"):
         kind = rng.choice(kinds)
         lang = rng.choice(languages)
         source, target, meta = _example(rng, kind, lang, split)
@@ -625,27 +627,23 @@ def load_tsv(
     needed = max(source_column, target_column) + 1
     name = os.fspath(path)
     pairs = []
-    with open(path, encoding="utf-8-sig") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            line = line.rstrip("\r\n")
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            fields = line.split("\t")
-            if len(fields) < needed:
-                raise ValueError(
-                    f"{name}, line {lineno}: expected at least {needed} tab-separated "
-                    f"columns, got {len(fields)}: {line!r}."
-                )
-            source, target = (
-                fields[source_column].strip(),
-                fields[target_column].strip(),
+    for lineno, line in contract.data_lines(path):
+        fields = line.split("\t")
+        if len(fields) < needed:
+            raise ValueError(
+                f"{name}, line {lineno}: expected at least {needed} tab-separated "
+                f"columns, got {len(fields)}: {line!r}."
             )
-            if not source or not target:
-                which = "source" if not source else "target"
-                raise ValueError(
-                    f"{name}, line {lineno}: the {which} is empty: {line!r}."
-                )
-            pairs.append((target, source) if reverse else (source, target))
+        source, target = (
+            fields[source_column].strip(),
+            fields[target_column].strip(),
+        )
+        if not source or not target:
+            which = "source" if not source else "target"
+            raise ValueError(
+                f"{name}, line {lineno}: the {which} is empty: {line!r}."
+            )
+        pairs.append((target, source) if reverse else (source, target))
     return pairs
 
 
@@ -661,17 +659,14 @@ def save_tsv(path: str | os.PathLike, pairs: Iterable[tuple[str, str]]) -> None:
 
     >>> import os, tempfile
     >>> from applications.transformer_nmt.data import load_tsv, save_tsv
+    >>> pairs = [("neunundneunzig", "ninety-nine"), ("drei", "three")]
     >>> path = os.path.join(tempfile.mkdtemp(), "pairs.tsv")
-    >>> save_tsv(path, [("neunundneunzig", "ninety-nine")])
-    >>> load_tsv(path)
-    [('neunundneunzig', 'ninety-nine')]
+    >>> save_tsv(path, pairs)
+    >>> load_tsv(path) == pairs
+    True
     """
     lines = []
-    for index, pair in enumerate(pairs):
-        if not isinstance(pair, tuple | list) or len(pair) != 2:
-            raise ValueError(
-                f"`pairs` must hold (source, target) pairs; item {index} is {pair!r}."
-            )
+    for index, pair in enumerate(contract.check_pairs(pairs)):
         for field in pair:
             if (
                 not isinstance(field, str)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
+import os
 
 import keras
 import numpy as np
 
-from applications._common import batched, choose, distribution, fit, save
-from applications._speech import PredictionImages, strip_images
+from applications import contract
+from applications._speech import PredictionImages, read_wav, strip_images, write_wav
+from applications.trigger_word import SIZES
 from applications.trigger_word.data import (
     CONV_KERNEL,
     CONV_STRIDE,
@@ -21,25 +22,8 @@ from applications.trigger_word.data import (
     make_dataset,
 )
 from keras_seq.audio import LogMelSpectrogram, SpecAugment, UtteranceNormalization
-from keras_seq.audio.speech_data import read_wav, write_wav
 from keras_seq.callbacks import AudioSamples
 
-
-@dataclasses.dataclass(frozen=True)
-class Size:
-    train_examples: int
-    epochs: int
-    batch_size: int
-    filters: int
-    units: int
-    clip_seconds: float
-    learning_rate: float
-
-
-SIZES = {
-    "fast": Size(600, 6, 32, 64, 48, 4.0, 3e-3),
-    "default": Size(3000, 10, 32, 96, 64, 5.0, 2e-3),
-}
 THRESHOLD = 0.5
 MIN_RUN_FRAMES = 3
 
@@ -52,7 +36,7 @@ def build_model(size="default", num_mel_bins=40, seed=0):
     sigmoid) on a log-mel front end built into the model, so the saved
     model takes raw 16 kHz audio of any length.
     """
-    s = choose(SIZES, size)
+    s = contract.choose(SIZES, size)
     audio = keras.Input((None,), name="audio")
     x = LogMelSpectrogram(SAMPLE_RATE, num_mel_bins, frame_length=FRAME_LENGTH, frame_step=FRAME_STEP, name="log_mel")(audio)
     x = UtteranceNormalization(name="normalize")(x)
@@ -169,64 +153,50 @@ def _callbacks(log_dir, test, clip_seconds):
     ]
 
 
-def train(
-    size="default",
-    epochs=None,
-    batch_size=None,
-    train_examples=None,
-    seed=0,
-    data=None,
-    log_dir=None,
-    output=None,
-    strategy="auto",
-    num_cpu_devices=None,
-    eval_examples=500,
-    verbose=1,
-    cache_dir=None,
-):
-    """Trains on generated clips (or Coursera-layout recordings in `data`) and scores held-out voices."""
-    s = choose(SIZES, size)
-    chosen = distribution(strategy, num_cpu_devices)
-    keras.utils.set_random_seed(seed)
-    count = train_examples or s.train_examples
+def train(size="default", *, data=None, eval_examples=500, cache_dir=None, **options):
+    """Trains on generated clips (or Coursera-layout recordings in `data`) and
+    scores held-out voices. `options`: the common training options of
+    `applications.contract.Training`; `cache_dir`: where synthesised clips
+    are cached."""
+    run = contract.Training(SIZES, size, **options)
+    s = run.size
     if data:
         positives, negatives, backgrounds = load_raw_data(data)
         held = max(1, len(positives) // 5)
-        train_set = generate_clips(count, s.clip_seconds, positives[held:], negatives, seed, backgrounds)
-        test = generate_clips(eval_examples, s.clip_seconds, positives[:held], negatives, seed + 1, backgrounds)
+        train_set = generate_clips(run.train_examples, s.clip_seconds, positives[held:], negatives, run.seed,
+                                   backgrounds)
+        test = generate_clips(eval_examples, s.clip_seconds, positives[:held], negatives, run.seed + 1, backgrounds)
     else:
-        train_set, test = make_dataset(count, eval_examples, seed=seed, clip_seconds=s.clip_seconds, cache_dir=cache_dir)
-    batch_size = batch_size or s.batch_size
+        train_set, test = make_dataset(run.train_examples, eval_examples, seed=run.seed, clip_seconds=s.clip_seconds,
+                                       cache_dir=cache_dir)
     inputs = train_set["audio"].astype("float32") / 32768.0
     targets = train_set["labels"][..., None]
-    validation = max(1, len(inputs) // 10)
-    epochs = epochs or s.epochs
-    model, history, seconds, replicas = fit(
-        lambda: build_model(size, seed=seed),
-        batched(inputs[validation:], targets[validation:], batch_size, seed),
-        batched(inputs[:validation], targets[:validation], batch_size),
-        epochs,
-        chosen,
-        log_dir=log_dir,
-        callbacks=_callbacks(log_dir, test, s.clip_seconds),
-        verbose=verbose,
-    )
+    train_data, validation, _ = run.datasets(inputs, targets, validate_one_in=10)
+    model, _ = run.fit(
+        lambda: build_model(size, seed=run.seed), train_data, validation_data=validation,
+        callbacks=_callbacks(run.log_dir, test, s.clip_seconds),
+    )  # fmt: skip
     result = score(model, test)
-    save(model, output)
-    result.update(model=model, history=history, train_seconds=seconds, replicas=replicas, eval_examples=len(test["audio"]))
-    return result
+    run.save(model)
+    return run.result(model, len(test["audio"]), **result)
 
 
-def load(path):
-    model = keras.models.load_model(path)
-    if model.name != "trigger_word":
-        raise ValueError(f"{path} is not a trigger_word model.")
-    return model
+def describe(result):
+    """The metric line of a `train`/`evaluate` result."""
+    return (
+        f"event F1 {result['f1']:.4f} (precision {result['precision']:.4f}, recall {result['recall']:.4f}, "
+        f"{result['events']} triggers), frame accuracy {100 * result['frame_accuracy']:.2f}%"
+    )
+
+
+load = contract.loader("trigger_word", check=lambda m: m.name == "trigger_word")
 
 
 def evaluate(model_path, examples=500, seed=0, data=None, size="default", cache_dir=None):
-    """Scores a saved model on clips spoken by held-out voices (or recordings in `data`)."""
-    s = choose(SIZES, size)
+    """Scores a saved model on clips spoken by held-out voices (or recordings
+    in `data`); `size` is the size it was trained with (its clip length)."""
+    contract.check_count("examples", examples, allow_none=False)
+    s = contract.choose(SIZES, size)
     if data:
         positives, negatives, backgrounds = load_raw_data(data)
         test = generate_clips(examples, s.clip_seconds, positives, negatives, seed + 1, backgrounds)
@@ -251,6 +221,7 @@ def predict(model_path, paths, chime_output=None):
     With `chime_output` (one file) the first clip is written there with a
     chime right after every detection.
     """
+    paths = [contract.check_exists(p, "wav file") for p in contract.check_inputs([os.fspath(p) for p in paths], "paths")]
     model = load(model_path)
     lines = []
     for index, path in enumerate(paths):

@@ -21,7 +21,8 @@ import os
 
 import numpy as np
 
-from keras_seq.audio.speech_data import (
+from applications import contract
+from applications._speech import (
     background_noise,
     cached_arrays,
     random_voice,
@@ -172,7 +173,7 @@ def generate_clips(num_clips, clip_seconds, positives, negatives, seed, backgrou
     audio = np.zeros((num_clips, samples), "int16")
     labels = np.zeros((num_clips, frames), "float32")
     ends = np.full((num_clips, 4), -1.0, "float32")
-    for i in range(num_clips):
+    for i in contract.progress(range(num_clips), desc="mixing clips", unit="clip"):
         if backgrounds:
             source = backgrounds[int(rng.integers(len(backgrounds)))]
             source = np.tile(source, -(-samples // len(source)))
@@ -196,7 +197,7 @@ def make_dataset(
     """`(train, test)` clip sets; test words are spoken only by held-out voices.
 
     Both are dicts as returned by `generate_clips` (`None` for a count of
-    0), cached on disk (see `keras_seq.audio.speech_data.cached_arrays`)
+    0), cached on disk (see `applications._speech.cached_arrays`)
     under a key of every generation parameter. Each set draws from its own
     bank of synthesised words (`words_per_kind` triggers and as many other
     words; default: half the clip count, between 200 and 1500), so the test

@@ -2,36 +2,21 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
+from applications import contract
+from applications.word_vectors import METHODS, SIZES
+from applications.word_vectors.corpus import embedded_corpus
 from keras_seq.embeddings import (
     GloVe,
     Word2Vec,
     WordVectors,
     bias_direction,
-    embedded_corpus,
     read_corpus,
 )
 from keras_seq.embeddings import (
     debias as debias_vectors,
 )
-
-
-@dataclasses.dataclass(frozen=True)
-class Size:
-    corpus: str
-    vector_size: int
-    epochs: int
-    glove_epochs: int
-    min_count: int
-
-
-SIZES = {
-    "fast": Size("lee", 50, 3, 5, 3),
-    "default": Size("wikipedia", 100, 5, 25, 5),
-}
 
 DEFINITIONAL_PAIRS = [
     ("she", "he"), ("her", "his"), ("woman", "man"), ("mary", "john"), ("herself", "himself"),
@@ -60,23 +45,27 @@ def _format(path, format=None):
 def load_vectors(path, format=None) -> WordVectors:
     """Reads a vectors file; the format follows the extension unless given
     (`.bin` word2vec binary, `.vec`/`.w2v` word2vec text, else GloVe text)."""
+    contract.check_exists(path, "`path`")
     return WordVectors.load(path, format=_format(path, format))
+
+
+def load(path):
+    """Loads saved vectors (the application's model)."""
+    return load_vectors(path)
 
 
 def load_corpus(data=None, size="default"):
     """The training sentences: a text file/directory, or the embedded corpus."""
     if data:
         return read_corpus(data)
-    if size not in SIZES:
-        raise ValueError(f"`size` must be one of {sorted(SIZES)}; received {size!r}.")
-    return embedded_corpus(SIZES[size].corpus)
+    return embedded_corpus(contract.choose(SIZES, size).corpus)
 
 
-def train(method="word2vec", size="default", data=None, output="word_vectors.txt", epochs=None,
-          vector_size=None, seed=0, sg=True, verbose=1, format=None):
-    """Trains word2vec (`method="word2vec"`, skip-gram or CBOW) or GloVe and
-    saves the vectors; returns `{"vectors", "seconds", "words_per_second", "trainer",
-    "evaluation"}`.
+def train(size="default", *, method="word2vec", data=None, output="word_vectors.txt", epochs=None,
+          vector_size=None, seed=0, cbow=False, sg=None, verbose=1, format=None):
+    """Trains word2vec (`method="word2vec"`, skip-gram, or CBOW with
+    `cbow=True`) or GloVe and saves the vectors; returns `{"vectors",
+    "seconds", "words_per_second", "trainer", "evaluation", "saved"}`.
 
     Example:
 
@@ -89,12 +78,13 @@ def train(method="word2vec", size="default", data=None, output="word_vectors.txt
     >>> sorted(r["vectors"].words), os.path.exists(os.path.join(root, "v.txt"))
     (['king', 'land', 'queen', 'rules', 'the'], True)
     """
-    if method not in ("word2vec", "glove"):
+    if method not in METHODS:
         raise ValueError(f'`method` must be "word2vec" or "glove"; received {method!r}.')
-    if size not in SIZES:
-        raise ValueError(f"`size` must be one of {sorted(SIZES)}; received {size!r}.")
-    s = SIZES[size]
+    s = contract.choose(SIZES, size)
+    contract.check_count("epochs", epochs)
+    contract.check_count("vector_size", vector_size)
     sentences = load_corpus(data, size)
+    sg = not cbow if sg is None else sg
     if method == "word2vec":
         model = Word2Vec(vector_size=vector_size or s.vector_size, epochs=epochs or s.epochs, sg=sg,
                          min_count=s.min_count, seed=seed, verbose=verbose)
@@ -109,9 +99,11 @@ def train(method="word2vec", size="default", data=None, output="word_vectors.txt
     return {
         "vectors": vectors,
         "seconds": seconds,
+        "train_seconds": seconds,
         "words_per_second": words / seconds if seconds else None,
         "trainer": getattr(model, "trainer_used", None),  # word2vec: "fused" or "batched"
         "evaluation": evaluate(vectors),
+        "saved": [output] if output else [],
     }
 
 
@@ -123,6 +115,7 @@ def evaluate(vectors, analogies=None, pairs=None, simlex=True):
 
     if not isinstance(vectors, WordVectors):
         vectors = load_vectors(vectors)
+
     def correlation(path):
         try:
             return vectors.evaluate_word_pairs(path)
@@ -138,6 +131,8 @@ def evaluate(vectors, analogies=None, pairs=None, simlex=True):
 def query(vectors, words, topn=10):
     """One word: its nearest neighbours; three words a b c: the analogy
     a : b :: c : ? (topn answers). Returns `(word, similarity)` pairs."""
+    words = contract.check_inputs(words, "words")
+    contract.check_count("topn", topn, allow_none=False)
     if not isinstance(vectors, WordVectors):
         vectors = load_vectors(vectors)
     words = [w.lower() for w in words]
@@ -176,10 +171,21 @@ def project(vectors, log_dir, limit=5000):
     return vectors.write_projector(log_dir, words=vectors.words[:limit])
 
 
-def describe(evaluation):
+def predict(model_path, words, topn=10):
+    """`query` as ``word<TAB>similarity`` lines."""
+    return [f"{word}\t{score:.4f}" for word, score in query(model_path, words, topn)]
+
+
+def describe(result):
+    """The line of a `train` result (or an `evaluate` one)."""
+    evaluation = result.get("evaluation", result)
     a, w = evaluation["analogies"], evaluation["wordsim"]
     text = f"analogy accuracy {100 * a['accuracy']:.2f}% ({a['correct']}/{a['total']} asked, {a['skipped']} skipped)"
     text += f", WordSim-353 rho {w['spearman']:.4f} ({w['pairs']} pairs)" if w else ", WordSim-353: too few known pairs"
     if evaluation.get("simlex"):
         text += f", SimLex-999 rho {evaluation['simlex']['spearman']:.4f}"
+    if "vectors" in result:
+        speed = f", {result['words_per_second']:,.0f} words/s" if result["words_per_second"] else ""
+        speed += f", {result['trainer']} trainer" if result["trainer"] else ""
+        text = f"{len(result['vectors'])} words x {result['vectors'].vector_size}{speed}; {text}"
     return text

@@ -1,9 +1,8 @@
-"""Audio front ends and offline speech data.
+"""Audio front ends: `LogSpectrogram`, `LogMelSpectrogram` (tf.signal STFT
+inside the model), `UtteranceNormalization`, `SpecAugment`.
 
-Layers: `LogSpectrogram`, `LogMelSpectrogram` (tf.signal STFT inside the
-model), `UtteranceNormalization`, `SpecAugment`. The `speech_data` module
-synthesises English speech with espeak-ng (optional `audio` extra) and
-reads the LJSpeech and wav+TSV formats.
+(The speech applications' data, espeak-ng synthesis and the LJSpeech and
+wav+TSV loaders, live in `applications._speech`.)
 """
 
 from keras_seq.audio.features import (

@@ -1,16 +1,17 @@
-"""Corpora and evaluation sets for word embeddings, all available offline.
+"""Reading corpora for word embeddings, and the offline evaluation sets.
 
-The embedded defaults come from the test data that ships inside the `gensim`
-wheel (nothing is downloaded): a shortened English Wikipedia dump (206 pages,
-~480k words once the markup is stripped), the Lee news corpus, Google's
-`questions-words.txt` analogies, WordSim-353 and SimLex-999. Any plain-text
-file or directory of files can be used instead (`read_corpus`).
+`read_corpus` tokenises any plain-text file or directory of files.
+`data_path` locates the files that ship inside the `gensim` wheel as test
+data (nothing is downloaded): Google's `questions-words.txt` analogies,
+WordSim-353 and SimLex-999 (the defaults of `WordVectors`' evaluations), and
+the two corpora the applications train on (a shortened English Wikipedia dump
+and the Lee news corpus; read them with
+`applications.word_vectors.corpus.embedded_corpus`).
 """
 
 from __future__ import annotations
 
 import bz2
-import functools
 import os
 import re
 from collections.abc import Iterable
@@ -72,80 +73,26 @@ def data_path(name: str) -> str:
     return path
 
 
-_PATTERNS = [
-    (re.compile(r"<!--.*?-->", re.S), " "),
-    (re.compile(r"<ref[^>/]*/>"), " "),
-    (re.compile(r"<ref[^>]*>.*?</ref>", re.S), " "),
-    (re.compile(r"<math[^>]*>.*?</math>", re.S), " "),
-    (re.compile(r"<[^>]+>"), " "),
-    (re.compile(r"\{\|.*?\|\}", re.S), " "),  # tables
-    (re.compile(r"\[\[(?:file|image|category|[a-z\-]{2,12}):[^\[\]]*(?:\[\[[^\[\]]*\]\][^\[\]]*)*\]\]", re.I), " "),
-    (re.compile(r"\[\[[^\[\]|]*\|([^\[\]]*)\]\]"), r"\1"),
-    (re.compile(r"\[\[([^\[\]]*)\]\]"), r"\1"),
-    (re.compile(r"\[https?://[^\s\]]*\s*([^\]]*)\]"), r"\1"),
-    (re.compile(r"https?://\S+"), " "),
-    (re.compile(r"'{2,}"), ""),
-    (re.compile(r"={2,}[^=\n]*={2,}"), " "),
-]
-_TEMPLATE = re.compile(r"\{\{[^{}]*\}\}")
-_TEXT = re.compile(r"<text[^>]*>(.*?)</text>", re.S)
-
-
-def clean_wiki_markup(markup: str) -> str:
-    """Strips MediaWiki markup (templates, tables, references, links, tags)
-    and keeps the readable text.
-
-    Example:
-
-    >>> clean_wiki_markup("'''Paris''' is the [[capital city|capital]] of "
-    ...                   "[[France]].{{cite web|url=x}}<ref>a</ref>")
-    'Paris is the capital of France.'
-    """
-    import html
-
-    text = html.unescape(markup)
-    previous = None
-    while previous != text:  # templates nest: peel the innermost ones first
-        previous, text = text, _TEMPLATE.sub(" ", text)
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
-    return re.sub(r"[ \t]+", " ", text).strip()
-
-
-@functools.lru_cache(maxsize=2)
-def _cached_corpus(name: str) -> tuple[tuple[str, ...], ...]:
-    path = data_path(name)
-    if name == "wikipedia":
-        with bz2.open(path, "rt", encoding="utf-8") as f:
-            pages = _TEXT.findall(f.read())
-        lines = []
-        for page in pages:
-            if page.lstrip().lower().startswith("#redirect"):
-                continue
-            lines.extend(clean_wiki_markup(page).split("\n"))
-    else:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            lines = f.read().split("\n")
-    sentences = (tuple(tokenize(line)) for line in lines)
-    return tuple(s for s in sentences if len(s) > 1)
-
-
 def embedded_corpus(name: str = "wikipedia") -> list[list[str]]:
-    """An embedded corpus as a list of tokenised paragraphs.
+    """Deprecated: the Wikipedia and Lee corpora are the applications' data;
+    use `applications.word_vectors.corpus.embedded_corpus` (the same
+    function), or `read_corpus(path)` for your own text.
 
-    Args:
-        name: ``"wikipedia"`` (the shortened English Wikipedia dump, ~480k
-            words) or ``"lee"`` (300 news stories, ~60k words).
-
-    Example:
-
-    >>> sentences = embedded_corpus("lee")
-    >>> len(sentences), sum(map(len, sentences)) > 50_000
-    (300, True)
+    This alias imports the applications package, which ships with keras_seq
+    (the one place the library reaches into `applications/`); it will be
+    removed in a future release.
     """
-    if name not in ("wikipedia", "lee"):
-        raise ValueError(f'`name` must be "wikipedia" or "lee"; got {name!r}.')
-    return [list(s) for s in _cached_corpus(name)]
+    import importlib
+    import warnings
+
+    warnings.warn(
+        "keras_seq.embeddings.embedded_corpus is deprecated: the embedded corpora are application data; use "
+        "applications.word_vectors.corpus.embedded_corpus, or keras_seq.embeddings.read_corpus(path) for "
+        "your own text.",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return importlib.import_module("applications.word_vectors.corpus").embedded_corpus(name)
 
 
 def read_corpus(path: str | os.PathLike) -> list[list[str]]:

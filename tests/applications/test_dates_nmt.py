@@ -73,7 +73,7 @@ def test_cli_evaluates_a_tsv(trained, capsys):
     save_tsv(path, [("3 May 1979", "1979-05-03"), ("tuesday march 7 1995", "1995-03-07")])
     assert main(["evaluate", "--model", str(root / "dates.keras"), "--data", str(path)]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"exact match on 2 dates: (100\.00|50\.00)%", out), out
+    assert re.search(r"2 examples: exact match (100\.00|50\.00)%", out), out
 
 
 def test_load_rejects_other_models(tmp_path):
@@ -97,6 +97,6 @@ def test_trains_under_mirrored_strategy_on_two_logical_cpus(tmp_path):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     out = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
     assert out.returncode == 0, out.stderr[-3000:]
-    match = re.search(r"exact match on 500 held-out dates: ([\d.]+)% \(training \d+ s on 2 replica", out.stdout)
+    match = re.search(r"held-out \(500 examples\): exact match ([\d.]+)% \(training \d+ s on 2 replica", out.stdout)
     assert match, out.stdout[-2000:]
     assert float(match.group(1)) >= 70.0

@@ -151,7 +151,7 @@ def test_babi_model_predicts_after_reload(babi_model, capsys, tmp_path):
     assert main(["evaluate", "--model", str(root / "babi.keras"), "--data", str(path)]) == 0
     out = capsys.readouterr().out
     accuracy = float(re.search(r"accuracy ([\d.]+)%", out)[1])
-    assert out.startswith("200 questions") and accuracy >= 80
+    assert out.startswith("200 examples") and accuracy >= 80
     with pytest.raises(ValueError, match="story \\| question"):
         app.predict(root / "babi.keras", ["no separator"])
 

@@ -1,6 +1,5 @@
 import json
 import re
-import time
 from collections import Counter
 
 import pytest
@@ -278,12 +277,6 @@ def test_make_dataset():
     assert make_dataset(1500, 300, seed=3) == (train, test)
     with pytest.raises(ValueError):
         make_dataset(1, -2)
-
-
-def test_generation_speed():
-    start = time.perf_counter()
-    generate_examples(5000, seed=9)
-    assert time.perf_counter() - start < 5
 
 
 # --------------------------------------------------------------------------

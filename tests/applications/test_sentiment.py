@@ -14,7 +14,7 @@ from applications.sentiment.data import (
     load_imdb,
     make_dataset,
 )
-from keras_seq.embeddings import embedded_corpus
+from applications.word_vectors.corpus import embedded_corpus
 
 
 def test_splits_are_disjoint_and_unseen_words_are_in_the_corpus():
@@ -83,8 +83,8 @@ def test_saved_models_predict_and_evaluate(trained, capsys):
         app.encode(result["vocabulary"], texts), verbose=0), axis=-1)]
     assert app.predict(path, texts) == expected
     assert main(["predict", *texts, "--model", path]) == 0
-    assert [line.split("\t")[0] for line in capsys.readouterr().out.strip().split("\n")] == expected
+    assert [line.split("\t")[1] for line in capsys.readouterr().out.strip().split("\n")] == expected
     scores = app.evaluate(path, examples=100)
-    assert set(scores) == {"seen", "unseen", "negation"}
+    assert set(scores["accuracy"]["s_lstm.keras"]) == {"seen", "unseen", "negation"}
     with pytest.raises(ValueError, match="`kind` must be one of"):
         app.build_model("gru", result["vocabulary"], result["vectors"])

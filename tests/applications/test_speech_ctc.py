@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
+from applications._speech import write_wav
 from applications.speech_ctc import app, data
 from applications.speech_ctc.__main__ import main
-from keras_seq.audio.speech_data import write_wav
 from keras_seq.metrics import word_error_rate
 
 

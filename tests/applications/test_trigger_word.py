@@ -4,9 +4,9 @@ import keras
 import numpy as np
 import pytest
 
+from applications._speech import read_wav, write_wav
 from applications.trigger_word import app, data
 from applications.trigger_word.__main__ import main
-from keras_seq.audio.speech_data import read_wav, write_wav
 
 
 def test_detection_and_event_matching():

@@ -9,7 +9,7 @@ import pytest
 from scipy.io import wavfile
 from scipy.signal import resample as scipy_resample
 
-from keras_seq.audio import speech_data as sd
+from applications import _speech as sd
 
 
 def test_synthesis_is_deterministic_and_voices_differ():
@@ -59,7 +59,7 @@ def test_missing_engine_says_how_to_install():
     code = (
         "import sys, ctypes.util\n"
         "sys.modules['espeakng_loader'] = None  # as if the audio extra were not installed\n"
-        "from keras_seq.audio._espeak import EspeakNotFoundError, _locate_espeak\n"
+        "from applications._espeak import EspeakNotFoundError, _locate_espeak\n"
         "try:\n"
         "    print('found', _locate_espeak()[0])\n"
         "except EspeakNotFoundError as error:\n"
