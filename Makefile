@@ -1,4 +1,4 @@
-# The two commands a new user needs: `make demo` and `make test`.
+# The two commands a new user needs: `make demo` and `make test` (lint, then tests).
 # Both create (or refresh) .venv idempotently: packages are reinstalled only when
 # setup.cfg or pyproject.toml changed since the last install.
 PYTHON ?= python3
@@ -20,6 +20,7 @@ demo: $(STAMP)
 	$(PY) -m applications.dates_nmt train --size default --logdir runs/dates_nmt --output dates_nmt.keras
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check keras_seq applications tests benchmarks
 	$(PY) -m pytest -n 2 --durations=15 --nbmake
 
 lint: $(STAMP)

@@ -1,49 +1,58 @@
 """The application contract: what an application in `applications/` is made
 of, and everything the applications share.
 
-An application is a package `applications/<name>/` with four files:
+Adding an application is writing a package `applications/<name>/`:
 
 * ``data.py`` — a seeded generator of the embedded default data
-  (`make_dataset(...)`), and loaders of the standard public formats
-  (`load_<format>(path)`) that raise a `ValueError` naming the file and the
-  line when the input is malformed. Long loops are wrapped in `progress`.
+  (`make_dataset(...)`, long loops wrapped in `progress`) and loaders of the
+  standard public formats (`load_<format>(path)`, reading with `data_lines`)
+  that raise a `ValueError` naming the file and the line of bad input.
 * ``app.py`` — the model (custom Keras classes decorated with
-  `serializable`), `build_model`, and the five functions the command line
-  calls: `train(size="default", *, data=None, eval_examples=N, **options)`
-  (which starts with ``run = Training(SIZES, size, **options)`` and ends
-  with ``run.result(...)``), `evaluate(model_path, examples, seed, data)`,
-  `predict(model_path, inputs)`, `load(path)` (through `load_model`) and
-  `describe(result) -> str` (the metric line the command line prints).
+  `serializable`), `build_model`, and what the command line calls:
+
+  - ``train(size="default", *, data=None, eval_examples=N, **options)``:
+    ``run = Training(SIZES, size, **options)`` first (sizes, seed,
+    strategy), then ``run.examples(data, load_x, generate, eval_examples)``,
+    ``run.datasets(inputs, targets)``, ``run.fit(build, train, ...)``,
+    ``run.save(model)`` and ``return run.result(model, held_out_count, **metrics)``;
+  - ``evaluate(model_path, examples, seed, data)`` -> metrics and
+    `eval_examples`;
+  - ``predict(model_path, inputs)`` -> one output (or line) per input;
+  - ``load = loader("<name>", ModelClass)`` (or a `load` that also reads
+    the files saved beside the model);
+  - ``describe(result) -> str``: the metric line the command line prints.
 * ``__init__.py`` — the docstring (its first paragraph is the `--help`
-  description), ``SIZES`` (each `Size` with a one-line purpose), ``APP =
-  Application(__name__, SIZES, ...)`` (the command line's texts and any extra
-  `Option`s: the hook for application-specific options; it also makes the
-  public names of ``app.py`` and ``data.py`` attributes of the package).
+  description), ``SIZES`` (`Size`s with a one-line purpose each: `fast` is
+  what the test suite trains, `default` what RESULTS.md reports) and ``APP =
+  Application(__name__, SIZES, eval_examples=..., inputs_help=...,
+  data_help=...)``: the command line's texts and extra `Option`s (the hook
+  for application-specific options, passed to the functions above by name).
 * ``__main__.py`` — ``def main(argv=None): return APP.main(argv)``.
 
-What each application gets from here:
+What every application gets from here:
 
 * **The command line** (`Application.main`): `train`, `evaluate` and
   `predict` with the same options everywhere (`--size`, `--epochs`,
-  `--batch-size` per replica, `--strategy`, `--backup-dir`, ...), help on
-  every option, `--help` without starting TensorFlow, routine errors (a
-  missing file, a non-positive count, an unknown size, an empty input, a
-  malformed data file) as one line and exit code 2, `--verbose` for
-  tracebacks and TensorFlow's start-up log, and a final summary of where the
-  model and the logs went.
-* **Reloading**: `APP.export` imports ``app.py`` when the package is
-  imported, so ``import applications.<name>`` registers every class its
-  saved model needs (`keras.saving.load_model(path)` works in
-  ``safe_mode=True``). Only ``python -m applications.<name>`` defers that
-  import until a command needs it (that is what keeps `--help` free of
-  TensorFlow).
-* **Training** (`Training`): sizes, seeding, the `tf.distribute` strategy
-  (global batch = per-replica batch x replicas), TensorBoard, a checkpoint
-  of the last epoch, `backup_callback` (`--backup-dir`/`--backup-every`),
-  timing, saving and the result dict.
-* **Helpers**: `schedule` (warm-up + cosine learning rate), `batched`
-  (tf.data), `load_model`, `progress` and `stage` (tqdm progress on long
-  work), `check_count`.
+  `--batch-size` per replica, `--strategy`, `--backup-dir`/`--backup-every`,
+  ...), help on every option, `--help` without starting TensorFlow, routine
+  errors (a missing file, a non-positive count, an unknown size, an empty
+  input, a malformed data file, a missing optional package) as one line with
+  exit code 2, `--verbose` for tracebacks and TensorFlow's start-up log, and
+  a final summary of where the model and the logs went.
+* **Reloading**: `Application` makes the public names of ``app.py`` and
+  ``data.py`` attributes of the package and imports ``app.py`` at once, so
+  ``import applications.<name>`` registers every class its saved model needs
+  (`keras.saving.load_model(path)` works in ``safe_mode=True``). Only
+  ``python -m applications.<name>`` defers that import until a command runs
+  (that is what keeps `--help` free of TensorFlow).
+* **Training** (`Training`): the size, seeding, the `tf.distribute` strategy
+  (global batch = per-replica batch x replicas), held-out splits of loaded
+  data, tf.data datasets, TensorBoard, a `checkpoint.keras` of the last
+  epoch, `backup_callback`, timing, saving (only on the chief) and the result.
+* **Helpers**: `schedule` (warm-up + cosine learning rate),
+  `compile_classifier`, `transformer_options`, `load_model`/`loader`,
+  `check_count`/`check_inputs`/`check_arguments`/`check_pairs`, `progress`
+  and `stage` (progress on long work), `cache_option`.
 
 Nothing here imports TensorFlow, Keras or NumPy at import time.
 """
@@ -195,7 +204,7 @@ def check_arguments(errors=(), positive=None, rates=None):
 
 
 def data_lines(path, encoding="utf-8-sig"):
-    """`(line number, line)` of a text data file, without line ends, blank
+    r"""`(line number, line)` of a text data file, without line ends, blank
     lines and `#` comment lines (a byte-order mark is ignored).
 
     >>> import os, tempfile
@@ -415,12 +424,12 @@ def loader(app, expected=None, check=None):
 
 def backup_callback(backup_dir, every=None):
     """The fault-tolerance callback of `--backup-dir DIR --backup-every N`:
-    Keras's `BackupAndRestore`, saving every `every` steps (every epoch when
-    None) and resuming from the backup when training restarts. The one place
-    that builds it (distributed training may swap in an atomic version)."""
-    import keras
+    `keras_seq.callbacks.BackupAndRestore` (Keras's, with atomic backups and
+    mid-epoch resumption), saving every `every` steps (every epoch when None)
+    and resuming from the backup when the same command runs again."""
+    from keras_seq.callbacks import BackupAndRestore
 
-    return keras.callbacks.BackupAndRestore(backup_dir, save_freq=every or "epoch", delete_checkpoint=True)
+    return BackupAndRestore(backup_dir, save_freq=every or "epoch", delete_checkpoint=True)
 
 
 def batched(inputs, targets, batch_size, seed=None, sample_weights=None):
@@ -580,7 +589,15 @@ class Training:
         for callback in callbacks:
             resolved.append(callback if isinstance(callback, keras.callbacks.Callback) else callback(model))
         if hasattr(x, "element_spec"):
+            from keras_seq.distribute import shard_by_data
+
             fit_options.setdefault("shuffle", False)  # datasets shuffle themselves, seeded
+            x = shard_by_data(x)  # multi-worker: every worker its share of each global batch
+            batches = int(x.cardinality())
+            if self.backup_dir and fit_options.get("steps_per_epoch") is None and batches > 0:
+                # One stream, reshuffled every epoch, whose position the backup
+                # records: a resumed run sees the batches an uninterrupted one would.
+                x, fit_options["steps_per_epoch"] = x.repeat(), batches
         started = time.perf_counter()
         history = model.fit(
             x, y, epochs=epochs or self.epochs, callbacks=resolved, verbose=self.verbose, **fit_options
@@ -730,7 +747,7 @@ _MISSING = object()
 
 
 def _summary(docstring):
-    """The first paragraph of a docstring, on one line, without "See ..." pointers.
+    r"""The first paragraph of a docstring, on one line, without "See ..." pointers.
 
     >>> _summary("Tags entities.\n  See `x`.\n\nMore.")
     'Tags entities.'

@@ -135,7 +135,7 @@ class Ours:
     """`applications.dates_nmt` with its own size, batches and schedule."""
 
     def __init__(self, sources, targets, eval_sources, eval_targets, seed, size):
-        from applications._common import batched
+        from applications.contract import batched
         from applications.dates_nmt import app
 
         self.app = app

@@ -22,7 +22,6 @@ keras_seq._custom_ops.CustomOpBuildError: cannot build kernel.cc: the C++ compil
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import shutil
@@ -32,6 +31,21 @@ import threading
 from keras_seq._cache import cache_dir
 
 _FLAGS = ("-shared", "-fPIC", "-O3", "-march=native", "-fopenmp-simd", "-w")
+
+
+def _lock_exclusively(handle) -> None:
+    """Block until this process holds an exclusive lock on the open file.
+
+    `fcntl` is POSIX-only, so it is imported here rather than with the module
+    (`import keras_seq` must work on every OS). Without it, concurrent builders
+    both compile; each writes its own partial file and renames it atomically,
+    so the result is still one complete library.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        return
+    fcntl.flock(handle, fcntl.LOCK_EX)
 
 
 class CustomOpBuildError(RuntimeError):
@@ -88,7 +102,7 @@ def build_op_library(source, compiler=None, directory=None):
         return path
     os.makedirs(directory, exist_ok=True)
     with open(path + ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be building it
+        _lock_exclusively(lock)  # another process may be building it
         if os.path.exists(path):
             return path
         partial = f"{path}.{os.getpid()}.partial"

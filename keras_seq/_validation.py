@@ -54,3 +54,105 @@ def check_positive_ints(values, allow_none=False, allow_numpy=False):
     errors = positive_int_errors(values, allow_none, allow_numpy)
     if errors:
         raise ValueError(" ".join(errors))
+
+
+def rate_error(name, value, low_inclusive=True, high=1.0, high_inclusive=False):
+    """The message for a `name` that is not a float rate in `[0, 1)` (by
+    default), else `None`. Used for every dropout/rate argument.
+
+    >>> rate_error("dropout", 0.1) is None
+    True
+    >>> rate_error("dropout", 1.0)
+    '`dropout` must be a float in [0, 1); received 1.0.'
+    >>> rate_error("rate", 0, low_inclusive=False, high_inclusive=True)
+    '`rate` must be a float in (0, 1]; received 0.'
+    """
+    interval = (
+        ("[" if low_inclusive else "(")
+        + f"0, {high:g}"
+        + ("]" if high_inclusive else ")")
+    )
+    ok = (
+        isinstance(value, (int, float, np.floating, np.integer))
+        and not isinstance(value, bool)
+        and (value >= 0 if low_inclusive else value > 0)
+        and (value <= high if high_inclusive else value < high)
+    )
+    if ok:
+        return None
+    return f"`{name}` must be a float in {interval}; received {value!r}."
+
+
+def check_rate(name, value, **kwargs):
+    """Raise the `rate_error` of `name` as a `ValueError`, if any.
+
+    >>> check_rate("dropout", -0.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: `dropout` must be a float in [0, 1); received -0.5.
+    """
+    error = rate_error(name, value, **kwargs)
+    if error:
+        raise ValueError(error)
+
+
+def concrete_values(x):
+    """The NumPy values of `x` when they are known now (NumPy or Python
+    input, or an eager tensor), else `None` (symbolic or traced tensors)."""
+    if x is None:
+        return None
+    if isinstance(x, (np.ndarray, np.generic, int, float, list, tuple)):
+        return np.asarray(x)
+    import keras
+
+    if isinstance(x, keras.KerasTensor):
+        return None
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if not tf.executing_eagerly() or not hasattr(x, "numpy"):
+            return None
+        try:
+            return x.numpy()
+        except (NotImplementedError, AttributeError, TypeError):
+            return None
+    try:
+        return keras.ops.convert_to_numpy(x)
+    except Exception:  # a tracer of another backend: values unknown now.
+        return None
+
+
+def check_token_ids(ids, vocabulary_size, name="token_ids"):
+    """Raise a `ValueError` unless `ids` holds integers in [0, vocabulary_size).
+
+    Checked when the values are concrete (eager calls, NumPy input). At
+    trace time a float dtype passes: Keras's `fit` under a `tf.distribute`
+    strategy builds the model from the mean of the replicas' first batches,
+    a float tensor, and `Embedding` casts ids to int32 as Keras's does.
+
+    >>> check_token_ids(np.array([[1, 4]]), 5)
+    >>> check_token_ids(np.array([[1, 5]]), 5)
+    Traceback (most recent call last):
+    ...
+    ValueError: `token_ids` must hold token ids in [0, 5) (the vocabulary size); received ids from 1 to 5.
+    >>> check_token_ids(np.array([[1.0, 2.0]]), 5)
+    Traceback (most recent call last):
+    ...
+    ValueError: `token_ids` must hold integer token ids; received dtype float64.
+    """
+    values = concrete_values(ids)
+    if values is None:
+        return
+    if values.dtype.kind not in "iu":
+        import keras
+
+        dtype = keras.backend.standardize_dtype(getattr(ids, "dtype", values.dtype))
+        raise ValueError(f"`{name}` must hold integer token ids; received dtype {dtype}.")
+    if values.size == 0:
+        return
+    low, high = values.min(), values.max()
+    if low < 0 or high >= vocabulary_size:
+        raise ValueError(
+            f"`{name}` must hold token ids in [0, {vocabulary_size}) (the vocabulary "
+            f"size); received ids from {low} to {high}."
+        )

@@ -40,7 +40,11 @@ def get_strategy(name="auto", num_cpu_devices=None):
     - `"mirrored"`: `MirroredStrategy` over all GPUs; on a machine without
       GPUs, over the CPU split into `num_cpu_devices` logical devices (for
       testing data-parallel code on a laptop or CI).
-    - `"multi_worker"`: `MultiWorkerMirroredStrategy` (reads `TF_CONFIG`).
+    - `"multi_worker"`: `MultiWorkerMirroredStrategy` over the workers named
+      in `TF_CONFIG` (see the README's "Scaling out"); without `TF_CONFIG`,
+      one local worker. It is `keras_seq.distribute.MultiWorkerMirroredStrategy`,
+      TensorFlow's strategy with a fix that lets Keras 3 `model.fit` run on
+      several workers (keras-team/keras#20585; see `keras_seq._multi_worker`).
     - `"tpu"`: `TPUStrategy` on the TPU named by `TPU_NAME` (or local).
 
     Args:
@@ -80,11 +84,34 @@ def get_strategy(name="auto", num_cpu_devices=None):
             devices=cpus, cross_device_ops=tf.distribute.ReductionToOneDevice()
         )
     if name == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        from keras_seq._multi_worker import MultiWorkerMirroredStrategy
+
+        _tf_config()  # a clear error for malformed JSON before TensorFlow's
+        return MultiWorkerMirroredStrategy()
     resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=os.environ.get("TPU_NAME", ""))
     tf.config.experimental_connect_to_cluster(resolver)
     tf.tpu.experimental.initialize_tpu_system(resolver)
     return tf.distribute.TPUStrategy(resolver)
+
+
+def shard_by_data(dataset):
+    """`dataset` with `tf.data` auto-sharding by DATA: under a multi-worker
+    strategy every worker reads the whole input and keeps its share of each
+    global batch (the input is batched by the *global* batch size, per-replica
+    batch x replicas). The right policy for in-memory or generated data; the
+    default (AUTO) tries to shard by file first and warns when it falls back.
+
+    >>> import tensorflow as tf
+    >>> from keras_seq.distribute import shard_by_data
+    >>> options = shard_by_data(tf.data.Dataset.range(4)).options()
+    >>> options.experimental_distribute.auto_shard_policy.name
+    'DATA'
+    """
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
 
 
 def _auto_name():
@@ -92,12 +119,33 @@ def _auto_name():
 
     if os.environ.get("TPU_NAME") or os.environ.get("COLAB_TPU_ADDR"):
         return "tpu"
-    try:
-        cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
-    except json.JSONDecodeError as error:
-        raise ValueError(f"TF_CONFIG is not valid JSON: {error}") from error
-    if len(cluster.get("worker", [])) > 1:
+    cluster = _tf_config().get("cluster", {})
+    if len(cluster.get("worker", [])) + len(cluster.get("chief", [])) > 1:
         return "multi_worker"
     if len(tf.config.list_logical_devices("GPU")) > 1:
         return "mirrored"
     return "default"
+
+
+def _tf_config():
+    try:
+        config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    except json.JSONDecodeError as error:
+        raise ValueError(f"TF_CONFIG is not valid JSON: {error}") from error
+    if not isinstance(config, dict):
+        raise ValueError(
+            "TF_CONFIG must be a JSON object such as "
+            '{"cluster": {"worker": ["host1:port", "host2:port"]}, '
+            f'"task": {{"type": "worker", "index": 0}}}}; received {config!r}.'
+        )
+    return config
+
+
+def __getattr__(name):
+    # Lazy, so that importing keras_seq.distribute (e.g. for an application's
+    # `--help`) does not start TensorFlow.
+    if name == "MultiWorkerMirroredStrategy":
+        from keras_seq._multi_worker import MultiWorkerMirroredStrategy
+
+        return MultiWorkerMirroredStrategy
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

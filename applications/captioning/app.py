@@ -16,14 +16,13 @@ from applications.captioning.data import (
     make_dataset,
     sample_captions,
 )
-from keras_seq.decoding import greedy_search
 from keras_seq.layers import (
     BahdanauAttention,
     PositionEmbedding,
     TransformerDecoderBlock,
 )
 from keras_seq.metrics import corpus_bleu
-from keras_seq.models._generation import compiled, decoding_options, search
+from keras_seq.models._generation import GenerationMixin, decoding_options
 from keras_seq.text import Vocabulary, shift_right
 
 MAX_LENGTH = MAX_CAPTION_WORDS + 2
@@ -49,7 +48,7 @@ def _backbone(name, image_size, weights):
 
 
 @contract.serializable
-class Captioner(keras.Model):
+class Captioner(GenerationMixin, keras.Model):
     """CNN encoder + attention decoder that captions images.
 
     The CNN (`backbone`: a small strided CNN, or any `keras.applications`
@@ -199,16 +198,17 @@ class Captioner(keras.Model):
         # The Transformer re-reads the whole (short) prefix each step.
         return self._transformer_decode(tokens, state["features"])[:, -1], state
 
-    def _generate(self, images, max_length, options):
+    @property
+    def end_id(self):
+        return self.vocabulary.eos_id
+
+    def _decoding_start(self, images, max_length):
         features = self.encode(images)
         state = {"features": features}
         if self.decoder == "attention":
             state["h"], state["c"] = self._lstm_state(features)
         start = ops.full((ops.shape(images)[0], 1), self.vocabulary.sos_id, "int32")
-        end = self.vocabulary.eos_id
-        if options[0] == "greedy":
-            return greedy_search(self.step_fn, start, max_length + 1, end_id=end, state=state)[:, 1:]
-        return search(options, self.step_fn, start, max_length + 1, end, state)[:, 1:]
+        return start, state, max_length + 1
 
     def generate(self, images, strategy="greedy", beam_width=5, length_penalty=0.0, batch_size=256):
         """Caption ids `[B, max_length]` (0 after `<eos>`), greedy or beam."""
@@ -219,8 +219,10 @@ class Captioner(keras.Model):
                 f"`images` must have shape [batch, {self.image_size}, {self.image_size}, 3]; "
                 f"received {images.shape}."
             )
-        run = compiled(self, options, self.max_length, lambda x, length: self._generate(x, length, options))
-        parts = [ops.convert_to_numpy(run(images[i : i + batch_size])) for i in range(0, len(images), batch_size)]
+        parts = [
+            self._generate_ids(ops.convert_to_tensor(images[i : i + batch_size]), self.max_length, options)
+            for i in range(0, len(images), batch_size)
+        ]
         return np.concatenate(parts) if parts else np.zeros((0, self.max_length), "int32")
 
     def caption(self, images, **decoding):
@@ -298,9 +300,7 @@ def describe(result):
 def attention_figure(image, words, maps):
     """A matplotlib figure: the image, then one panel per word with its
     attention map (upsampled to the image) laid over it."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
+    # No `matplotlib.use(...)`: it would turn off a notebook's inline figures.
     import matplotlib.pyplot as plt
 
     panels = len(words) + 1

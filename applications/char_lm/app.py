@@ -21,7 +21,8 @@ from keras import ops
 from applications import contract
 from applications.char_lm import SIZES
 from applications.char_lm.data import load_text, make_dataset, split_items
-from keras_seq.decoding import sample as sample_tokens
+from keras_seq.decoding import static_step
+from keras_seq.models._generation import GenerationMixin, decoding_options
 from keras_seq.text import Vocabulary
 
 CELLS = ("gru", "lstm")
@@ -30,7 +31,7 @@ MAX_SEQUENCE_LENGTH = 128
 
 
 @contract.serializable
-class CharLM(keras.Model):
+class CharLM(GenerationMixin, keras.Model):
     """A character language model that carries its vocabulary.
 
     Embedding (padding masked) -> `num_layers` GRU or LSTM layers -> Dense
@@ -115,10 +116,19 @@ class CharLM(keras.Model):
         count = 1 if self.cell == "gru" else 2
         return [[ops.zeros((batch_size, self.units))] * count for _ in range(self.num_layers)]
 
-    def step_fn(self, tokens, state):
-        """`keras_seq.decoding` step: feeds the newest character, carries the RNN states."""
-        logits, states = self._run(tokens[:, -1:], states=state)
+    @static_step
+    def step_fn(self, tokens, state, index=None):
+        """`keras_seq.decoding` step: feeds the character before `index` (the
+        newest one), carries the RNN states."""
+        if index is None:
+            index = ops.shape(tokens)[1]
+        logits, states = self._run(ops.expand_dims(ops.take(tokens, index - 1, axis=1), 1), states=state)
         return logits[:, 0], states
+
+    end_id = Vocabulary.EOS
+
+    def _decoding_start(self, tokens, max_length):
+        return tokens, self.initial_state(ops.shape(tokens)[0]), max_length
 
     def prompts(self, prefixes):
         """``<sos> prefix`` rows, right-padded with 0."""
@@ -141,23 +151,10 @@ class CharLM(keras.Model):
         if not prefixes:
             return []
         max_length = max_length or self.sequence_length
-        if seed is None:
-            seed = int(np.random.default_rng().integers(2**31 - 1))
-        start = self.prompts(prefixes)
-        key = ("sample", float(temperature), top_k, top_p, int(seed), max_length)
-        cache = self.__dict__.setdefault("_char_lm_compiled", {})
-        if key not in cache:
-            import tensorflow as tf
-
-            def run(tokens):
-                state = self.initial_state(ops.shape(tokens)[0])
-                return sample_tokens(
-                    self.step_fn, tokens, max_length, temperature=temperature, top_k=top_k, top_p=top_p,
-                    end_id=Vocabulary.EOS, seed=int(seed), state=state,
-                )  # fmt: skip
-
-            cache[key] = tf.function(run, reduce_retracing=True, autograph=False)
-        tokens = ops.convert_to_numpy(cache[key](start))
+        # One compiled loop for every seed; without a seed the model's
+        # sampling_seed_generator advances, so calls differ.
+        options = decoding_options("sample", temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)
+        tokens = self._generate_ids(ops.convert_to_tensor(self.prompts(prefixes)), max_length, options)
         return [self.vocabulary.decode(row[1:]) for row in tokens]
 
     def get_config(self):

@@ -66,6 +66,30 @@ class FrameLengths(keras.layers.Layer):
         return config
 
 
+@contract.serializable
+class WithoutMask(keras.layers.Layer):
+    """Passes its input on without the Keras mask attached to it.
+
+    The normalised spectrogram carries the frame mask; the convolutions that
+    follow change the frame grid (stride 2) and do not take masks, and Keras
+    would warn on every run that they drop it. The model masks explicitly
+    instead (`FrameLengths`), so the mask ends here.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs):
+        return keras.ops.copy(inputs)  # a new tensor: the input keeps its mask attribute
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
 def build_model(size="default", num_mel_bins=64, seed=0):
     """Log-mel -> normalisation -> SpecAugment -> 2 Conv1D -> BiGRU(s) -> Dense(29) with CTCLoss.
 
@@ -83,6 +107,7 @@ def build_model(size="default", num_mel_bins=64, seed=0):
     frame_mask, logit_mask, logit_length, logit_weights = FrameLengths(name="frame_lengths")(audio_length, x)
     x = UtteranceNormalization(name="normalize")(x, mask=frame_mask)
     x = SpecAugment(freq_mask_param=10, time_mask_param=12, num_time_masks=2, seed=seed, name="spec_augment")(x)
+    x = WithoutMask(name="without_mask")(x)
     # Explicit padding: with 'same', a strided convolution's left padding depends on
     # the parity of the padded batch length, which would shift the frame grid.
     x = keras.layers.ZeroPadding1D(5, name="conv_1_pad")(x)

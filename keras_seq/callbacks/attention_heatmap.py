@@ -23,9 +23,9 @@ def plot_attention(weights, source_labels, target_labels, title=None, ax=None):
     >>> fig.axes[0].get_xlabel()
     'input'
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
+    # No `matplotlib.use(...)`: switching the backend here would turn off a
+    # notebook's inline figures for the rest of the session. Without a display
+    # matplotlib picks Agg by itself.
     import matplotlib.pyplot as plt
 
     weights = np.asarray(weights, dtype="float32")

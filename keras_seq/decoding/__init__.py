@@ -6,6 +6,7 @@ from keras_seq.decoding.ctc import ctc_beam_search_decode, ctc_greedy_decode
 from keras_seq.decoding.greedy import greedy_search
 from keras_seq.decoding.ngram import KenLMAdapter, NGramLM
 from keras_seq.decoding.sampling import filter_logits, sample
+from keras_seq.decoding.step import static_step
 
 __all__ = [
     "beam_error_analysis",
@@ -18,4 +19,5 @@ __all__ = [
     "NGramLM",
     "mbr_select",
     "sample",
+    "static_step",
 ]

@@ -6,6 +6,7 @@ from keras import ops, tree
 
 from keras_seq._validation import check_positive_ints
 from keras_seq.decoding.greedy import _validate
+from keras_seq.decoding.step import call_step
 
 _DEAD = -1e30  # score of an impossible hypothesis (finite: no inf - inf = NaN)
 
@@ -57,7 +58,10 @@ def beam_search(
     The state (any nested structure of tensors whose first axis is the
     batch: KV caches, encoder outputs) is repeated `beam_width` times and
     reordered along the batch axis with the surviving beams at every step.
-    The loop is a `while_loop`: inside a `tf.function` the search compiles.
+    The loop is a `while_loop` over a fixed-size token buffer: inside a
+    `tf.function` the search compiles, and with a static step
+    (`keras_seq.decoding.static_step`) every shape is fixed, so it compiles
+    with XLA and runs on JAX.
 
     Args:
         step_fn: as in `greedy_search`.
@@ -110,7 +114,7 @@ def beam_search(
         return ops.logical_and(t < max_length, ops.logical_not(ops.all(finished)))
 
     def body(t, tokens, scores, lengths, finished, state):
-        logits, state = step_fn(tokens[:, :t], state)
+        logits, state = call_step(step_fn, tokens, state, t)
         vocabulary = ops.shape(logits)[-1]
         log_probs = ops.reshape(ops.log_softmax(ops.cast(logits, "float32"), axis=-1), (batch, width, -1))
         # Unfinished: every continuation. Finished: itself once, via token 0.
@@ -129,7 +133,7 @@ def beam_search(
         forced = t < prompt_length
         identity = ops.tile(ops.expand_dims(ops.arange(width), 0), (batch, 1))
         beam = ops.where(forced, identity, beam)
-        token = ops.where(forced, ops.reshape(tokens[:, t], (batch, width)), token)
+        token = ops.where(forced, ops.reshape(ops.take(tokens, t, axis=1), (batch, width)), token)
         scores = ops.where(forced, scores, new_scores)
         was_finished = ops.take_along_axis(finished, beam, axis=1)
         grown = ops.cast(ops.logical_and(ops.logical_not(was_finished), ops.logical_not(forced)), "int32")

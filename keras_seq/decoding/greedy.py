@@ -5,6 +5,7 @@ from __future__ import annotations
 from keras import ops
 
 from keras_seq._validation import check_positive_ints
+from keras_seq.decoding.step import call_step
 
 
 def _validate(start_tokens, max_length):
@@ -30,9 +31,13 @@ def greedy_search(step_fn, start_tokens, max_length, end_id=None, state=None, re
     `step_fn(tokens, state) -> (logits, state)` receives the tokens so far
     `[B, t]` (the last column is the newest token; a cached model feeds only
     that one, at position `t - 1`) and returns the logits `[B, V]` of
-    position `t`. The loop runs as a `while_loop`, so calling this inside a
-    `tf.function` compiles the whole search; it stops early once every row
-    has produced `end_id`.
+    position `t`. A step marked with `keras_seq.decoding.static_step`
+    receives the whole fixed-size buffer and the index instead,
+    `step_fn(tokens [B, max_length], state, t)`: then every shape in the loop
+    is static and the search compiles with XLA (`jit_compile=True`, TPUs)
+    and runs on the JAX backend. The loop runs as a `while_loop` over the
+    buffer, so calling this inside a `tf.function` compiles the whole
+    search; it stops early once every row has produced `end_id`.
 
     Prompts: `start_tokens` `[B, t0]` is right-padded with 0 for prompts of
     different lengths; its non-zero positions are kept as given (the model
@@ -66,7 +71,8 @@ def greedy_search(step_fn, start_tokens, max_length, end_id=None, state=None, re
 
 def extend(step_fn, start_tokens, max_length, choose, end_id=None, state=None, return_state=False):
     """The token-by-token loop shared by greedy search and sampling:
-    `choose(logits [B, V], t) -> int32 [B]` picks each new token."""
+    `choose(logits [B, V], t) -> int32 [B]` picks each new token. The
+    buffer `[B, max_length]` and every loop variable keep their shapes."""
     start_tokens = _validate(start_tokens, max_length)
     state = {} if state is None else state
     batch = ops.shape(start_tokens)[0]
@@ -80,10 +86,10 @@ def extend(step_fn, start_tokens, max_length, choose, end_id=None, state=None, r
         return ops.logical_and(t < max_length, ops.logical_not(ops.all(finished)))
 
     def body(t, tokens, finished, state):
-        logits, state = step_fn(tokens[:, :t], state)
+        logits, state = call_step(step_fn, tokens, state, t)
         chosen = choose(logits, t)
-        keep = forced[:, t]
-        chosen = ops.where(keep, tokens[:, t], chosen)
+        keep = ops.take(forced, t, axis=1)
+        chosen = ops.where(keep, ops.take(tokens, t, axis=1), chosen)
         chosen = ops.where(finished, ops.zeros_like(chosen), chosen)
         tokens = ops.slice_update(tokens, (0, t), ops.expand_dims(chosen, 1))
         if end_id is not None:

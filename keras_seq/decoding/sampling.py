@@ -5,6 +5,7 @@ from __future__ import annotations
 from keras import ops
 
 from keras_seq._validation import positive_int_errors
+from keras_seq.decoding._random import categorical, fold_in, seed_tensor
 from keras_seq.decoding.greedy import extend
 from keras_seq.ops.attention import masked_fill_value
 
@@ -63,12 +64,20 @@ def sample(
 ):
     """Extends `start_tokens` by sampling from softmax(logits / temperature).
 
-    Same contract as `greedy_search` (prompts, `end_id`, compiled loop).
-    `top_k` keeps the k most probable tokens; `top_p` keeps the nucleus, the
-    smallest set of most probable tokens whose probability reaches `top_p`;
-    both may be combined. `temperature=0` is greedy search. Draws are
-    stateless and seeded per step (`seed`, step index), so the same seed
-    gives the same samples, also inside a compiled function.
+    Same contract as `greedy_search` (prompts, `end_id`, prefix or static
+    `step_fn`, compiled loop). `top_k` keeps the k most probable tokens;
+    `top_p` keeps the nucleus, the smallest set of most probable tokens whose
+    probability reaches `top_p`; both may be combined. `temperature=0` is
+    greedy search.
+
+    Randomness: the call turns `seed` into one seed tensor (an int: always
+    the same; a `keras.random.SeedGenerator`: advanced once per call, so
+    calls differ; a seed tensor `[2]`: used as is, e.g. an input of a
+    compiled function; None: drawn from Keras's global seed generator, so
+    calls differ and `keras.utils.set_random_seed` makes them repeatable).
+    Step `t` draws with the seed folded with `t` (stateless draws, Gumbel-max),
+    so the loop holds no random state and gives the same tokens with and
+    without XLA.
 
     Returns:
         int32 tokens `[B, max_length]`.
@@ -77,24 +86,21 @@ def sample(
     >>> import numpy as np
     >>> from keras_seq.decoding import sample
     >>> step = lambda tokens, state: (np.log([[0.2, 0.8]] * 3), state)
-    >>> tuple(np.asarray(sample(step, [[1], [1], [1]], max_length=4, seed=0)).shape)
+    >>> a = sample(step, [[1], [1], [1]], max_length=4, seed=0)
+    >>> tuple(np.asarray(a).shape)
     (3, 4)
+    >>> bool(np.all(np.asarray(a) == np.asarray(sample(step, [[1]] * 3, 4, seed=0))))
+    True
     """
     _check(temperature, top_k, top_p)
     if temperature == 0:
         from keras_seq.decoding.greedy import greedy_search
 
         return greedy_search(step_fn, start_tokens, max_length, end_id=end_id, state=state)
-    import tensorflow as tf
-
-    base = 0 if seed is None else int(seed)
+    base = seed_tensor(seed)
 
     def choose(logits, t):
         filtered = filter_logits(logits, temperature, top_k, top_p)
-        step_seed = tf.stack([tf.constant(base, tf.int32), tf.cast(t, tf.int32)])
-        drawn = tf.random.stateless_categorical(filtered, 1, seed=step_seed)
-        return tf.cast(drawn[:, 0], tf.int32)
+        return categorical(filtered, fold_in(base, t))
 
-    if seed is None:
-        base = int(tf.random.uniform((), 0, 2**31 - 1, dtype=tf.int64).numpy()) if tf.executing_eagerly() else 0
     return extend(step_fn, start_tokens, max_length, choose, end_id, state)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from keras_seq._validation import positive_int_errors
+from keras_seq._validation import positive_int_errors, rate_error
+from keras_seq.ops.attention import check_mask_broadcasts, linear
 
 
 def validate_block_args(num_heads, intermediate_dim, dropout, layer_norm_epsilon):
     errors = positive_int_errors({"num_heads": num_heads, "intermediate_dim": intermediate_dim})
-    if not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-        errors.append(f"`dropout` must be a float in [0, 1); received {dropout!r}.")
+    if rate_error("dropout", dropout):
+        errors.append(rate_error("dropout", dropout))
     if not isinstance(layer_norm_epsilon, (int, float)) or layer_norm_epsilon <= 0:
         errors.append(
             f"`layer_norm_epsilon` must be a positive float; received {layer_norm_epsilon!r}."
@@ -31,12 +32,30 @@ def head_dim(width, num_heads, name):
     return width // num_heads
 
 
+def plain_projections(*layers):
+    """Whether these `Dense`/`EinsumDense` layers (None allowed) are plain
+    float projections: not quantized, no LoRA, no activity regularizer, so
+    their kernels can be used directly in 2-D matmuls."""
+    return all(
+        layer is None
+        or (
+            not layer.lora_enabled
+            and layer.quantization_mode is None
+            and layer.activity_regularizer is None
+        )
+        for layer in layers
+    )
+
+
 def clone_initializer(initializer):
     return initializer.__class__.from_config(initializer.get_config())
 
 
-def key_padding_mask(padding_mask, name):
-    """`[B, Tk]` padding mask -> `[B, 1, Tk]` attention mask (None passes)."""
+def key_padding_mask(padding_mask, name, sequence, sequence_name):
+    """`[B, Tk]` padding mask -> `[B, 1, Tk]` attention mask (None passes).
+
+    Checks (statically) that the mask is `[batch, time]` of `sequence`.
+    """
     if padding_mask is None:
         return None
     padding_mask = ops.convert_to_tensor(padding_mask)
@@ -45,24 +64,24 @@ def key_padding_mask(padding_mask, name):
             f"`{name}` must have rank 2 [batch, time]; received shape "
             f"{tuple(padding_mask.shape)}."
         )
+    check_mask_broadcasts(
+        name, padding_mask, tuple(sequence.shape[:2]), f"`{sequence_name}` [batch, time]"
+    )
     return ops.expand_dims(ops.cast(padding_mask, "bool"), 1)
 
 
-def implicit_mask(inputs, mask=None):
-    """The Keras mask of `inputs`: the populated `mask` argument, else the
-    mask Keras attached to the tensor (when other tensor arguments stopped
-    Keras from populating `mask`)."""
-    if mask is not None:
-        return mask
-    return getattr(inputs, "_keras_mask", None)
-
-
-def check_attention_mask(attention_mask, name):
-    if attention_mask is not None and len(attention_mask.shape) != 3:
+def check_attention_mask(attention_mask, name, query_shape, key_shape):
+    """`[B, Tq, Tk]` mask: rank 3 and broadcastable to the attention shape."""
+    if attention_mask is None:
+        return None
+    attention_mask = ops.convert_to_tensor(attention_mask)
+    if len(attention_mask.shape) != 3:
         raise ValueError(
             f"`{name}` must have rank 3 [batch, query_time, key_time]; received "
             f"shape {tuple(attention_mask.shape)}."
         )
+    target = (query_shape[0], query_shape[1], key_shape[1])
+    check_mask_broadcasts(name, attention_mask, target, "[batch, query_time, key_time]")
     return attention_mask
 
 
@@ -135,9 +154,22 @@ class FeedForwardMixin:
         return (x, *extras)
 
     def _feedforward(self, x, training):
-        x = self._feedforward_intermediate_dense(x)
-        x = self._feedforward_output_dense(x)
+        first, second = self._feedforward_intermediate_dense, self._feedforward_output_dense
+        if plain_projections(first, second):
+            # One 2-D matmul per Dense on `[B*T, D]`: the kernel gradient is a
+            # single product (a 3-D Dense computes one per example and sums).
+            shape = ops.shape(x)
+            flat = ops.reshape(x, (-1, x.shape[-1]))
+            flat = first.activation(linear(flat, *self._dense_weights(first)))
+            x = ops.reshape(linear(flat, *self._dense_weights(second)), shape)
+        else:
+            x = second(first(x))
         return (self._feedforward_dropout(x, training=training),)
+
+    def _dense_weights(self, dense):
+        kernel = ops.cast(dense.kernel, self.compute_dtype)
+        bias = None if dense.bias is None else ops.cast(dense.bias, self.compute_dtype)
+        return kernel, bias
 
     def _common_config(self):
         return {

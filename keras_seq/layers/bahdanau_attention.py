@@ -6,7 +6,11 @@ import keras
 from keras import ops
 
 from keras_seq._validation import positive_int_errors
-from keras_seq.ops.attention import masked_fill_value, merge_masks
+from keras_seq.ops.attention import (
+    check_mask_broadcasts,
+    masked_fill_value,
+    merge_masks,
+)
 
 _SCORES = ("additive", "concat")
 
@@ -130,6 +134,8 @@ class BahdanauAttention(keras.layers.Layer):
                 )
             if len(mask.shape) == 2:
                 mask = ops.expand_dims(mask, 1)
+            target = (values.shape[0], query.shape[1], values.shape[1])
+            check_mask_broadcasts("mask", mask, target, "[batch, query_time, values_time]")
         if values_mask is not None:
             values_mask = ops.expand_dims(values_mask, 1)
         merged = merge_masks(mask, values_mask)
@@ -143,6 +149,19 @@ class BahdanauAttention(keras.layers.Layer):
 
     def compute_mask(self, *args, **kwargs):
         return None
+
+    def compute_output_shape(self, query_shape, values_shape):
+        query_shape, values_shape = tuple(query_shape), tuple(values_shape)
+        context = query_shape[:-1] + (values_shape[-1],)
+        weights = query_shape[:-1] + (values_shape[1],)
+        return context, weights
+
+    def compute_output_spec(self, query, values, mask=None, values_mask=None):
+        context, weights = self.compute_output_shape(query.shape, values.shape)
+        return (
+            keras.KerasTensor(context, dtype=self.compute_dtype),
+            keras.KerasTensor(weights, dtype=self.compute_dtype),
+        )
 
     def get_config(self):
         config = super().get_config()

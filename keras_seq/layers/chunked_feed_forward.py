@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_seq._validation import positive_int_errors, rate_error
+
 __all__ = ["ChunkedFeedForward"]
 
 
@@ -58,12 +60,10 @@ class ChunkedFeedForward(keras.layers.Layer):
 
     def __init__(self, intermediate_dim, num_chunks, activation="relu", dropout=0.0, **kwargs):
         super().__init__(**kwargs)
-        errors = []
-        for name, value in (("intermediate_dim", intermediate_dim), ("num_chunks", num_chunks)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                errors.append(f"`{name}` must be a positive integer; received {value!r}.")
-        if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-            errors.append(f"`dropout` must be a float in [0, 1); received {dropout!r}.")
+        errors = positive_int_errors(
+            {"intermediate_dim": intermediate_dim, "num_chunks": num_chunks}
+        )
+        errors += [e for e in [rate_error("dropout", dropout)] if e]
         if errors:
             raise ValueError(" ".join(errors))
         self.intermediate_dim = intermediate_dim

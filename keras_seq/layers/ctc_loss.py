@@ -31,6 +31,9 @@ class CTCLoss(keras.layers.Layer):
             (`-1` = last class). Defaults to `0`.
         pad_value: int label padding value, different from the blank.
             Defaults to `-1`.
+        zero_infinity: bool, rows that no alignment fits (too few frames for
+            the labels) add 0 instead of `inf`, as PyTorch's option.
+            Defaults to `False`.
 
     Call arguments:
         labels: int `[B, L]`, padded after the real labels.
@@ -43,7 +46,9 @@ class CTCLoss(keras.layers.Layer):
 
     Raises:
         ValueError: for a non-integer `blank_index`/`pad_value`, equal blank
-            and padding, or wrong-rank inputs.
+            and padding, wrong-rank inputs, or (eager calls) labels equal to
+            the blank or outside the classes. Labels that no alignment fits
+            give an infinite loss (see `zero_infinity`).
 
     Example:
     >>> import numpy as np
@@ -60,7 +65,7 @@ class CTCLoss(keras.layers.Layer):
         Neural Networks", ICML 2006.
     """
 
-    def __init__(self, blank_index=0, pad_value=-1, **kwargs):
+    def __init__(self, blank_index=0, pad_value=-1, zero_infinity=False, **kwargs):
         super().__init__(**kwargs)
         _check_index(blank_index, "blank_index")
         _check_index(pad_value, "pad_value")
@@ -71,6 +76,7 @@ class CTCLoss(keras.layers.Layer):
             )
         self.blank_index = blank_index
         self.pad_value = pad_value
+        self.zero_infinity = bool(zero_infinity)
         self.supports_masking = True
 
     def call(
@@ -91,6 +97,7 @@ class CTCLoss(keras.layers.Layer):
             pad_value=self.pad_value,
             label_mask=labels_mask if label_lengths is None else None,
             logit_mask=logits_mask if logit_lengths is None else None,
+            zero_infinity=self.zero_infinity,
         )
         self.add_loss(ops.mean(loss))
         return logits
@@ -111,5 +118,9 @@ class CTCLoss(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(blank_index=self.blank_index, pad_value=self.pad_value)
+        config.update(
+            blank_index=self.blank_index,
+            pad_value=self.pad_value,
+            zero_infinity=self.zero_infinity,
+        )
         return config

@@ -9,7 +9,9 @@ from keras import ops
 
 # EinsumDense does not support masking; a mask-free view keeps Keras from warning
 # and from stripping the mask off the caller's tensor (shared with MultiHeadAttention).
-from keras_seq.layers.multi_head_attention import _positive_int, _without_mask
+from keras_seq._private_api import without_keras_mask as _without_mask
+from keras_seq._validation import positive_int_error as _positive_int
+from keras_seq._validation import rate_error
 from keras_seq.ops.lsh import (
     bucket_factors,
     check_num_buckets,
@@ -131,12 +133,7 @@ class LSHSelfAttention(keras.layers.Layer):
         ]
         if not isinstance(causal, bool):
             errors.append(f"`causal` must be a bool; received {causal!r}.")
-        if (
-            isinstance(dropout, bool)
-            or not isinstance(dropout, (int, float))
-            or not 0.0 <= dropout < 1.0
-        ):
-            errors.append(f"`dropout` must be a float in [0, 1); received {dropout!r}.")
+        errors.append(rate_error("dropout", dropout))
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             errors.append(f"`seed` must be an int or None; received {seed!r}.")
         if num_buckets is not None:

@@ -109,20 +109,45 @@ def _restored(layer, snapshot):
     return keras.StatelessScope(state_mapping=list(zip(states, snapshot)))
 
 
+def _sublayers(layer, include_self=True):
+    """`layer` (if `include_self`) and every layer nested in its attributes,
+    depth first, each once: the public-API walk over what Keras tracks as
+    sublayers (attributes, and lists/tuples/dicts of them)."""
+    seen, found = set(), []
+
+    def visit(obj):
+        if isinstance(obj, keras.layers.Layer):
+            if id(obj) in seen:
+                return
+            seen.add(id(obj))
+            found.append(obj)
+            for value in vars(obj).values():
+                visit(value)
+        elif isinstance(obj, (list, tuple)):
+            for item in obj:
+                visit(item)
+        elif isinstance(obj, dict):
+            for item in obj.values():
+                visit(item)
+
+    visit(layer)
+    return found if include_self else found[1:]
+
+
 def _check_stateless(layer, name):
     """f and g must be functions of their inputs and weights: a trainable layer
     with non-trainable weights (BatchNormalization's moving statistics) updates
     state during the forward pass, which a recomputation would apply twice."""
     frozen = {
         id(w)
-        for sub in layer._flatten_layers(include_self=True)
+        for sub in _sublayers(layer, include_self=True)
         if not sub.trainable
         for w in sub.weights
     }
     stateful = sorted(
         {
             sub.name
-            for sub in layer._flatten_layers(include_self=True)
+            for sub in _sublayers(layer, include_self=True)
             if sub.trainable and any(id(w) not in frozen for w in sub.non_trainable_weights)
         }
     )
@@ -134,7 +159,7 @@ def _check_stateless(layer, name):
             "or freeze the layer (`trainable=False`)."
         )
     if not _hashes(layer):
-        nested = [sub.name for sub in layer._flatten_layers(include_self=False) if _hashes(sub)]
+        nested = [sub.name for sub in _sublayers(layer, include_self=False) if _hashes(sub)]
         if nested:
             raise ValueError(
                 f"`{name}` contains hashing attention layers {nested} below its top level; "
@@ -436,12 +461,12 @@ def _tf_reversible_stack(blocks, x1, x2, padding_mask, training):
 
     # `tf.recompute_grad` stops the outer tapes the same way: without it, an
     # eager tape records (and keeps alive) every activation of the forward.
-    from tensorflow.python.eager import record
+    from keras_seq._private_api import stop_recording
 
     @keras.ops.custom_gradient
     def stack(x1, x2):
         saved = []
-        with record.stop_recording():
+        with stop_recording():
             for block in blocks:
                 x1, x2, state = block._forward_saving(x1, x2, padding_mask, training)
                 saved.append(state)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_seq._validation import check_rate
 from keras_seq.ops.attention import merge_masks, scaled_dot_product_attention
 
 
@@ -44,10 +45,7 @@ class ScaledDotProductAttention(keras.layers.Layer):
 
     def __init__(self, dropout_rate=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(dropout_rate, (int, float)) or not 0 <= dropout_rate < 1:
-            raise ValueError(
-                f"`dropout_rate` must be a float in [0, 1); received {dropout_rate!r}."
-            )
+        check_rate("dropout_rate", dropout_rate)
         self.dropout_rate = float(dropout_rate)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed) if dropout_rate else None

@@ -41,9 +41,12 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
             progression. Defaults to `10000.0`.
 
     Call arguments:
-        inputs: tensor `[B, T, D]` (only its shape is used).
+        inputs: tensor `[..., T, D]` (only its shape is used).
         start_index: int or scalar tensor, position of the first step (for
             incremental decoding). Defaults to `0`.
+        positions: optional `[T]` or `[B, T]` positions (integer or float);
+            when given they take precedence over `start_index`, as in
+            keras-hub.
 
     Returns:
         Tensor of the shape of `inputs`, in the compute dtype.
@@ -54,6 +57,9 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
     >>> pe = SinusoidalPositionEncoding()(np.zeros((1, 4, 6), "float32"))
     >>> tuple(pe.shape)
     (1, 4, 6)
+    >>> at_3 = SinusoidalPositionEncoding()(np.zeros((1, 1, 6), "float32"), positions=[3])
+    >>> bool(np.allclose(at_3[0, 0], pe[0, 3]))
+    True
 
     References:
         Vaswani et al., "Attention Is All You Need", 2017.
@@ -69,7 +75,7 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
         self.max_wavelength = float(max_wavelength)
         self.supports_masking = True
 
-    def call(self, inputs, start_index=0):
+    def call(self, inputs, start_index=0, positions=None):
         if len(inputs.shape) < 2:
             raise ValueError(
                 "`inputs` must have rank >= 2 ([..., T, D]); received shape "
@@ -77,9 +83,10 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
             )
         shape = ops.shape(inputs)
         length, depth = shape[-2], inputs.shape[-1]
-        positions = ops.arange(length, dtype="float32") + ops.cast(
-            start_index, "float32"
-        )
+        if positions is None:
+            positions = ops.arange(length, dtype="float32") + ops.cast(
+                start_index, "float32"
+            )
         table = sinusoid_table(positions, depth, self.max_wavelength)
         return ops.broadcast_to(ops.cast(table, self.compute_dtype), shape)
 

@@ -7,11 +7,17 @@ import math
 import keras
 from keras import ops
 
-from keras_seq._validation import positive_int_errors
-from keras_seq.layers.position_embedding import PositionEmbedding
+from keras_seq._validation import check_token_ids, positive_int_errors
+from keras_seq.layers.position_embedding import PositionEmbedding, check_positions
 from keras_seq.layers.sinusoidal_position_encoding import SinusoidalPositionEncoding
 
 _POSITIONS = ("sinusoidal", "learned")
+
+
+def _clone(initializer):
+    """A fresh initializer with the same config (stateless initializers
+    would otherwise give the token and position tables the same values)."""
+    return initializer.__class__.from_config(initializer.get_config())
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
@@ -21,8 +27,16 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
     With `position="sinusoidal"` the token embeddings are multiplied by
     sqrt(D) before the fixed encoding is added (as in the Transformer paper,
     so the two have comparable scale); with `position="learned"` a
-    `PositionEmbedding` is added unscaled. With `mask_zero=True` the output
-    carries a Keras mask, True where the id is not 0 (padding).
+    `PositionEmbedding` is added unscaled, its table initialised with
+    `embeddings_initializer` like the token table (as in keras-hub). With
+    `mask_zero=True` the output carries a Keras mask, True where the id is
+    not 0 (padding), exactly as keras-hub's layer; keras-hub defaults to
+    `mask_zero=False`, we default to `True`.
+
+    Inputs are checked: ids must be integers (checked at trace time too) in
+    `[0, vocabulary_size)` (checked in eager calls), and positions must stay
+    below `sequence_length` for both kinds of position, so a model never
+    silently meets positions it was not built for.
 
     Args:
         vocabulary_size: int, number of token ids.
@@ -31,12 +45,14 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         embedding_dim: int, the model width D.
         position: `"sinusoidal"` or `"learned"`. Defaults to `"sinusoidal"`.
         mask_zero: bool, whether id 0 is padding. Defaults to `True`.
-        embeddings_initializer: initializer of the token table.
-            Defaults to `"uniform"`.
+        embeddings_initializer: initializer of the token table (and of the
+            learned position table). Defaults to `"uniform"`.
 
     Call arguments:
         inputs: integer tensor `[B, T]`.
         start_index: int or scalar tensor, position of the first token.
+        positions: optional integer `[T]` or `[B, T]` positions; take
+            precedence over `start_index`.
 
     Returns:
         Tensor `[B, T, D]`.
@@ -80,13 +96,16 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         self.token_embedding = keras.layers.Embedding(
             vocabulary_size,
             embedding_dim,
-            embeddings_initializer=self.embeddings_initializer,
+            embeddings_initializer=_clone(self.embeddings_initializer),
             dtype=self.dtype_policy,
             name="token_embedding",
         )
         if position == "learned":
             self.position_embedding = PositionEmbedding(
-                sequence_length, dtype=self.dtype_policy, name="position_embedding"
+                sequence_length,
+                initializer=_clone(self.embeddings_initializer),
+                dtype=self.dtype_policy,
+                name="position_embedding",
             )
         else:
             self.position_embedding = SinusoidalPositionEncoding(
@@ -98,16 +117,18 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         self.token_embedding.build(inputs_shape)
         self.position_embedding.build(tuple(inputs_shape) + (self.embedding_dim,))
 
-    def call(self, inputs, start_index=0):
+    def call(self, inputs, start_index=0, positions=None):
         if len(inputs.shape) != 2:
             raise ValueError(
                 "`inputs` must be integer ids of rank 2 [batch, time]; received "
                 f"shape {tuple(inputs.shape)}."
             )
+        check_token_ids(inputs, self.vocabulary_size, "inputs")
+        check_positions(positions, start_index, inputs.shape[1], self.sequence_length)
         x = self.token_embedding(inputs)
         if self.position == "sinusoidal":
             x = x * ops.cast(math.sqrt(self.embedding_dim), x.dtype)
-        return x + self.position_embedding(x, start_index=start_index)
+        return x + self.position_embedding(x, start_index=start_index, positions=positions)
 
     def compute_mask(self, inputs, mask=None):
         if not self.mask_zero:

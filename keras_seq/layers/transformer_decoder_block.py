@@ -8,7 +8,6 @@ from keras_seq.layers._block_utils import (
     FeedForwardMixin,
     clone_initializer,
     head_dim,
-    implicit_mask,
     key_padding_mask,
 )
 from keras_seq.layers.multi_head_attention import MultiHeadAttention
@@ -20,9 +19,11 @@ class TransformerDecoderBlock(FeedForwardMixin, keras.layers.Layer):
 
     Sublayers are wrapped as in `TransformerEncoderBlock` (post-norm by
     default, pre-norm with `norm_first=True`) and built in keras-hub's order,
-    so with copied weights it computes exactly what
-    `keras_hub.layers.TransformerDecoder` computes. Unlike keras-hub's it can
-    return its attention weights, for inspection and TensorBoard heatmaps.
+    so with copied weights it computes what
+    `keras_hub.layers.TransformerDecoder` computes, to float rounding (see
+    `TransformerEncoderBlock` for how it is faster). Unlike keras-hub's it
+    can return its attention weights, for inspection and TensorBoard
+    heatmaps, and it gives its output spec without tracing.
     With `cross_attention=False` it is a decoder-only (GPT-style) block.
 
     Masks: `decoder_padding_mask` `[B, T]` (or the implicit Keras mask of
@@ -54,16 +55,26 @@ class TransformerDecoderBlock(FeedForwardMixin, keras.layers.Layer):
         decoder_padding_mask, encoder_padding_mask: optional boolean masks.
         use_causal_mask: bool. Defaults to `True`.
         cache, cache_update_index: see above.
-        cross_attention_cache: optional read-only `[B, 2, S, H, D / H]` from
-            `compute_cross_attention_cache(encoder_outputs)`; saves
-            re-projecting the encoder outputs at every decoding step.
+        cross_attention_cache: optional `[B, 2, S, H, D / H]` cross-attention
+            keys/values: read-only (e.g. from
+            `compute_cross_attention_cache(encoder_outputs)`, which saves
+            re-projecting the encoder outputs at every decoding step), or
+            written when `cross_attention_cache_update_index` is given.
+        cross_attention_cache_update_index: optional int or scalar tensor, as
+            keras-hub's: the projected `encoder_outputs` are written into
+            `cross_attention_cache` at this index (usually `0`, filling the
+            cache on the first step) and the updated cache is returned.
         training: bool.
         return_attention_scores: bool.
 
     Returns:
         `outputs` `[B, T, D]`, followed (only when requested, in this order)
         by a dict of scores `{"self_attention": [B, H, T, T'],
-        "cross_attention": [B, H, T, S]}` and the updated cache.
+        "cross_attention": [B, H, T, S]}`, the updated self-attention cache
+        (when `cache` is given) and the updated cross-attention cache (when
+        `cross_attention_cache_update_index` is given). keras-hub's block
+        returns its cross-attention cache whenever one is passed; ours only
+        when it was written (a read-only cache comes back unchanged).
 
     Example:
     >>> import numpy as np
@@ -158,30 +169,30 @@ class TransformerDecoderBlock(FeedForwardMixin, keras.layers.Layer):
         cache=None,
         cache_update_index=None,
         cross_attention_cache=None,
+        cross_attention_cache_update_index=None,
         training=None,
         return_attention_scores=False,
         mask=None,
         inputs_mask=None,
         encoder_outputs_mask=None,
     ):
-        if self.cross_attention and encoder_outputs is None:
-            raise ValueError(
-                "This block was built with `cross_attention=True`, so "
-                "`encoder_outputs` is required."
-            )
-        if not self.cross_attention and encoder_outputs is not None:
-            raise ValueError(
-                "This block has `cross_attention=False` and takes no "
-                "`encoder_outputs`."
-            )
+        self._check_call(encoder_outputs, cross_attention_cache, cross_attention_cache_update_index)
+        # Keras fills `mask`/`inputs_mask`/`encoder_outputs_mask` with the
+        # implicit masks; explicit padding masks win.
         if decoder_padding_mask is None:
-            decoder_padding_mask = implicit_mask(inputs, mask if mask is not None else inputs_mask)
+            decoder_padding_mask = mask if mask is not None else inputs_mask
         if encoder_padding_mask is None and encoder_outputs is not None:
-            encoder_padding_mask = implicit_mask(encoder_outputs, encoder_outputs_mask)
-        self_mask = key_padding_mask(decoder_padding_mask, "decoder_padding_mask")
+            encoder_padding_mask = encoder_outputs_mask
+        self_mask = key_padding_mask(
+            decoder_padding_mask, "decoder_padding_mask", inputs, "inputs"
+        )
         if cache is not None:
             self_mask = None  # The padding mask describes this step, not the cache.
-        cross_mask = key_padding_mask(encoder_padding_mask, "encoder_padding_mask")
+        cross_mask = None
+        if encoder_outputs is not None:
+            cross_mask = key_padding_mask(
+                encoder_padding_mask, "encoder_padding_mask", encoder_outputs, "encoder_outputs"
+            )
         scores = {}
         updated = {}
 
@@ -197,12 +208,11 @@ class TransformerDecoderBlock(FeedForwardMixin, keras.layers.Layer):
                 cache_update_index=cache_update_index,
             )
             result = result if isinstance(result, tuple) else (result,)
-            x = result[0]
             if return_attention_scores:
                 scores["self_attention"] = result[1]
             if cache is not None:
                 updated["cache"] = result[-1]
-            return (self._self_attention_dropout(x, training=training),)
+            return (self._self_attention_dropout(result[0], training=training),)
 
         def cross_attend(x):
             result = self._cross_attention_layer(
@@ -212,12 +222,14 @@ class TransformerDecoderBlock(FeedForwardMixin, keras.layers.Layer):
                 return_attention_scores=return_attention_scores,
                 training=training,
                 cache=cross_attention_cache,
+                cache_update_index=cross_attention_cache_update_index,
             )
             result = result if isinstance(result, tuple) else (result,)
-            x = result[0]
             if return_attention_scores:
                 scores["cross_attention"] = result[1]
-            return (self._cross_attention_dropout(x, training=training),)
+            if cross_attention_cache is not None:
+                updated["cross_attention_cache"] = result[-1]
+            return (self._cross_attention_dropout(result[0], training=training),)
 
         (x,) = self._residual(inputs, self_attend, self._self_attention_layer_norm, training)
         if self.cross_attention:
@@ -233,6 +245,72 @@ class TransformerDecoderBlock(FeedForwardMixin, keras.layers.Layer):
             results.append(scores)
         if cache is not None:
             results.append(updated["cache"])
+        if cross_attention_cache_update_index is not None:
+            results.append(updated["cross_attention_cache"])
+        return results[0] if len(results) == 1 else tuple(results)
+
+    def _check_call(self, encoder_outputs, cross_cache, cross_index):
+        if self.cross_attention and encoder_outputs is None:
+            raise ValueError(
+                "This block was built with `cross_attention=True`, so "
+                "`encoder_outputs` is required."
+            )
+        if not self.cross_attention and encoder_outputs is not None:
+            raise ValueError(
+                "This block has `cross_attention=False` and takes no "
+                "`encoder_outputs`."
+            )
+        if cross_index is not None and cross_cache is None:
+            raise ValueError(
+                "`cross_attention_cache_update_index` was given without a "
+                "`cross_attention_cache`; pass both or neither."
+            )
+        if cross_cache is not None and not self.cross_attention:
+            raise ValueError(
+                "This block has `cross_attention=False` and takes no "
+                "`cross_attention_cache`."
+            )
+
+    def compute_output_shape(self, inputs_shape, encoder_outputs_shape=None):
+        return tuple(inputs_shape)
+
+    def compute_output_spec(
+        self,
+        inputs,
+        encoder_outputs=None,
+        cache=None,
+        cross_attention_cache=None,
+        cross_attention_cache_update_index=None,
+        return_attention_scores=False,
+        **kwargs,
+    ):
+        self._check_call(encoder_outputs, cross_attention_cache, cross_attention_cache_update_index)
+        dtype = self.compute_dtype
+        results = [keras.KerasTensor(tuple(inputs.shape), dtype=dtype)]
+        if return_attention_scores:
+            batch, length = inputs.shape[0], inputs.shape[1]
+            keys = length if cache is None else cache.shape[2]
+            scores = {
+                "self_attention": keras.KerasTensor(
+                    (batch, self.num_heads, length, keys), dtype=dtype
+                )
+            }
+            if self.cross_attention:
+                sources = encoder_outputs.shape[1]
+                if cross_attention_cache is not None:
+                    sources = cross_attention_cache.shape[2]
+                scores["cross_attention"] = keras.KerasTensor(
+                    (batch, self.num_heads, length, sources), dtype=dtype
+                )
+            results.append(scores)
+        if cache is not None:
+            results.append(keras.KerasTensor(tuple(cache.shape), dtype=cache.dtype))
+        if cross_attention_cache_update_index is not None:
+            results.append(
+                keras.KerasTensor(
+                    tuple(cross_attention_cache.shape), dtype=cross_attention_cache.dtype
+                )
+            )
         return results[0] if len(results) == 1 else tuple(results)
 
     def compute_cross_attention_cache(self, encoder_outputs):

@@ -9,7 +9,6 @@ from keras_seq.layers._block_utils import (
     check_attention_mask,
     clone_initializer,
     head_dim,
-    implicit_mask,
     key_padding_mask,
 )
 from keras_seq.layers.multi_head_attention import MultiHeadAttention
@@ -23,9 +22,13 @@ class TransformerEncoderBlock(FeedForwardMixin, keras.layers.Layer):
     Each sublayer is wrapped as LayerNorm(x + Dropout(Sublayer(x))) (post-norm,
     the paper's form) or x + Dropout(Sublayer(LayerNorm(x))) with
     `norm_first=True` (pre-norm, as in GPT-2 and most modern stacks). Heads
-    have width D / num_heads. With copied weights it computes exactly what
-    `keras_hub.layers.TransformerEncoder` computes (its `normalize_first` is
-    our `norm_first`), and it can also return the attention weights.
+    have width D / num_heads. With copied weights it computes what
+    `keras_hub.layers.TransformerEncoder` computes, to float rounding (its
+    `normalize_first` is our `norm_first`), faster: the attention is our
+    `MultiHeadAttention` and the feed-forward network runs as 2-D matmuls on
+    the `Dense` kernels. It can also return the attention weights, and gives
+    its output shape and dtype without tracing (`compute_output_shape` /
+    `compute_output_spec`, also under mixed precision).
 
     Masks: `padding_mask` `[B, T]` (or the implicit Keras mask of `inputs`)
     masks keys; `attention_mask` `[B, T, T]` is merged with it by `&`.
@@ -115,12 +118,15 @@ class TransformerEncoderBlock(FeedForwardMixin, keras.layers.Layer):
         training=None,
         return_attention_scores=False,
         mask=None,
+        inputs_mask=None,
     ):
+        # Keras fills `mask` (or `inputs_mask`, when other tensors are passed)
+        # with the implicit mask of `inputs`; an explicit padding mask wins.
         if padding_mask is None:
-            padding_mask = implicit_mask(inputs, mask)
+            padding_mask = mask if mask is not None else inputs_mask
         mask = merge_masks(
-            key_padding_mask(padding_mask, "padding_mask"),
-            check_attention_mask(attention_mask, "attention_mask"),
+            key_padding_mask(padding_mask, "padding_mask", inputs, "inputs"),
+            check_attention_mask(attention_mask, "attention_mask", inputs.shape, inputs.shape),
         )
 
         def attend(x):
@@ -149,6 +155,17 @@ class TransformerEncoderBlock(FeedForwardMixin, keras.layers.Layer):
         if return_attention_scores:
             return x, scores
         return x
+
+    def compute_output_shape(self, inputs_shape):
+        return tuple(inputs_shape)
+
+    def compute_output_spec(self, inputs, return_attention_scores=False, **kwargs):
+        outputs = keras.KerasTensor(tuple(inputs.shape), dtype=self.compute_dtype)
+        if not return_attention_scores:
+            return outputs
+        batch, length = inputs.shape[0], inputs.shape[1]
+        scores_shape = (batch, self.num_heads, length, length)
+        return outputs, keras.KerasTensor(scores_shape, dtype=self.compute_dtype)
 
     def get_config(self):
         config = super().get_config()

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
+
+from keras_seq._private_api import get_keras_mask
+from keras_seq._validation import concrete_values
 
 
 def _check_index(value, name):
@@ -33,6 +37,42 @@ def _lengths_from_mask(mask):
     return ops.sum(ops.cast(mask, "int32"), axis=-1)
 
 
+def _check_label_values(labels, label_lengths, blank, num_classes):
+    """Eager check: real labels (within their lengths) are classes other than
+    the blank. Symbolic labels pass (their values are not known)."""
+    values = concrete_values(labels)
+    lengths = concrete_values(label_lengths)
+    if values is None or lengths is None or values.size == 0:
+        return
+    real = np.arange(values.shape[1])[None, :] < lengths.reshape(-1, 1)
+    real_values = values[real]
+    if np.any(real_values == blank):
+        row = int(np.nonzero(np.any((values == blank) & real, axis=1))[0][0])
+        raise ValueError(
+            f"`labels` must not contain the blank index {blank} (the blank is not "
+            f"a label); row {row} does: {values[row][real[row]].tolist()}."
+        )
+    if num_classes is not None and real_values.size and (
+        real_values.min() < 0 or real_values.max() >= num_classes
+    ):
+        raise ValueError(
+            f"`labels` must be class ids in [0, {num_classes}) (the logits' last "
+            f"axis); received labels from {real_values.min()} to {real_values.max()}."
+        )
+
+
+def _frames_needed(labels, label_lengths):
+    """The fewest frames an alignment of each row needs: one per label plus
+    a blank between each pair of equal neighbours."""
+    width = ops.shape(labels)[1]
+    positions = ops.arange(width, dtype="int32")[None, :]
+    repeats = ops.logical_and(
+        ops.equal(labels[:, 1:], labels[:, :-1]),
+        positions[:, 1:] < label_lengths[:, None],
+    )
+    return label_lengths + ops.sum(ops.cast(repeats, "int32"), axis=-1)
+
+
 def ctc_loss(
     labels,
     logits,
@@ -42,6 +82,7 @@ def ctc_loss(
     pad_value=-1,
     label_mask=None,
     logit_mask=None,
+    zero_infinity=False,
 ):
     """Per-example CTC negative log-likelihood, computed in float32.
 
@@ -55,6 +96,13 @@ def ctc_loss(
     else labels count the entries different from `pad_value` and logits use
     every frame. Padding must come after the real labels of a row.
 
+    A row whose labels cannot be aligned in its frames (fewer frames than
+    labels plus the blanks needed between repeated labels) has probability
+    0: its loss is `inf` (`tf.nn.ctc_loss` alone returns a large finite
+    number there), or `0` with `zero_infinity=True`, as in PyTorch, so that
+    such rows contribute neither loss nor gradient. Labels equal to the blank
+    raise a `ValueError` in eager calls.
+
     Args:
         labels: int `[B, L]`, padded with `pad_value` (or any value when
             lengths or a mask are given).
@@ -65,9 +113,11 @@ def ctc_loss(
         pad_value: int, the label padding value; must differ from the blank.
             Defaults to `-1`.
         label_mask, logit_mask: optional boolean `[B, L]` / `[B, T]`.
+        zero_infinity: bool, return 0 instead of `inf` for rows that no
+            alignment fits. Defaults to `False`.
 
     Returns:
-        float32 `[B]`, `inf` where no alignment fits in the frames.
+        float32 `[B]`, `inf` (or 0) where no alignment fits in the frames.
 
     Example:
     >>> import numpy as np
@@ -107,10 +157,13 @@ def ctc_loss(
             logit_lengths = ops.full((shape[0],), shape[1], dtype="int32")
     label_lengths = ops.cast(ops.reshape(label_lengths, (-1,)), "int32")
     logit_lengths = ops.cast(ops.reshape(logit_lengths, (-1,)), "int32")
+    _check_label_values(labels, label_lengths, blank, logits.shape[-1])
     # Entries past a row's length are ignored by the op but must be valid ids.
     positions = ops.arange(ops.shape(labels)[1], dtype="int32")[None, :]
     labels = ops.where(positions < label_lengths[:, None], labels, blank)
-    return ops.ctc_loss(labels, logits, label_lengths, logit_lengths, mask_index=blank)
+    loss = ops.ctc_loss(labels, logits, label_lengths, logit_lengths, mask_index=blank)
+    impossible = ops.less(logit_lengths, _frames_needed(labels, label_lengths))
+    return ops.where(impossible, 0.0 if zero_infinity else float("inf"), loss)
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
@@ -133,6 +186,9 @@ class CTC(keras.losses.Loss):
             Defaults to `-1`.
         logit_length: optional int, the number of valid frames of every row
             when `y_pred` carries no mask.
+        zero_infinity: bool, a row whose labels no alignment fits in its
+            frames gets loss 0 (and no gradient) instead of `inf`, as
+            PyTorch's option. Defaults to `False`.
         reduction, name, dtype: as for `keras.losses.Loss`.
 
     Example:
@@ -150,6 +206,7 @@ class CTC(keras.losses.Loss):
         blank_index=0,
         pad_value=-1,
         logit_length=None,
+        zero_infinity=False,
         reduction="sum_over_batch_size",
         name="ctc",
         dtype=None,
@@ -173,14 +230,14 @@ class CTC(keras.losses.Loss):
         self.blank_index = blank_index
         self.pad_value = pad_value
         self.logit_length = logit_length
+        self.zero_infinity = bool(zero_infinity)
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        mask = getattr(y_pred, "_keras_mask", None)
-        losses = self._per_example(y_true, y_pred, mask)
+        losses = self._per_example(y_true, y_pred, get_keras_mask(y_pred))
         return self._reduce(losses, sample_weight)
 
     def call(self, y_true, y_pred):
-        return self._per_example(y_true, y_pred, getattr(y_pred, "_keras_mask", None))
+        return self._per_example(y_true, y_pred, get_keras_mask(y_pred))
 
     def _per_example(self, y_true, y_pred, mask):
         logit_lengths = None
@@ -195,6 +252,7 @@ class CTC(keras.losses.Loss):
             blank_index=self.blank_index,
             pad_value=self.pad_value,
             logit_mask=mask,
+            zero_infinity=self.zero_infinity,
         )
 
     def _reduce(self, losses, sample_weight):
@@ -216,5 +274,6 @@ class CTC(keras.losses.Loss):
             blank_index=self.blank_index,
             pad_value=self.pad_value,
             logit_length=self.logit_length,
+            zero_infinity=self.zero_infinity,
         )
         return config

@@ -7,7 +7,11 @@ hypothesis length and the reference length closest to it (ties go to the shorter
 reference). These sufficient statistics add up over a corpus, and
 
     BLEU = BP * exp(mean_n log p_n),  p_n = counts_n / totals_n,
-    BP = min(1, exp(1 - ref_len / sys_len)).
+    BP = min(1, exp(1 - ref_len / sys_len)),
+
+with SacreBLEU's smoothing of orders without a match ("exp", "floor", "add-k"
+or "none"; see `keras_seq.metrics.bleu_statistics`, which also holds
+`bleu_from_statistics`).
 
 Tokenization is SacreBLEU's own (`sacrebleu.tokenizers`), so `"13a"` scores are
 the WMT-comparable ones.
@@ -16,15 +20,13 @@ References:
     Papineni et al., 2002, "BLEU: a Method for Automatic Evaluation of Machine
     Translation". Post, 2018, "A Call for Clarity in Reporting BLEU Scores".
     Chen and Cherry, 2014, "A Systematic Comparison of Smoothing Techniques for
-    Sentence-Level BLEU" (the "exp" smoothing is their method 3, NIST's).
+    Sentence-Level BLEU" (the smoothing methods).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import importlib
-import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 
@@ -33,12 +35,22 @@ import numpy as np
 import tensorflow as tf
 
 from keras_seq._validation import check_positive_ints
+from keras_seq.metrics._references import (
+    hypothesis_list,
+    reference_sets,
+    sentence_references,
+)
 from keras_seq.metrics._streaming import (
     HostStatisticsMetric,
     is_text_tensor,
     is_token_tensor,
     segment_weights,
     text_rows,
+)
+from keras_seq.metrics.bleu_statistics import (
+    BleuScore,
+    bleu_from_statistics,
+    check_smoothing,
 )
 
 _TOKENIZERS = {
@@ -48,38 +60,11 @@ _TOKENIZERS = {
     "char": ("sacrebleu.tokenizers.tokenizer_char", "TokenizerChar"),
     "zh": ("sacrebleu.tokenizers.tokenizer_zh", "TokenizerZh"),
 }
-_SMOOTH_METHODS = ("exp", "none")
 
 
-@dataclasses.dataclass(frozen=True)
-class BleuScore:
-    """A BLEU score with the statistics it was computed from (as SacreBLEU's).
-
-    Attributes:
-        score: float, BLEU in [0, 100].
-        counts: list, clipped n-gram matches per order.
-        totals: list, hypothesis n-grams per order.
-        precisions: list of floats, n-gram precisions in percent (smoothed).
-        bp: float, the brevity penalty.
-        sys_len: total hypothesis length in tokens.
-        ref_len: total closest-reference length in tokens.
-    """
-
-    score: float
-    counts: list
-    totals: list
-    precisions: list
-    bp: float
-    sys_len: float
-    ref_len: float
-
-
-def _validate_options(max_order, smooth, tokenize) -> None:
+def _validate_options(max_order, smooth, smooth_value, tokenize) -> None:
     check_positive_ints({"max_order": max_order})
-    if smooth not in _SMOOTH_METHODS:
-        raise ValueError(
-            f"`smooth` must be one of {_SMOOTH_METHODS}; received {smooth!r}."
-        )
+    check_smoothing(smooth, smooth_value)
     if tokenize not in _TOKENIZERS:
         raise ValueError(
             f"`tokenize` must be one of {tuple(_TOKENIZERS)}; received {tokenize!r}."
@@ -99,12 +84,12 @@ def _words(text: str, tokenize: str, lowercase: bool) -> list[str]:
     return _tokenizer(tokenize)(text.rstrip()).split()
 
 
-def _ngram_counts(words: list[str], max_order: int) -> Counter:
-    return Counter(
-        tuple(words[start : start + order])
+def _order_counts(words: list[str], max_order: int) -> list[Counter]:
+    """One n-gram `Counter` per order 1..max_order (tuples built by `zip`)."""
+    return [
+        Counter(zip(*(words[offset:] for offset in range(order))))
         for order in range(1, max_order + 1)
-        for start in range(len(words) - order + 1)
-    )
+    ]
 
 
 def _closest_length(length: int, candidates: list[int]) -> int:
@@ -121,96 +106,44 @@ def _segment_statistics(
     """`[sys_len, ref_len, counts_1..N, totals_1..N]` for one segment."""
     hypothesis_words = _words(hypothesis, tokenize, lowercase)
     reference_lengths = []
-    clip = Counter()
+    clips = None  # per order, each n-gram's largest count over the references
     for reference in references:
         reference_words = _words(reference, tokenize, lowercase)
         reference_lengths.append(len(reference_words))
-        clip |= _ngram_counts(reference_words, max_order)  # per n-gram maximum
-    counts = [0] * max_order
-    totals = [0] * max_order
-    for ngram, count in _ngram_counts(hypothesis_words, max_order).items():
-        totals[len(ngram) - 1] += count
-        counts[len(ngram) - 1] += min(count, clip[ngram])
+        orders = _order_counts(reference_words, max_order)
+        if clips is None:
+            clips = orders
+            continue
+        for clip, counts in zip(clips, orders, strict=True):
+            for ngram, count in counts.items():
+                if count > clip.get(ngram, 0):
+                    clip[ngram] = count
+    counts, totals = [], []
+    for hypothesis_counts, clip in zip(
+        _order_counts(hypothesis_words, max_order), clips, strict=True
+    ):
+        totals.append(sum(hypothesis_counts.values()))
+        counts.append(
+            sum(min(n, clip.get(ngram, 0)) for ngram, n in hypothesis_counts.items())
+        )
     sys_len = len(hypothesis_words)
     return [sys_len, _closest_length(sys_len, reference_lengths), *counts, *totals]
 
 
 def _score_from_statistics(
-    statistics, max_order: int, smooth: str, effective_order: bool
+    statistics, max_order: int, smooth: str, smooth_value, effective_order: bool
 ) -> BleuScore:
-    """BLEU from summed statistics, with SacreBLEU's arithmetic step for step."""
-    sys_len, ref_len = statistics[0], statistics[1]
-    counts = list(statistics[2 : 2 + max_order])
-    totals = list(statistics[2 + max_order : 2 + 2 * max_order])
-    bp = 1.0
-    if sys_len < ref_len:
-        bp = math.exp(1 - ref_len / sys_len) if sys_len > 0 else 0.0
-    precisions = [0.0] * max_order
-    if not any(counts):
-        return BleuScore(0.0, counts, totals, precisions, bp, sys_len, ref_len)
-    used_orders = max_order
-    halvings = 1.0
-    for order in range(max_order):
-        if totals[order] == 0:
-            break
-        if effective_order:
-            used_orders = order + 1
-        if counts[order] > 0:
-            precisions[order] = 100.0 * counts[order] / totals[order]
-        elif smooth == "exp":
-            # Each further order without a match gets half the previous credit.
-            halvings *= 2
-            precisions[order] = 100.0 / (halvings * totals[order])
-    log_precisions = [math.log(p) if p > 0 else -math.inf for p in precisions]
-    score = bp * math.exp(sum(log_precisions[:used_orders]) / used_orders)
-    return BleuScore(score, counts, totals, precisions, bp, sys_len, ref_len)
-
-
-def _hypothesis_list(hypotheses, argument: str = "hypotheses") -> list[str]:
-    if isinstance(hypotheses, str | bytes):
-        raise TypeError(
-            f"`{argument}` must be a list of strings, not a single string "
-            "(use `sentence_bleu` for one sentence)."
-        )
-    texts = text_rows(hypotheses, argument)
-    if any(not isinstance(text, str) for text in texts):
-        raise TypeError(f"`{argument}` must be a flat list of strings.")
-    return texts
-
-
-def _reference_sets(references, num_segments: int) -> list[list[str]]:
-    """Per-segment reference lists from SacreBLEU-style reference streams.
-
-    `references[k][i]` is the k-th reference of segment i; a flat list of
-    strings is one stream; `None` marks a missing reference.
-    """
-    if isinstance(references, str | bytes):
-        raise TypeError(
-            "`references` must be a list of reference streams, not a string."
-        )
-    streams = text_rows(references, "references")
-    if all(item is None or isinstance(item, str) for item in streams) and streams:
-        streams = [streams]
-    for index, stream in enumerate(streams):
-        if not isinstance(stream, list):
-            raise TypeError(
-                "`references` must be a list of strings (one stream) or a list of "
-                f"lists of strings (several streams); item {index} is {stream!r}."
-            )
-        if len(stream) != num_segments:
-            raise ValueError(
-                f"`references` stream {index} has {len(stream)} segments but there "
-                f"are {num_segments} hypotheses; every stream needs one reference "
-                "(or None) per hypothesis."
-            )
-    reference_sets = [
-        [stream[segment] for stream in streams if stream[segment] is not None]
-        for segment in range(num_segments)
-    ]
-    for segment, reference_set in enumerate(reference_sets):
-        if not reference_set:
-            raise ValueError(f"`references` holds no reference for segment {segment}.")
-    return reference_sets
+    """BLEU from one flat `[sys_len, ref_len, counts..., totals...]` vector."""
+    return bleu_from_statistics(
+        correct=statistics[2 : 2 + max_order],
+        total=statistics[2 + max_order : 2 + 2 * max_order],
+        sys_len=statistics[0],
+        ref_len=statistics[1],
+        smooth=smooth,
+        smooth_value=smooth_value,
+        use_effective_order=effective_order,
+        max_order=max_order,
+    )
 
 
 def _corpus_statistics(
@@ -231,6 +164,7 @@ def corpus_bleu(
     references: Sequence[Sequence[str | None]] | Sequence[str],
     max_order: int = 4,
     smooth: str = "exp",
+    smooth_value: float | None = None,
     tokenize: str = "13a",
     lowercase: bool = False,
     use_effective_order: bool = False,
@@ -247,9 +181,13 @@ def corpus_bleu(
             k-th reference of hypothesis i; `None` where a segment has fewer
             references). A flat list of strings is taken as a single stream.
         max_order: int, the largest n-gram order N. Defaults to `4`.
-        smooth: str, `"exp"` (SacreBLEU's default: the k-th order without a
-            match gets precision 100 / (2^k * totals)) or `"none"`. Defaults to
-            `"exp"`.
+        smooth: str, how orders without a match are smoothed: `"exp"`
+            (SacreBLEU's default: the k-th such order gets precision
+            100 / (2^k * totals)), `"floor"` (100 * smooth_value / totals),
+            `"add-k"` (smooth_value added to counts and totals of orders >= 2)
+            or `"none"`. Defaults to `"exp"`.
+        smooth_value: optional number for `"floor"` (default 0.1) and
+            `"add-k"` (default 1). Defaults to `None`.
         tokenize: str, a SacreBLEU tokenizer: `"13a"`, `"none"`, `"intl"`,
             `"char"` or `"zh"`. Defaults to `"13a"`.
         lowercase: bool, lowercase before tokenizing. Defaults to `False`.
@@ -261,8 +199,8 @@ def corpus_bleu(
         `.sys_len`, `.ref_len`, `.counts` and `.totals`.
 
     Raises:
-        ValueError: for an unknown `tokenize` or `smooth`, a non-positive
-            `max_order`, a reference stream whose length differs from
+        ValueError: for an unknown `tokenize` or `smooth`, a negative
+            `smooth_value`, a non-positive `max_order`, a reference stream whose length differs from
             `hypotheses`, or a segment with no reference.
         TypeError: if `hypotheses` or `references` do not hold strings.
 
@@ -276,15 +214,20 @@ def corpus_bleu(
     (100.0, 11, 11)
     >>> round(corpus_bleu(["a cat on the mat"], ["the cat sat on the mat"]).score, 2)
     34.98
+    >>> round(corpus_bleu(["a cat on the mat"], ["the cat sat on the mat"],
+    ...                   smooth="add-k").score, 2)
+    43.54
     """
-    _validate_options(max_order, smooth, tokenize)
-    hypotheses = _hypothesis_list(hypotheses)
-    reference_sets = _reference_sets(references, len(hypotheses))
+    _validate_options(max_order, smooth, smooth_value, tokenize)
+    hypotheses = hypothesis_list(hypotheses, "sentence_bleu")
+    references = reference_sets(references, len(hypotheses))
     statistics = _corpus_statistics(
-        hypotheses, reference_sets, max_order, tokenize, lowercase
+        hypotheses, references, max_order, tokenize, lowercase
     )
     summed = [sum(column) for column in zip(*statistics)] or [0] * (2 + 2 * max_order)
-    return _score_from_statistics(summed, max_order, smooth, use_effective_order)
+    return _score_from_statistics(
+        summed, max_order, smooth, smooth_value, use_effective_order
+    )
 
 
 def sentence_bleu(
@@ -292,6 +235,7 @@ def sentence_bleu(
     references: Sequence[str] | str,
     max_order: int = 4,
     smooth: str = "exp",
+    smooth_value: float | None = None,
     tokenize: str = "13a",
     lowercase: bool = False,
     use_effective_order: bool = True,
@@ -306,12 +250,16 @@ def sentence_bleu(
         hypothesis: str, the system output.
         references: list of str (one or more references), or a single str.
         max_order: int, the largest n-gram order. Defaults to `4`.
-        smooth: str, `"exp"` or `"none"`. Defaults to `"exp"`.
+        smooth: str, `"exp"`, `"floor"`, `"add-k"` or `"none"` (see
+            `corpus_bleu`). Defaults to `"exp"`.
+        smooth_value: optional number for `"floor"` and `"add-k"`. Defaults to
+            `None` (0.1 and 1).
         tokenize: str, a SacreBLEU tokenizer name (see `corpus_bleu`). Defaults
             to `"13a"`.
         lowercase: bool, lowercase before tokenizing. Defaults to `False`.
-        use_effective_order: bool. Defaults to `True` (SacreBLEU's sentence
-            default).
+        use_effective_order: bool, average only the orders up to the last one
+            the hypothesis has n-grams for. Defaults to `True` (SacreBLEU's
+            sentence default).
 
     Returns:
         A `BleuScore` (see `corpus_bleu`).
@@ -324,21 +272,17 @@ def sentence_bleu(
     >>> from keras_seq.metrics import sentence_bleu
     >>> round(sentence_bleu("the cat sat", ["the cat sat down"]).score, 2)
     71.65
+    >>> round(sentence_bleu("a cat sat", "the cat sat down", smooth="floor").score, 2)
+    23.06
     """
-    _validate_options(max_order, smooth, tokenize)
-    if not isinstance(hypothesis, str):
-        raise TypeError(
-            f"`hypothesis` must be a string; received {type(hypothesis).__name__}."
-        )
-    if isinstance(references, str):
-        references = [references]
-    references = [r for r in text_rows(references, "references") if r is not None]
-    if not references or not all(isinstance(r, str) for r in references):
-        raise ValueError("`references` must be a non-empty list of strings.")
+    _validate_options(max_order, smooth, smooth_value, tokenize)
+    references = sentence_references(hypothesis, references)
     statistics = _segment_statistics(
         hypothesis, references, max_order, tokenize, lowercase
     )
-    return _score_from_statistics(statistics, max_order, smooth, use_effective_order)
+    return _score_from_statistics(
+        statistics, max_order, smooth, smooth_value, use_effective_order
+    )
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
@@ -359,7 +303,10 @@ class Bleu(HostStatisticsMetric):
 
     Args:
         max_order: int, the largest n-gram order. Defaults to `4`.
-        smooth: str, `"exp"` or `"none"`. Defaults to `"exp"`.
+        smooth: str, `"exp"`, `"floor"`, `"add-k"` or `"none"` (see
+            `corpus_bleu`). Defaults to `"exp"`.
+        smooth_value: optional number for `"floor"` and `"add-k"`. Defaults to
+            `None` (0.1 and 1).
         tokenize: str, a SacreBLEU tokenizer name (see `corpus_bleu`). Defaults
             to `"13a"`.
         lowercase: bool, lowercase before tokenizing. Defaults to `False`.
@@ -401,9 +348,10 @@ class Bleu(HostStatisticsMetric):
         detokenize: Callable | None = None,
         name: str = "bleu",
         dtype=None,
+        smooth_value: float | None = None,
         **kwargs,
     ):
-        _validate_options(max_order, smooth, tokenize)
+        _validate_options(max_order, smooth, smooth_value, tokenize)
         if detokenize is not None and not callable(detokenize):
             raise ValueError(
                 f"`detokenize` must be callable or None; received {detokenize!r}."
@@ -411,6 +359,7 @@ class Bleu(HostStatisticsMetric):
         super().__init__(name=name, dtype=dtype, **kwargs)
         self.max_order = max_order
         self.smooth = smooth
+        self.smooth_value = smooth_value
         self.tokenize = tokenize
         self.lowercase = lowercase
         self.detokenize = detokenize
@@ -440,10 +389,12 @@ class Bleu(HostStatisticsMetric):
             return [[r for r in row if r] or [""] for row in rows]
         if is_text_tensor(references) and len(references.shape) == 1:
             references = text_rows(references, "references")
-        return _reference_sets(references, batch_size)
+        return reference_sets(references, batch_size)
 
     def _batch_statistics(self, references, hypotheses, sample_weight) -> np.ndarray:
-        hypotheses = _hypothesis_list(self._texts(hypotheses, "hypotheses"))
+        hypotheses = hypothesis_list(
+            self._texts(hypotheses, "hypotheses"), "sentence_bleu"
+        )
         reference_sets = self._batch_reference_sets(references, len(hypotheses))
         if len(reference_sets) != len(hypotheses):
             raise ValueError(
@@ -468,7 +419,9 @@ class Bleu(HostStatisticsMetric):
             [np.reshape(np.asarray(v, "float64"), -1) for v in variables]
         )
         statistics = [float(value) for value in flat]
-        score = _score_from_statistics(statistics, self.max_order, self.smooth, False)
+        score = _score_from_statistics(
+            statistics, self.max_order, self.smooth, self.smooth_value, False
+        )
         return np.float32(score.score)
 
     def result(self):
@@ -485,6 +438,7 @@ class Bleu(HostStatisticsMetric):
             {
                 "max_order": self.max_order,
                 "smooth": self.smooth,
+                "smooth_value": self.smooth_value,
                 "tokenize": self.tokenize,
                 "lowercase": self.lowercase,
             }

@@ -12,6 +12,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_seq._private_api import get_keras_mask
+
 
 def _token_nll(labels, outputs, from_logits: bool):
     """Float32 negative log-likelihood of each label, shaped like `labels`."""
@@ -129,7 +131,7 @@ class Perplexity(keras.metrics.Metric):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         """Adds the NLL and the weighted token count of one batch."""
-        keras_mask = getattr(y_pred, "_keras_mask", None)
+        keras_mask = get_keras_mask(y_pred)
         nll = _token_nll(y_true, y_pred, self.from_logits)
         weights = _token_weights(y_true, sample_weight)
         if keras_mask is not None:

@@ -1,4 +1,4 @@
-"""ROUGE-N and ROUGE-L (Lin, 2004), computed exactly as Google's rouge-score does.
+"""ROUGE-N, ROUGE-L and ROUGE-Lsum (Lin, 2004), exactly as Google's rouge-score.
 
 Texts are tokenized by rouge-score's default tokenizer (lowercase, runs of
 characters outside [a-z0-9] become separators, optional Porter stemming of
@@ -7,7 +7,13 @@ words longer than 3 characters). Then
     ROUGE-N: overlap = sum over reference n-grams of min(count_ref, count_hyp),
              precision = overlap / #hyp n-grams, recall = overlap / #ref n-grams;
     ROUGE-L: the same with the longest common subsequence length as overlap and
-             token counts as denominators,
+             token counts as denominators;
+    ROUGE-Lsum: summary-level LCS (Lin's section 3.2): texts are split into
+             sentences at newlines; for each reference sentence the union of
+             its LCS token positions with every hypothesis sentence is taken,
+             and its tokens count as hits while both texts still have unused
+             occurrences of them; precision = hits / hypothesis tokens, recall
+             = hits / reference tokens,
 
 and F1 is their harmonic mean. With several references the one with the best
 F1 is used (rouge-score's `score_multi`).
@@ -108,6 +114,70 @@ def _lcs_scores(hypothesis_tokens, reference_tokens):
     return precision, recall, f1_score(precision, recall)
 
 
+def _lcs_table(first: list, second: list) -> np.ndarray:
+    """`[len(first) + 1, len(second) + 1]` LCS lengths of all prefix pairs.
+
+    Row by row: cell j = max over k <= j of max(above k, above-left k + match),
+    one cumulative maximum per row.
+    """
+    ids: dict = {}
+    first_ids = np.array([ids.setdefault(token, len(ids)) for token in first])
+    second_ids = np.array([ids.setdefault(token, len(ids)) for token in second])
+    table = np.zeros((len(first) + 1, len(second) + 1), dtype=np.int64)
+    for row, token in enumerate(first_ids, start=1):
+        above = table[row - 1]
+        best = np.maximum(above[1:], above[:-1] + (second_ids == token))
+        table[row, 1:] = np.maximum.accumulate(best)
+    return table
+
+
+def _lcs_positions(reference: list, hypothesis: list) -> list[int]:
+    """Positions in `reference` of one LCS, chosen as rouge-score chooses it."""
+    table = _lcs_table(reference, hypothesis).tolist()
+    row, column = len(reference), len(hypothesis)
+    positions = []
+    while row > 0 and column > 0:
+        if reference[row - 1] == hypothesis[column - 1]:
+            positions.append(row - 1)
+            row, column = row - 1, column - 1
+        elif table[row][column - 1] > table[row - 1][column]:
+            column -= 1
+        else:
+            row -= 1
+    return positions[::-1]
+
+
+def _sentences(text, argument: str, use_stemmer: bool) -> list[list[str]]:
+    if not isinstance(text, str):
+        raise TypeError(
+            f"`{argument}` must be a string; received {type(text).__name__}."
+        )
+    return [_tokens(line, argument, use_stemmer) for line in text.split("\n") if line]
+
+
+def _summary_lcs_scores(hypothesis_sentences, reference_sentences):
+    reference_length = sum(map(len, reference_sentences))
+    hypothesis_length = sum(map(len, hypothesis_sentences))
+    if not reference_length or not hypothesis_length:
+        return 0.0, 0.0, 0.0
+    unused_reference = Counter(t for s in reference_sentences for t in s)
+    unused_hypothesis = Counter(t for s in hypothesis_sentences for t in s)
+    hits = 0
+    for sentence in reference_sentences:
+        union = set()
+        for hypothesis_sentence in hypothesis_sentences:
+            union.update(_lcs_positions(sentence, hypothesis_sentence))
+        for token in (sentence[position] for position in sorted(union)):
+            # A token counts once per unused occurrence on both sides.
+            if unused_hypothesis[token] > 0 and unused_reference[token] > 0:
+                hits += 1
+                unused_hypothesis[token] -= 1
+                unused_reference[token] -= 1
+    precision = hits / hypothesis_length
+    recall = hits / reference_length
+    return precision, recall, f1_score(precision, recall)
+
+
 def rouge_n(
     hypothesis: str,
     reference: str | Sequence[str],
@@ -170,6 +240,46 @@ def rouge_l(
     [0.8571, 1.0, 0.9231]
     """
     return _best_of_references(_lcs_scores, hypothesis, reference, use_stemmer)
+
+
+def rouge_lsum(
+    hypothesis: str, reference: str | Sequence[str], use_stemmer: bool = False
+) -> tuple[float, float, float]:
+    """Summary-level ROUGE-L, equal to rouge-score's `rougeLsum`.
+
+    Sentences are the non-empty lines of each text (put one sentence per line;
+    rouge-score's optional NLTK sentence splitting is not offered, since it
+    needs downloaded data). Without newlines, a text is one sentence and the
+    union LCS is the plain LCS, but hits are still capped by token counts.
+
+    Args:
+        hypothesis: str, the system summary, one sentence per line.
+        reference: str (one sentence per line), or a list of such summaries,
+            scored by the best F1.
+        use_stemmer: bool, as in `rouge_l`. Defaults to `False`.
+
+    Returns:
+        `(precision, recall, f1)`, floats in [0, 1].
+
+    Raises:
+        TypeError: if a text is not a string.
+        ValueError: for an empty list of references.
+
+    Example:
+    >>> from keras_seq.metrics import rouge_lsum
+    >>> rouge_lsum("w1 w2 w6 w7 w8\\nw1 w3 w8 w9 w5", "w1 w2 w3 w4 w5")
+    (0.4, 0.8, 0.5333333333333333)
+    >>> rouge_lsum("Second sentence.\\nFirst sentence.", "First sentence.\\nSecond sentence.")
+    (1.0, 1.0, 1.0)
+    """
+    hypothesis_sentences = _sentences(hypothesis, "hypothesis", use_stemmer)
+    scores = [
+        _summary_lcs_scores(
+            hypothesis_sentences, _sentences(ref, "reference", use_stemmer)
+        )
+        for ref in _reference_list(reference)
+    ]
+    return max(scores, key=lambda score: score[2])  # first best F1, as rouge-score
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from keras_seq._validation import check_positive_ints
+from keras_seq._validation import check_token_ids as _check_id_values
 
 
 def validate_sizes(**sizes):
@@ -40,13 +41,17 @@ def check_heads(hidden_dim, num_heads):
         )
 
 
-def check_token_ids(name, token_ids):
+def check_token_ids(name, token_ids, vocabulary_size=None):
+    """`token_ids` as a tensor, checked: rank 2, and (given the vocabulary
+    size) integers in [0, vocabulary_size) whenever the values are known."""
     token_ids = ops.convert_to_tensor(token_ids)
     if len(token_ids.shape) != 2:
         raise ValueError(
             f"`{name}` must be integer ids of rank 2 [batch, time]; received shape "
             f"{tuple(token_ids.shape)}."
         )
+    if vocabulary_size is not None:
+        _check_id_values(token_ids, vocabulary_size, name)
     return token_ids
 
 

@@ -6,10 +6,15 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_seq._validation import check_positive_ints, positive_int_errors
-from keras_seq.decoding.greedy import greedy_search
+from keras_seq._validation import (
+    check_positive_ints,
+    check_token_ids,
+    positive_int_errors,
+    rate_error,
+)
+from keras_seq.decoding.step import static_step
 from keras_seq.layers.bahdanau_attention import BahdanauAttention
-from keras_seq.models._generation import compiled, decoding_options, search
+from keras_seq.models._generation import GenerationMixin, decoding_options
 from keras_seq.text.vocabulary import Vocabulary
 
 
@@ -25,7 +30,7 @@ def _as_vocabulary(value):
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class AttentionSeq2Seq(keras.Model):
+class AttentionSeq2Seq(GenerationMixin, keras.Model):
     """Bi-LSTM encoder, additive attention and an LSTM decoder.
 
     The encoder reads the embedded source with a bidirectional LSTM into
@@ -37,8 +42,9 @@ class AttentionSeq2Seq(keras.Model):
     W_v a_j)), and the attentional state tanh(W_c [s_t; c_t]) predicts the
     next token. Using the current state s_t as the query (Luong et al.'s
     ordering, with Bahdanau's additive score) lets training run the decoder
-    LSTM over all steps at once; inference decodes greedily one step at a
-    time inside a compiled loop.
+    LSTM over all steps at once; inference decodes one step at a time inside
+    a compiled loop over a fixed-size token buffer (XLA-compiled with
+    `jit_compile=True`).
 
     Padding id 0 is masked in the source (the attention ignores it) and in
     the target. Logits are float32 under mixed precision.
@@ -109,8 +115,8 @@ class AttentionSeq2Seq(keras.Model):
                 "attention_units": attention_units,
             }
         )
-        if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-            errors.append(f"`dropout` must be a float in [0, 1); received {dropout!r}.")
+        if rate_error("dropout", dropout):
+            errors.append(rate_error("dropout", dropout))
         if errors:
             raise ValueError(" ".join(errors))
         self.source_vocabulary_size = source_vocabulary_size
@@ -185,6 +191,7 @@ class AttentionSeq2Seq(keras.Model):
                 "`encoder_tokens` must be integer ids of rank 2 [batch, time]; "
                 f"received shape {tuple(encoder_tokens.shape)}."
             )
+        check_token_ids(encoder_tokens, self.source_vocabulary_size, "encoder_tokens")
         source_mask = ops.not_equal(encoder_tokens, 0)
         embedded = self.embedding_dropout(self.source_embedding(encoder_tokens), training=training)
         annotations, fh, fc, bh, bc = self.encoder(embedded, mask=source_mask, training=training)
@@ -195,6 +202,7 @@ class AttentionSeq2Seq(keras.Model):
         return annotations, source_mask, state
 
     def _decode(self, decoder_tokens, annotations, source_mask, state, training=False):
+        check_token_ids(decoder_tokens, self.target_vocabulary_size, "decoder_tokens")
         embedded = self.embedding_dropout(self.target_embedding(decoder_tokens), training=training)
         outputs, h, c = self.decoder(embedded, initial_state=state, training=training)
         context, weights = self.attention(outputs, annotations, mask=source_mask)
@@ -224,21 +232,26 @@ class AttentionSeq2Seq(keras.Model):
 
     # -- inference ----------------------------------------------------------
 
-    def step_fn(self, tokens, state):
-        """One decoder step for `keras_seq.decoding`: `(tokens [B, t], state)`
-        -> `(logits [B, V], state)`.
+    @static_step
+    def step_fn(self, tokens, state, index=None):
+        """One decoder step for `keras_seq.decoding`: the token before
+        `index` of the buffer `tokens` -> `(logits [B, V] of position index,
+        state)` (with the prefix `[B, t]` and no `index`: position `t`).
 
         The state (from `initial_state`) holds the LSTM state `h`, `c`, the
         encoder `annotations` and `source_mask`, and an `attention` history
-        `[B, max_length, Tx]` into which step `t` writes its weights at row
-        `t - 1`; searches may repeat and reorder all of it along the batch.
+        `[B, max_length, Tx]` into which the step for `index` writes its
+        weights at row `index - 1`; searches may repeat and reorder all of it
+        along the batch.
         """
+        if index is None:
+            index = ops.shape(tokens)[1]
+        newest = ops.expand_dims(ops.take(tokens, index - 1, axis=1), 1)
         logits, (h, c), weights = self._decode(
-            tokens[:, -1:], state["annotations"], state["source_mask"], [state["h"], state["c"]]
+            newest, state["annotations"], state["source_mask"], [state["h"], state["c"]]
         )
-        step = ops.shape(tokens)[1] - 1
         history = ops.slice_update(
-            state["attention"], (0, step, 0), ops.cast(weights, state["attention"].dtype)
+            state["attention"], (0, index - 1, 0), ops.cast(weights, state["attention"].dtype)
         )
         return logits[:, 0], dict(state, h=h, c=c, attention=history)
 
@@ -254,19 +267,8 @@ class AttentionSeq2Seq(keras.Model):
             "attention": ops.zeros((batch, max_length, length), "float32"),
         }
 
-    def generate(
-        self,
-        encoder_tokens,
-        max_length,
-        return_attention=False,
-        strategy="greedy",
-        beam_width=5,
-        length_penalty=0.0,
-        temperature=1.0,
-        top_k=None,
-        top_p=None,
-        seed=None,
-    ):
+    def generate(self, encoder_tokens, max_length, return_attention=False, strategy="greedy", beam_width=5,
+                 length_penalty=0.0, temperature=1.0, top_k=None, top_p=None, seed=None):  # fmt: skip
         """Decodes in a compiled loop.
 
         Returns `max_length` token ids per row `[B, max_length]` (positions
@@ -274,10 +276,9 @@ class AttentionSeq2Seq(keras.Model):
         `return_attention=True` (greedy decoding only) also the weights
         `[B, max_length, Tx]`.
 
-        Decoding: `strategy="greedy"` (default), `"beam"` (`beam_width`,
-        `length_penalty` alpha; see `keras_seq.decoding.beam_search`, the
-        best hypothesis is returned) or `"sample"` (`temperature`, `top_k`,
-        `top_p`, `seed`; see `keras_seq.decoding.sample`).
+        Decoding options (`strategy`, `beam_width`, `length_penalty`,
+        `temperature`, `top_k`, `top_p`, `seed`) as in
+        `keras_seq.models.TransformerLM.generate`.
         """
         options = decoding_options(strategy, beam_width, length_penalty, temperature, top_k, top_p, seed)
         if return_attention and strategy != "greedy":
@@ -289,25 +290,20 @@ class AttentionSeq2Seq(keras.Model):
                 "`encoder_tokens` must be integer ids of rank 2 [batch, time]; "
                 f"received shape {encoder_tokens.shape}."
             )
-        if not self.built:
-            self.build()
-        run = compiled(self, options, max_length, lambda x, length: self._generate(x, length, options))
-        tokens, attention = run(encoder_tokens)
-        tokens = ops.convert_to_numpy(tokens)
+        result = self._generate_ids(
+            ops.convert_to_tensor(encoder_tokens), max_length, options, return_results=return_attention
+        )
         if return_attention:
-            return tokens, ops.convert_to_numpy(attention)
-        return tokens
+            tokens, results = result
+            return tokens, results["attention"]
+        return result
 
-    def _generate(self, encoder_tokens, max_length, options):
+    def _decoding_start(self, encoder_tokens, max_length):
         start = ops.full((ops.shape(encoder_tokens)[0], 1), self.start_id, "int32")
-        state = self.initial_state(encoder_tokens, max_length)
-        if options[0] == "greedy":
-            tokens, state = greedy_search(
-                self.step_fn, start, max_length + 1, end_id=self.end_id, state=state, return_state=True
-            )
-            return tokens[:, 1:], state["attention"]
-        tokens = search(options, self.step_fn, start, max_length + 1, self.end_id, state)
-        return tokens[:, 1:], state["attention"]
+        return start, self.initial_state(encoder_tokens, max_length), max_length + 1
+
+    def _decoding_results(self, state):
+        return {"attention": state["attention"]}
 
     def translate(self, texts, max_length=None, return_attention=False, **decoding):
         """Strings in, strings out; needs the vocabularies saved with the model.

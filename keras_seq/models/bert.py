@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from keras_seq._validation import check_positive_ints
+from keras_seq._validation import check_token_ids as check_id_values
 from keras_seq.layers.position_embedding import PositionEmbedding
 from keras_seq.layers.transformer_encoder_block import TransformerEncoderBlock
 from keras_seq.models._transformer_common import (
@@ -135,6 +136,8 @@ class BertEncoder(StoredConfig, keras.Model):
 
     def call(self, inputs, training=False):
         token_ids, segment_ids = _split_inputs(inputs)
+        check_id_values(token_ids, self.vocabulary_size, "token_ids")
+        check_id_values(segment_ids, self.num_segments, "segment_ids")
         x = self.token_embedding(token_ids) + self.segment_embedding(segment_ids)
         x = x + self.position_embedding(x)
         x = self.embedding_dropout(self.embedding_norm(x), training=training)

@@ -7,11 +7,16 @@ import math
 import keras
 from keras import ops
 
+from keras_seq.decoding.step import static_step
 from keras_seq.layers.chunked_feed_forward import ChunkedFeedForward
 from keras_seq.layers.lsh_self_attention import LSHSelfAttention
 from keras_seq.layers.reversible import ReversibleBlock, ReversibleSequence
 from keras_seq.layers.sinusoidal_position_encoding import SinusoidalPositionEncoding
-from keras_seq.models._generation import compiled, decoding_options, search
+from keras_seq.models._generation import (
+    GenerationMixin,
+    check_max_length,
+    decoding_options,
+)
 from keras_seq.models._transformer_common import (
     StoredConfig,
     check_heads,
@@ -223,7 +228,7 @@ class AxialPositionEmbedding(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class ReformerLM(StoredConfig, keras.Model):
+class ReformerLM(GenerationMixin, StoredConfig, keras.Model):
     """A causal Reformer language model (Kitaev, Kaiser & Levskaya, 2020).
 
     Token ids `[B, T]` (0 = padding) are embedded, plus axial or sinusoidal
@@ -252,11 +257,12 @@ class ReformerLM(StoredConfig, keras.Model):
     logits of real positions.
 
     `generate` has no key/value cache (hashing needs the whole sequence):
-    each new token re-runs the model on the tokens so far, right-padded with
-    0 to `max_length`, exactly as a training batch holds a shorter
-    sequence (padding content never changes real positions); the bucket
-    count is fixed from `sequence_length`. Steps inside the prompt are
-    skipped. Cost: one full forward pass per generated token.
+    each new token re-runs the model on the fixed-size token buffer with
+    every position from the new one on set to 0 (padding), exactly as a
+    training batch holds a shorter sequence (padding content never changes
+    real positions); the bucket count is fixed from `sequence_length`, so
+    every shape is static and the loop compiles with XLA. Steps inside the
+    prompt are skipped. Cost: one full forward pass per generated token.
 
     Args:
         vocabulary_size: int.
@@ -411,7 +417,7 @@ class ReformerLM(StoredConfig, keras.Model):
         return self.embedding_dropout(x, training=training)
 
     def call(self, token_ids, training=False):
-        token_ids = check_token_ids("token_ids", token_ids)
+        token_ids = check_token_ids("token_ids", token_ids, self.vocabulary_size)
         length = token_ids.shape[1]
         if length is not None and length > self.sequence_length:
             raise ValueError(
@@ -454,58 +460,45 @@ class ReformerLM(StoredConfig, keras.Model):
 
     # -- generation ------------------------------------------------------------
 
-    def step_fn(self, tokens, state):
-        """`keras_seq.decoding` step: runs the model on `tokens` `[B, t]`
-        right-padded with 0 to `max(state["total_length"])` and returns the
-        logits of position `t - 1`. While every row is inside its prompt
-        (`t < state["prompt_length"]`, `[B]`) the step is skipped (the
-        search does not use those logits)."""
-        t = ops.shape(tokens)[1]
+    @static_step
+    def step_fn(self, tokens, state, index=None):
+        """`keras_seq.decoding` step: runs the model on the token buffer with
+        positions `>= index` set to 0 and returns the logits of position
+        `index - 1`, the prediction for position `index` (with the prefix
+        `[B, t]` and no `index`: the prefix right-padded with 0 to
+        `max(state["total_length"])`, `index = t`). While every row is inside
+        its prompt (`index < state["prompt_length"]`, `[B]`) the step is
+        skipped (the search does not use those logits)."""
+        if index is None:
+            index = ops.shape(tokens)[1]
+            tokens = ops.pad(tokens, [[0, 0], [0, ops.max(state["total_length"]) - index]])
+        visible = ops.expand_dims(ops.arange(ops.shape(tokens)[1]) < index, 0)
+        tokens = ops.where(visible, tokens, ops.zeros_like(tokens))
 
         def run():
-            total = ops.max(state["total_length"])
-            padded = ops.pad(tokens, [[0, 0], [0, total - t]])
-            logits = self(padded, training=False)
-            return ops.cast(ops.take(logits, t - 1, axis=1), "float32")
+            logits = self(tokens, training=False)
+            return ops.cast(ops.take(logits, index - 1, axis=1), "float32")
 
         def skip():
             return ops.zeros((ops.shape(tokens)[0], self.vocabulary_size), "float32")
 
-        return ops.cond(t < ops.min(state["prompt_length"]), skip, run), state
+        return ops.cond(index < ops.min(state["prompt_length"]), skip, run), state
 
-    def generate(
-        self,
-        prompt_tokens,
-        max_length,
-        strategy="greedy",
-        beam_width=5,
-        length_penalty=0.0,
-        temperature=1.0,
-        top_k=None,
-        top_p=None,
-        seed=None,
-    ):
+    def generate(self, prompt_tokens, max_length, strategy="greedy", beam_width=5, length_penalty=0.0,
+                 temperature=1.0, top_k=None, top_p=None, seed=None):  # fmt: skip
         """Continues `prompt_tokens` (right-padded with 0) to `max_length`
         tokens; after `end_id` a row is padded with 0. `strategy` is
         `"greedy"`, `"beam"` or `"sample"`, with the options of
         `keras_seq.models.TransformerLM.generate`. Each new token re-runs
         the model on the sequence so far (no cache; see the class doc)."""
         options = decoding_options(strategy, beam_width, length_penalty, temperature, top_k, top_p, seed)
-        if not isinstance(max_length, int) or not 0 < max_length <= self.sequence_length:
-            raise ValueError(
-                f"`max_length` must be an integer in [1, sequence_length={self.sequence_length}]; "
-                f"received {max_length!r}."
-            )
+        check_max_length(max_length, self.sequence_length, f"sequence_length={self.sequence_length}")
         prompt_tokens = check_token_ids("prompt_tokens", ops.convert_to_tensor(prompt_tokens, "int32"))
-        if not self.built:
-            self.build()
-        run = compiled(self, options, max_length, lambda x, length: self._generate(x, length, options))
-        return ops.convert_to_numpy(run(prompt_tokens))
+        return self._generate_ids(prompt_tokens, max_length, options)
 
-    def _generate(self, prompt_tokens, max_length, options):
+    def _decoding_start(self, prompt_tokens, max_length):
         real = ops.cast(ops.not_equal(prompt_tokens, 0), "int32")
         lengths = ops.sum(ops.cumprod(real, axis=1), axis=1)
-        # Skip the model while every row is still inside its prompt: at step
-        # t the loop asks for the logits of position t.
+        # Skip the model while every row is still inside its prompt.
         state = {"prompt_length": lengths, "total_length": ops.full_like(lengths, max_length)}
-        return search(options, self.step_fn, prompt_tokens, max_length, self.end_id, state)
+        return prompt_tokens, state, max_length

@@ -5,9 +5,14 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_seq.decoding.step import static_step
 from keras_seq.layers.token_and_position_embedding import TokenAndPositionEmbedding
 from keras_seq.layers.transformer_encoder_block import TransformerEncoderBlock
-from keras_seq.models._generation import compiled, decoding_options, search
+from keras_seq.models._generation import (
+    GenerationMixin,
+    check_max_length,
+    decoding_options,
+)
 from keras_seq.models._transformer_common import (
     StoredConfig,
     check_heads,
@@ -18,7 +23,7 @@ from keras_seq.models._transformer_common import (
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class Transformer(StoredConfig, keras.Model):
+class Transformer(GenerationMixin, StoredConfig, keras.Model):
     """Encoder-decoder Transformer for sequence-to-sequence tasks.
 
     The encoder embeds `encoder_tokens` (sinusoidal positions by default) and
@@ -30,8 +35,9 @@ class Transformer(StoredConfig, keras.Model):
     mixed precision). Id 0 is padding on both sides and is masked.
 
     `generate` encodes once, precomputes every layer's cross-attention
-    keys/values, and decodes greedily with a self-attention key/value cache in
-    a compiled loop.
+    keys/values, and decodes with a self-attention key/value cache in a
+    compiled loop over a fixed-size token buffer (XLA-compiled with
+    `jit_compile=True`).
 
     Args:
         encoder_vocabulary_size, decoder_vocabulary_size: ints.
@@ -156,7 +162,9 @@ class Transformer(StoredConfig, keras.Model):
 
     def encode(self, encoder_tokens, training=False):
         """Returns `(encoder_outputs [B, S, D], encoder_padding_mask [B, S])`."""
-        encoder_tokens = check_token_ids("encoder_tokens", encoder_tokens)
+        encoder_tokens = check_token_ids(
+            "encoder_tokens", encoder_tokens, self.encoder_vocabulary_size
+        )
         mask = ops.not_equal(encoder_tokens, 0)
         x = self.embedding_dropout(self.encoder_embedding(encoder_tokens), training=training)
         for block in self.encoder_blocks:
@@ -179,7 +187,9 @@ class Transformer(StoredConfig, keras.Model):
                 + "."
             )
         encoded, encoder_mask = self.encode(inputs["encoder_tokens"], training)
-        decoder_tokens = check_token_ids("decoder_tokens", inputs["decoder_tokens"])
+        decoder_tokens = check_token_ids(
+            "decoder_tokens", inputs["decoder_tokens"], self.decoder_vocabulary_size
+        )
         decoder_mask = ops.not_equal(decoder_tokens, 0)
         x = self.embedding_dropout(self.decoder_embedding(decoder_tokens), training=training)
         for block in self.decoder_blocks:
@@ -214,10 +224,14 @@ class Transformer(StoredConfig, keras.Model):
             ),
         }
 
-    def step_fn(self, tokens, state):
-        """`keras_seq.decoding` step: the newest token through both caches."""
-        index = ops.shape(tokens)[1] - 1
-        x = self.decoder_embedding(tokens[:, -1:], start_index=index)
+    @static_step
+    def step_fn(self, tokens, state, index=None):
+        """`keras_seq.decoding` step: the token before `index` through both
+        caches, the logits of position `index` (see `TransformerLM.step_fn`)."""
+        if index is None:
+            index = ops.shape(tokens)[1]
+        position = index - 1
+        x = self.decoder_embedding(ops.expand_dims(ops.take(tokens, position, axis=1), 1), start_index=position)
         updated = []
         for i, block in enumerate(self.decoder_blocks):
             x, layer_cache = block(
@@ -225,45 +239,26 @@ class Transformer(StoredConfig, keras.Model):
                 state["encoder_outputs"],
                 encoder_padding_mask=state["encoder_mask"],
                 cache=state["cache"][:, i],
-                cache_update_index=index,
+                cache_update_index=position,
                 cross_attention_cache=state["cross_cache"][:, i],
             )
             updated.append(layer_cache)
         return self._logits(x)[:, 0], dict(state, cache=ops.stack(updated, axis=1))
 
-    def generate(
-        self,
-        encoder_tokens,
-        max_length,
-        strategy="greedy",
-        beam_width=5,
-        length_penalty=0.0,
-        temperature=1.0,
-        top_k=None,
-        top_p=None,
-        seed=None,
-    ):
+    def generate(self, encoder_tokens, max_length, strategy="greedy", beam_width=5, length_penalty=0.0,
+                 temperature=1.0, top_k=None, top_p=None, seed=None):  # fmt: skip
         """Decodes `max_length` ids after the start token `[B, max_length]`
         (0 after `end_id`), in a compiled loop.
 
-        Decoding: `strategy="greedy"` (default), `"beam"` (`beam_width`,
-        `length_penalty` alpha; see `keras_seq.decoding.beam_search`, the
-        best hypothesis is returned) or `"sample"` (`temperature`, `top_k`,
-        `top_p`, `seed`; see `keras_seq.decoding.sample`).
+        Decoding options (`strategy`, `beam_width`, `length_penalty`,
+        `temperature`, `top_k`, `top_p`, `seed`) as in
+        `keras_seq.models.TransformerLM.generate`.
         """
         options = decoding_options(strategy, beam_width, length_penalty, temperature, top_k, top_p, seed)
-        if not isinstance(max_length, int) or not 0 < max_length < self.sequence_length:
-            raise ValueError(
-                f"`max_length` must be an integer in [1, sequence_length - 1 = "
-                f"{self.sequence_length - 1}]; received {max_length!r}."
-            )
+        check_max_length(max_length, self.sequence_length - 1, f"sequence_length - 1 = {self.sequence_length - 1}")
         encoder_tokens = check_token_ids("encoder_tokens", ops.convert_to_tensor(encoder_tokens, "int32"))
-        if not self.built:
-            self.build()
-        run = compiled(self, options, max_length, lambda x, length: self._generate(x, length, options))
-        return ops.convert_to_numpy(run(encoder_tokens))
+        return self._generate_ids(encoder_tokens, max_length, options)
 
-    def _generate(self, encoder_tokens, max_length, options):
+    def _decoding_start(self, encoder_tokens, max_length):
         start = ops.full((ops.shape(encoder_tokens)[0], 1), self.start_id, "int32")
-        state = self.initial_state(encoder_tokens, max_length + 1)
-        return search(options, self.step_fn, start, max_length + 1, self.end_id, state)[:, 1:]
+        return start, self.initial_state(encoder_tokens, max_length + 1), max_length + 1

@@ -5,8 +5,13 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_seq.decoding.step import static_step
 from keras_seq.layers.token_and_position_embedding import TokenAndPositionEmbedding
-from keras_seq.models._generation import compiled, decoding_options, search
+from keras_seq.models._generation import (
+    GenerationMixin,
+    check_max_length,
+    decoding_options,
+)
 from keras_seq.models._transformer_common import (
     StoredConfig,
     check_heads,
@@ -17,7 +22,7 @@ from keras_seq.models._transformer_common import (
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class TransformerLM(StoredConfig, keras.Model):
+class TransformerLM(GenerationMixin, StoredConfig, keras.Model):
     """A GPT-style language model: embeddings, causal decoder blocks, logits.
 
     Token ids `[B, T]` (0 = padding, masked as keys) are embedded with
@@ -27,9 +32,11 @@ class TransformerLM(StoredConfig, keras.Model):
     with `model.fit(tokens[:, :-1], tokens[:, 1:])` and
     `SparseCategoricalCrossentropy(from_logits=True, ignore_class=0)`.
 
-    `generate` decodes greedily with a key/value cache in a compiled loop:
-    every step feeds one token and attends over the cached keys/values, so
-    it equals recomputing the full causal pass at every step.
+    `generate` decodes with a key/value cache in a compiled loop over a
+    fixed-size token buffer: every step feeds one token and attends over the
+    cached keys/values, so it equals recomputing the full causal pass at
+    every step. With `jit_compile=True` (in `compile`, or set
+    `model.jit_compile = True`) the whole loop is XLA-compiled.
 
     Args:
         vocabulary_size: int.
@@ -110,6 +117,11 @@ class TransformerLM(StoredConfig, keras.Model):
     def build(self, inputs_shape=None):
         if self.built:
             return
+        if inputs_shape is not None and len(inputs_shape) != 2:
+            raise ValueError(
+                "`token_ids` must be integer ids of rank 2 [batch, time]; received "
+                f"shape {tuple(inputs_shape)}."
+            )
         length = None if inputs_shape is None else inputs_shape[1]
         self.embedding.build((None, length))
         hidden = (None, length, self.hidden_dim)
@@ -126,7 +138,7 @@ class TransformerLM(StoredConfig, keras.Model):
         return self.head(x)
 
     def call(self, token_ids, training=False):
-        token_ids = check_token_ids("token_ids", token_ids)
+        token_ids = check_token_ids("token_ids", token_ids, self.vocabulary_size)
         padding = ops.not_equal(token_ids, 0)
         x = self.embedding_dropout(self.embedding(token_ids), training=training)
         for block in self.blocks:
@@ -152,24 +164,19 @@ class TransformerLM(StoredConfig, keras.Model):
             updated.append(layer_cache)
         return self._hidden_to_logits(x), ops.stack(updated, axis=1)
 
-    def step_fn(self, tokens, state):
-        """`keras_seq.decoding` step: feeds the newest token through the cache."""
-        index = ops.shape(tokens)[1] - 1
-        logits, cache = self.call_with_cache(tokens[:, -1:], state["cache"], index)
+    @static_step
+    def step_fn(self, tokens, state, index=None):
+        """`keras_seq.decoding` step: feeds the token before `index` through
+        the cache and returns the logits of position `index` (with the
+        prefix `[B, t]` and no `index`: position `t`)."""
+        if index is None:
+            index = ops.shape(tokens)[1]
+        newest = ops.expand_dims(ops.take(tokens, index - 1, axis=1), 1)
+        logits, cache = self.call_with_cache(newest, state["cache"], index - 1)
         return logits[:, 0], {"cache": cache}
 
-    def generate(
-        self,
-        prompt_tokens,
-        max_length,
-        strategy="greedy",
-        beam_width=5,
-        length_penalty=0.0,
-        temperature=1.0,
-        top_k=None,
-        top_p=None,
-        seed=None,
-    ):
+    def generate(self, prompt_tokens, max_length, strategy="greedy", beam_width=5, length_penalty=0.0,
+                 temperature=1.0, top_k=None, top_p=None, seed=None):  # fmt: skip
         """Continues `prompt_tokens` to `max_length` tokens in total; after
         `end_id` a row is padded with 0. Prompts are right-padded with 0
         (beam search needs prompts of one length).
@@ -177,20 +184,15 @@ class TransformerLM(StoredConfig, keras.Model):
         Decoding: `strategy="greedy"` (default), `"beam"` (`beam_width`,
         `length_penalty` alpha; see `keras_seq.decoding.beam_search`, the
         best hypothesis is returned) or `"sample"` (`temperature`, `top_k`,
-        `top_p`, `seed`; see `keras_seq.decoding.sample`).
+        `top_p`; see `keras_seq.decoding.sample`). Sampling without a `seed`
+        advances the model's `sampling_seed_generator`, so calls differ; with
+        a `seed` it repeats exactly.
         """
         options = decoding_options(strategy, beam_width, length_penalty, temperature, top_k, top_p, seed)
-        if not isinstance(max_length, int) or not 0 < max_length <= self.sequence_length:
-            raise ValueError(
-                f"`max_length` must be an integer in [1, sequence_length={self.sequence_length}]; "
-                f"received {max_length!r}."
-            )
+        check_max_length(max_length, self.sequence_length, f"sequence_length={self.sequence_length}")
         prompt_tokens = check_token_ids("prompt_tokens", ops.convert_to_tensor(prompt_tokens, "int32"))
-        if not self.built:
-            self.build()
-        run = compiled(self, options, max_length, lambda x, length: self._generate(x, length, options))
-        return ops.convert_to_numpy(run(prompt_tokens))
+        return self._generate_ids(prompt_tokens, max_length, options)
 
-    def _generate(self, prompt_tokens, max_length, options):
+    def _decoding_start(self, prompt_tokens, max_length):
         state = {"cache": self.empty_cache(ops.shape(prompt_tokens)[0], max_length)}
-        return search(options, self.step_fn, prompt_tokens, max_length, self.end_id, state)
+        return prompt_tokens, state, max_length

@@ -35,7 +35,8 @@ def combine_rounds_recomputed(query_key, value, round_fn, num_hashes, indices):
     of this layer runs.
     """
     import tensorflow as tf
-    from tensorflow.python.eager import record
+
+    from keras_seq._private_api import stop_recording
 
     stats_dtype = _statistics_dtype(value.dtype)
 
@@ -64,7 +65,7 @@ def combine_rounds_recomputed(query_key, value, round_fn, num_hashes, indices):
 
     @tf.custom_gradient
     def combined(query_key, value):
-        with record.stop_recording():
+        with stop_recording():
             output, running_max, log_normaliser = forward(query_key, value)
 
         def grad(upstream):

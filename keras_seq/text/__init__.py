@@ -1,5 +1,9 @@
 """Text utilities: vocabularies, teacher forcing, BERT-style pre-training data.
 
+The WordPiece helpers (`train_wordpiece`, `wordpiece_tokenizer`) need keras-hub
+and tensorflow-text, which take seconds to import; they are loaded on first
+use, so `import keras_seq.text` does not pay for them.
+
 Example:
 
 >>> from keras_seq.text import Vocabulary, shift_right
@@ -9,11 +13,17 @@ Example:
 [[2, 4, 5, 6]]
 """
 
+import importlib
+
 from keras_seq.text.masking import mlm_mask
 from keras_seq.text.sentence_pairs import nsp_pairs
 from keras_seq.text.teacher_forcing import shift_right
 from keras_seq.text.vocabulary import Vocabulary
-from keras_seq.text.wordpiece import train_wordpiece, wordpiece_tokenizer
+
+_LAZY = {
+    "train_wordpiece": "keras_seq.text.wordpiece",
+    "wordpiece_tokenizer": "keras_seq.text.wordpiece",
+}
 
 __all__ = [
     "Vocabulary",
@@ -23,3 +33,16 @@ __all__ = [
     "train_wordpiece",
     "wordpiece_tokenizer",
 ]
+
+
+def __getattr__(name):
+    # PEP 562: import keras-hub only when a WordPiece helper is first used.
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

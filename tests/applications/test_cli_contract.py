@@ -14,7 +14,8 @@ import tiny_models
 from applications import contract
 
 APPLICATIONS = sorted({tiny_models.package(name) for name in tiny_models.BUILDERS})
-ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "TF_CPP_MIN_LOG_LEVEL": "0"}
+# As a user's shell would have it: no TF_CPP_MIN_LOG_LEVEL (the command line sets its own).
+ENV = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"} | {"PYTHONPATH": os.pathsep.join(sys.path)}
 
 
 def run(*argv, cwd=None):

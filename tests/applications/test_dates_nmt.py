@@ -91,6 +91,7 @@ def test_trains_under_mirrored_strategy_on_two_logical_cpus(tmp_path):
     command = [
         sys.executable, "-m", "applications.dates_nmt", "train", "--size", "fast",
         "--strategy", "mirrored", "--cpu-devices", "2", "--train-examples", "4000",
+        "--batch-size", "32",  # per replica: the global batch stays the fast size's 64
         "--eval-examples", "500", "--logdir", str(tmp_path / "logs"),
         "--output", str(tmp_path / "m.keras"),
     ]

@@ -13,7 +13,9 @@ import tiny_models
 
 # Runs in a fresh interpreter. Before each application, Keras's registry of
 # custom objects is reset to what keras_seq registers, so an application's
-# model can only load through the classes its own import registers.
+# model can only load through the classes its own import registers; and each
+# application package is imported first at its own turn (the cases come in an
+# order where the packages other applications import come first).
 RELOAD = r"""
 import importlib, os, pickle, sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -27,13 +29,14 @@ cases, results = pickle.load(open(sys.argv[1], "rb")), {}
 for name, path, inputs, through in cases:
     registry.clear()
     registry.update(library)
-    package = importlib.import_module("applications." + tiny_models.package(name))
-    results[name] = {}
+    module = "applications." + tiny_models.package(name)
+    first = module not in sys.modules
+    package = importlib.import_module(module)
+    results[name] = {"first_import": first}
     if name != "word_vectors":
         model = keras.saving.load_model(path, safe_mode=True)
         results[name]["load_model"] = tiny_models.outputs(name, model, inputs, through)
-    loaded = tiny_models.keras_model(name, package.load(path))
-    results[name]["load"] = tiny_models.outputs(name, loaded, inputs, through)
+    results[name]["load"] = tiny_models.loaded_outputs(name, package.load(path), inputs, through)
 pickle.dump(results, open(sys.argv[2], "wb"))
 """
 
@@ -54,7 +57,9 @@ def reloaded(tmp_path_factory):
         directory = root / name
         directory.mkdir()
         tiny[name] = tiny_models.build(name, str(directory))
-    cases = [(t.name, t.path, t.inputs, t.through) for t in tiny.values()]
+    imported_by_others = ["qa", "qa_span", "dates_nmt", "transformer_nmt", "word_vectors"]  # text_to_text, sentiment, ...
+    order = imported_by_others + [name for name in tiny if name not in imported_by_others]
+    cases = [(tiny[n].name, tiny[n].path, tiny[n].inputs, tiny[n].through) for n in order]
     with open(root / "cases.pkl", "wb") as handle:
         pickle.dump(cases, handle)
     done = subprocess.run(
@@ -71,6 +76,8 @@ def reloaded(tmp_path_factory):
 def test_saved_model_reloads_with_the_same_outputs(reloaded, name):
     tiny, results = reloaded
     expected = tiny[name].expected
+    first_import = results[name].pop("first_import")
+    assert first_import or name == "qa_span", f"applications.{name} was imported before its turn"
     for way, outputs in results[name].items():
         assert _close(expected, outputs), f"{name} via {way}"
     assert set(results[name]) == ({"load"} if name == "word_vectors" else {"load", "load_model"})

@@ -69,3 +69,16 @@ def test_reload_predict_and_cli(trained, tmp_path, capsys):
     assert f"beam+LM CER {100 * result['beam_cer']:.2f}%" in capsys.readouterr().out
     assert word_error_rate(beam, references[:4]) <= 1.0
     assert list((root / "logs").rglob("events.out.tfevents.*"))
+
+
+def test_the_model_runs_without_keras_mask_warnings():
+    import warnings
+
+    waves = np.random.default_rng(0).normal(0, 0.1, (2, 16_000)).astype("float32")
+    inputs = {"audio": waves, "audio_length": np.array([16_000, 9_000], "int32")}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = app.build_model("fast")
+        app.recognizer(model)(inputs)
+        app.recognizer(model).predict(inputs, verbose=0)
+    assert not [w for w in caught if "mask" in str(w.message)], [str(w.message) for w in caught]

@@ -40,9 +40,14 @@ def outputs(name, model, inputs, through=None):
     return _numpy(model(inputs))
 
 
-def keras_model(name, loaded):
-    """The Keras model in what `applications.<name>.load` returns."""
-    return loaded[0] if name in ("qa", "qa_span", "bert_pretraining", "sentiment") else loaded
+def loaded_outputs(name, loaded, inputs, through=None):
+    """The outputs of the model in what `applications.<name>.load` returns
+    (a model, or a tuple whose first item is the model; speech_ctc's is
+    already its recognizer)."""
+    if name == "speech_ctc":
+        return outputs(name, loaded[0], inputs)
+    model = loaded[0] if isinstance(loaded, tuple) else loaded
+    return outputs(name, model, inputs, through)
 
 
 def _numpy(value):

@@ -44,3 +44,18 @@ def test_plot_attention_and_errors():
         AttentionHeatmap("/tmp", attention_fn=None)
     with pytest.raises(ValueError, match="`every_n_epochs`"):
         AttentionHeatmap("/tmp", lambda m: [], every_n_epochs=0)
+
+
+def test_plot_attention_keeps_the_matplotlib_backend():
+    # A notebook runs with the inline backend; plotting (directly or from the
+    # callback) must not switch it, or later figures stop being displayed.
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    before = matplotlib.get_backend()
+    plt.switch_backend("svg")
+    try:
+        plt.close(plot_attention(np.eye(2), ["a", "b"], ["x", "y"]))
+        assert matplotlib.get_backend() == "svg"
+    finally:
+        plt.switch_backend(before)

@@ -61,3 +61,13 @@ def test_errors():
         sample(constant_step, [[1]], 3, top_p=1.5)
     with pytest.raises(ValueError, match="`top_k` must be a positive integer"):
         sample(constant_step, [[1]], 3, top_k=0)
+
+
+def test_unseeded_sampling_differs_per_call_also_inside_a_compiled_function():
+    step = markov_step()
+    prompts = np.ones((6, 1), "int32")
+    compiled = tf.function(lambda p: sample(step, p, 10))
+    draws = [np.asarray(compiled(prompts)) for _ in range(3)] + [np.asarray(sample(step, prompts, 10)) for _ in range(2)]
+    for i in range(len(draws)):
+        for j in range(i):
+            assert not np.array_equal(draws[i], draws[j])

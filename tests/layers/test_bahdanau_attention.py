@@ -90,3 +90,22 @@ def test_errors(data):
         BahdanauAttention(units=3)(query, values[:, 0])
     with pytest.raises(ValueError, match="`mask` must have rank 2"):
         BahdanauAttention(units=3)(query, values, mask=np.ones((2,), bool))
+
+
+@pytest.mark.parametrize("policy", ["float32", "mixed_float16"])
+def test_output_shapes_without_tracing_and_mask_errors(data, policy):
+    import keras
+
+    query, values = data
+    layer = BahdanauAttention(8, dtype=policy)
+    assert layer.compute_output_shape((2, 3, 6), (2, 5, 4)) == ((2, 3, 4), (2, 3, 5))
+    assert layer.compute_output_shape((2, 6), (2, 5, 4)) == ((2, 4), (2, 5))
+    context, weights = layer(keras.Input((None, 6)), keras.Input((5, 4)))
+    compute = keras.dtype_policies.get(policy).compute_dtype
+    assert tuple(context.shape) == (None, None, 4) and tuple(weights.shape) == (None, None, 5)
+    assert context.dtype == weights.dtype == compute
+    eager_context, eager_weights = layer(query, values)
+    assert eager_context.shape == (2, 3, 4) and eager_weights.shape == (2, 3, 5)
+    with pytest.raises(ValueError, match=r"`mask` of shape \(2, 1, 4\) does not broadcast to"
+                       r" \[batch, query_time, values_time\] of shape \(2, 3, 5\)"):
+        layer(query, values, mask=np.ones((2, 4), bool))

@@ -51,3 +51,30 @@ def test_bad_arguments_raise():
         SinusoidalPositionEncoding(max_wavelength=0)
     with pytest.raises(ValueError, match="inputs"):
         SinusoidalPositionEncoding()(np.zeros((5,), "float32"))
+
+
+def test_positions_argument_matches_keras_hub_and_wins_over_start_index(seed_pe):
+    x = np.zeros((2, 4, 6), "float32")
+    peer = keras_hub.layers.SinePositionEncoding()
+    ours = SinusoidalPositionEncoding()
+    for positions in (np.array([3, 0, 7, 1]), np.array([[0, 1, 2, 3], [9, 5, 5, 2]])):
+        expected = peer(x, positions=positions.astype("float32"))
+        actual = ours(x, start_index=4, positions=positions)
+        np.testing.assert_allclose(actual, expected, atol=1e-5)
+        flat = positions.reshape(-1, 4)
+        for row, pos in enumerate(flat):
+            reference = np.stack([seed_pe(1, 6, start=int(p))[0] for p in pos])
+            np.testing.assert_allclose(np.asarray(actual)[row if flat.shape[0] > 1 else 0], reference, atol=1e-5)
+    # Cached decoding asks for position t directly.
+    full = np.asarray(ours(np.zeros((1, 6, 6), "float32")))
+    for t in range(6):
+        np.testing.assert_allclose(ours(np.zeros((1, 1, 6), "float32"), positions=[t])[0, 0], full[0, t], atol=1e-6)
+
+
+def test_rank_4_inputs_and_symbolic_shapes_as_keras_hub():
+    x = np.zeros((1, 2, 4, 6), "float32")
+    np.testing.assert_allclose(
+        SinusoidalPositionEncoding()(x), keras_hub.layers.SinePositionEncoding()(x), atol=1e-5
+    )
+    inputs = keras.Input((None, 100, 32))
+    assert tuple(SinusoidalPositionEncoding()(inputs).shape) == (None, None, 100, 32)

@@ -148,3 +148,117 @@ def test_errors(seqs):
         TransformerDecoderBlock(2, 8)(y)
     with pytest.raises(ValueError, match="takes no"):
         TransformerDecoderBlock(2, 8, cross_attention=False)(y, x)
+
+
+# -- keras-hub parity: shapes, specs, caches, masks ---------------------------
+
+
+@pytest.mark.parametrize("policy", ["float32", "mixed_float16", "mixed_bfloat16"])
+def test_symbolic_specs_under_mixed_precision(policy):
+    compute = keras.dtype_policies.get(policy).compute_dtype
+    encoder = TransformerEncoderBlock(2, 8, dtype=policy)
+    x = keras.Input((None, 8))
+    y, scores = encoder(x, return_attention_scores=True)
+    assert tuple(y.shape) == (None, None, 8) and y.dtype == compute
+    assert tuple(scores.shape) == (None, 2, None, None)
+    assert encoder.compute_output_shape((3, 5, 8)) == (3, 5, 8)
+    decoder = TransformerDecoderBlock(2, 8, dtype=policy)
+    enc = keras.Input((7, 8))
+    dec = keras.Input((5, 8))
+    out, scores = decoder(dec, enc, return_attention_scores=True)
+    assert tuple(out.shape) == (None, 5, 8) and out.dtype == compute
+    assert tuple(scores["cross_attention"].shape) == (None, 2, 5, 7)
+    assert decoder.compute_output_shape((3, 5, 8), (3, 7, 8)) == (3, 5, 8)
+    # The symbolic model runs and gives the eager layer's outputs.
+    model = keras.Model([dec, enc], out)
+    a = np.random.default_rng(0).normal(size=(2, 5, 8)).astype("float32")
+    b = np.random.default_rng(1).normal(size=(2, 7, 8)).astype("float32")
+    np.testing.assert_allclose(
+        np.asarray(model([a, b]), "float32"), np.asarray(decoder(a, b), "float32"), atol=1e-6
+    )
+    # keras-hub agrees on the shapes.
+    peer = keras_hub.layers.TransformerDecoder(8, 2, dtype=policy)
+    assert tuple(peer(dec, enc).shape) == tuple(out.shape)
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_writable_cross_attention_cache_matches_keras_hub(seqs, norm_first):
+    x, y = seqs  # encoder (2, 6, 16), decoder (2, 4, 16)
+    peer = keras_hub.layers.TransformerDecoder(12, 2, normalize_first=norm_first)
+    ours = TransformerDecoderBlock(2, 12, norm_first=norm_first)
+    peer(y, x)
+    ours(y, x)
+    rng = np.random.default_rng(3)
+    peer.set_weights([0.3 * rng.normal(size=w.shape) for w in peer.weights])
+    ours.set_weights(peer.get_weights())
+    self_cache = np.zeros((2, 2, 4, 2, 8), "float32")
+    cross_cache = np.zeros((2, 2, 6, 2, 8), "float32")
+    expected = peer(
+        y, x,
+        self_attention_cache=self_cache, self_attention_cache_update_index=0,
+        cross_attention_cache=cross_cache, cross_attention_cache_update_index=0,
+    )
+    actual = ours(
+        y, x, cache=self_cache, cache_update_index=0,
+        cross_attention_cache=cross_cache, cross_attention_cache_update_index=0,
+    )
+    assert len(actual) == 3
+    for a, e in zip(actual, expected):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(e), atol=1e-5)
+    np.testing.assert_allclose(actual[2], ours.compute_cross_attention_cache(x), atol=1e-6)
+    # Step by step in a compiled loop with the filled cross cache read-only.
+    full_cross = actual[2]
+
+    @tf.function
+    def decode(self_cache):
+        pieces = []
+        for i in range(4):
+            out, self_cache = ours(
+                y[:, i : i + 1], x, cache=self_cache, cache_update_index=i,
+                cross_attention_cache=full_cross,
+            )
+            pieces.append(out)
+        return tf.concat(pieces, 1), self_cache
+
+    outputs, final_cache = decode(tf.zeros((2, 2, 4, 2, 8)))
+    np.testing.assert_allclose(outputs, expected[0], atol=1e-5)
+    np.testing.assert_allclose(final_cache, expected[1], atol=1e-5)
+
+
+def test_padding_masks_from_keras_masks_with_other_tensor_arguments(seqs):
+    x, _ = seqs
+    embedding = keras.layers.Embedding(9, 16, mask_zero=True)
+    ids = np.array([[1, 2, 3, 4, 0, 0], [5, 6, 0, 0, 0, 0]])
+    attention = np.random.default_rng(0).random((2, 6, 6)) > 0.2
+    attention[:, :, 0] = True
+    encoder = TransformerEncoderBlock(2, 8)
+    embedded = embedding(ids)
+    # With another tensor argument Keras fills `inputs_mask`, not `mask`.
+    implicit = encoder(embedded, attention_mask=attention)
+    explicit = encoder(np.asarray(embedded), padding_mask=ids != 0, attention_mask=attention)
+    real = ids != 0  # padded query rows differ: an implicit mask also masks them
+    np.testing.assert_allclose(np.asarray(implicit)[real], np.asarray(explicit)[real], atol=1e-6)
+    peer = keras_hub.layers.TransformerEncoder(8, 2)
+    peer(np.asarray(embedded))
+    peer.set_weights(encoder.get_weights())
+    np.testing.assert_allclose(implicit, peer(embedding(ids), attention_mask=attention), atol=1e-5)
+    np.testing.assert_allclose(
+        explicit, peer(np.asarray(embedded), padding_mask=ids != 0, attention_mask=attention),
+        atol=1e-5,
+    )
+
+
+def test_mask_errors_show_both_shapes(seqs):
+    x, y = seqs
+    encoder = TransformerEncoderBlock(2, 8)
+    with pytest.raises(ValueError, match=r"`padding_mask` of shape \(2, 5\) does not broadcast to"
+                       r" `inputs` \[batch, time\] of shape \(2, 6\)"):
+        encoder(x, padding_mask=np.ones((2, 5), bool))
+    with pytest.raises(ValueError, match=r"`attention_mask` of shape \(2, 6, 4\) does not broadcast"
+                       r" to \[batch, query_time, key_time\] of shape \(2, 6, 6\)"):
+        encoder(x, attention_mask=np.ones((2, 6, 4), bool))
+    decoder = TransformerDecoderBlock(2, 8)
+    with pytest.raises(ValueError, match=r"`encoder_padding_mask` of shape \(2, 4\)"):
+        decoder(y, x, encoder_padding_mask=np.ones((2, 4), bool))
+    with pytest.raises(ValueError, match="`cross_attention_cache_update_index` was given without"):
+        decoder(y, x, cross_attention_cache_update_index=0)

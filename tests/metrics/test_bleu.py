@@ -9,7 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sacrebleu.metrics import BLEU
 
-from keras_seq.metrics import corpus_bleu, sentence_bleu
+from keras_seq.metrics import bleu_from_statistics, corpus_bleu, sentence_bleu
+
+SMOOTHING = ["exp", "none", "floor", "add-k"]
 
 
 def _random_text(rng, vocabulary, low, high):
@@ -144,7 +146,7 @@ def test_there_are_enough_parity_cases():
     assert len(ALL_CORPORA) >= 30
 
 
-@pytest.mark.parametrize("smooth", ["exp", "none"])
+@pytest.mark.parametrize("smooth", SMOOTHING)
 @pytest.mark.parametrize("tokenize", ["13a", "none"])
 @pytest.mark.parametrize("case", range(len(ALL_CORPORA)))
 def test_corpus_bleu_equals_sacrebleu(case, tokenize, smooth):
@@ -156,7 +158,7 @@ def test_corpus_bleu_equals_sacrebleu(case, tokenize, smooth):
     assert_same_bleu(ours, theirs)
 
 
-@pytest.mark.parametrize("smooth", ["exp", "none"])
+@pytest.mark.parametrize("smooth", SMOOTHING)
 @pytest.mark.parametrize("tokenize", ["13a", "none"])
 @pytest.mark.parametrize("case", range(len(ALL_CORPORA)))
 def test_sentence_bleu_equals_sacrebleu(case, tokenize, smooth):
@@ -231,7 +233,9 @@ def test_empty_corpus_scores_zero():
     "kwargs, message",
     [
         ({"tokenize": "moses"}, "`tokenize`"),
-        ({"smooth": "floor"}, "`smooth`"),
+        ({"smooth": "add-one"}, "`smooth`"),
+        ({"smooth": "floor", "smooth_value": -1}, "`smooth_value`"),
+        ({"smooth": "add-k", "smooth_value": "1"}, "`smooth_value`"),
         ({"max_order": 0}, "`max_order`"),
     ],
 )
@@ -292,3 +296,218 @@ def test_identical_hypothesis_and_reference_score_100(words):
     text = " ".join(words)
     assert corpus_bleu([text], [[text]]).score == pytest.approx(100.0)
     assert sentence_bleu(text, [text]).score == pytest.approx(100.0)
+
+
+@pytest.mark.parametrize(
+    "smooth, smooth_value",
+    [("floor", 0.0), ("floor", 0.01), ("floor", 0.5), ("add-k", 0.5), ("add-k", 2)],
+)
+@pytest.mark.parametrize("use_effective_order", [False, True])
+@pytest.mark.parametrize("case", [1, 2, 4, 7, 9, 27, 29, 32])
+def test_smooth_value_equals_sacrebleu(case, smooth, smooth_value, use_effective_order):
+    hypotheses, references = ALL_CORPORA[case]
+    options = {"smooth_value": smooth_value, "use_effective_order": use_effective_order}
+    theirs = sacrebleu.corpus_bleu(
+        hypotheses, references, smooth_method=smooth, **options
+    )
+    ours = corpus_bleu(hypotheses, references, smooth=smooth, **options)
+    assert_same_bleu(ours, theirs)
+    sentence_references = [stream[0] for stream in references if stream[0] is not None]
+    theirs = sacrebleu.sentence_bleu(
+        hypotheses[0], sentence_references, smooth_method=smooth, **options
+    )
+    ours = sentence_bleu(hypotheses[0], sentence_references, smooth=smooth, **options)
+    assert_same_bleu(ours, theirs)
+
+
+# SacreBLEU's own sentence-level cases (its issues #98 and #141).
+ROMANIAN_REFERENCE = "producţia de zahăr brut se exprimă în zahăr alb;"
+ROMANIAN_HYPOTHESIS = (
+    "Producția de zahăr primă va fi exprimată în ceea ce privește zahărul alb;"
+)
+
+
+@pytest.mark.parametrize(
+    "smooth, smooth_value, lowercase, tokenize",
+    [
+        ("exp", None, False, "13a"),
+        ("none", None, False, "13a"),
+        ("floor", None, False, "13a"),
+        ("floor", 0.1, False, "13a"),
+        ("floor", 0.5, False, "13a"),
+        ("add-k", None, False, "13a"),
+        ("add-k", 1, False, "13a"),
+        ("add-k", 2, False, "13a"),
+        ("exp", None, False, "none"),
+        ("exp", None, False, "intl"),
+        ("exp", None, False, "char"),
+        ("exp", None, True, "char"),
+    ],
+)
+@pytest.mark.parametrize(
+    "hypothesis, reference",
+    [(ROMANIAN_HYPOTHESIS, ROMANIAN_REFERENCE), ("this is a cat", "okay thanks")],
+)
+def test_sacrebleu_sentence_cases(
+    hypothesis, reference, smooth, smooth_value, lowercase, tokenize
+):
+    options = {
+        "smooth_value": smooth_value,
+        "lowercase": lowercase,
+        "tokenize": tokenize,
+    }
+    theirs = sacrebleu.sentence_bleu(
+        hypothesis, [reference], smooth_method=smooth, **options
+    )
+    ours = sentence_bleu(hypothesis, [reference], smooth=smooth, **options)
+    assert_same_bleu(ours, theirs)
+
+
+@pytest.mark.parametrize(
+    "hypotheses, references",
+    [(["test"], ["a test"]), (["a test"], ["a test"]), (["a little test"], ["a test"])],
+)
+def test_effective_order_as_sacrebleu_raw_corpus_bleu(hypotheses, references):
+    # raw_corpus_bleu: no tokenization, floor smoothing, effective order.
+    theirs = sacrebleu.raw_corpus_bleu(hypotheses, [references], 0.01)
+    ours = corpus_bleu(
+        hypotheses,
+        [references],
+        smooth="floor",
+        smooth_value=0.01,
+        tokenize="none",
+        use_effective_order=True,
+    )
+    assert_same_bleu(ours, theirs)
+
+
+def test_effective_order_stops_at_the_first_order_without_ngrams():
+    # 2 hypothesis words: orders 3 and 4 have no n-grams, so the mean is over
+    # orders 1-2 only, whatever their precision.
+    result = sentence_bleu("the dog", ["the cat sat"], smooth="none")
+    assert result.totals == [2, 1, 0, 0]
+    assert result.score == 0.0  # order 2 has n-grams but no match
+    result = sentence_bleu("the cat", ["the cat sat"], smooth="none")
+    assert result.score == pytest.approx(100 * math.exp(1 - 3 / 2))
+
+
+def _compute_bleu(correct, total, sys_len, ref_len, **options):
+    # SacreBLEU adds add-k's constant to the lists it is given: pass copies.
+    return BLEU.compute_bleu(list(correct), list(total), sys_len, ref_len, **options)
+
+
+@st.composite
+def bleu_statistics(draw):
+    max_order = draw(st.integers(1, 5))
+    total = draw(st.lists(st.integers(0, 12), min_size=max_order, max_size=max_order))
+    correct = [draw(st.integers(0, t)) for t in total]
+    sys_len = draw(st.integers(0, 30))
+    ref_len = draw(st.integers(0, 30))
+    return correct, total, sys_len, ref_len, max_order
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    statistics=bleu_statistics(),
+    smooth=st.sampled_from(SMOOTHING),
+    smooth_value=st.one_of(st.none(), st.floats(0, 3), st.integers(0, 3)),
+    use_effective_order=st.booleans(),
+)
+def test_bleu_from_statistics_equals_compute_bleu(
+    statistics, smooth, smooth_value, use_effective_order
+):
+    correct, total, sys_len, ref_len, max_order = statistics
+    theirs = _compute_bleu(
+        correct,
+        total,
+        sys_len,
+        ref_len,
+        smooth_method=smooth,
+        smooth_value=smooth_value,
+        effective_order=use_effective_order,
+        max_ngram_order=max_order,
+    )
+    given_correct, given_total = list(correct), list(total)
+    ours = bleu_from_statistics(
+        correct,
+        total,
+        sys_len,
+        ref_len,
+        smooth=smooth,
+        smooth_value=smooth_value,
+        use_effective_order=use_effective_order,
+        max_order=max_order,
+    )
+    assert_same_bleu(ours, theirs)
+    assert ours.ratio == theirs.ratio
+    assert (correct, total) == (given_correct, given_total)  # inputs untouched
+
+
+# SacreBLEU's degenerate-statistics and scoring cases: (correct, total,
+# sys_len, ref_len, floor value).
+DEGENERATE = [
+    ([0, 0, 0, 0], [4, 4, 2, 1], 0, 1, 0.0),
+    ([0, 0, 0, 0], [10, 11, 12, 0], 14, 10, 0.0),
+    ([0, 0, 0, 0], [0, 0, 0, 0], 0, 0, 0.0),
+    ([6, 5, 4, 0], [6, 5, 4, 3], 6, 6, 0.0),
+    ([0, 0, 0, 0], [0, 0, 0, 0], 0, 0, 0.1),
+    ([0, 0, 0, 0], [0, 0, 0, 0], 1, 5, 0.01),
+]
+
+
+@pytest.mark.parametrize("correct, total, sys_len, ref_len, value", DEGENERATE)
+def test_degenerate_statistics_score_zero(correct, total, sys_len, ref_len, value):
+    options = {"smooth_value": value}
+    ours = bleu_from_statistics(
+        correct, total, sys_len, ref_len, smooth="floor", **options
+    )
+    theirs = _compute_bleu(
+        correct, total, sys_len, ref_len, smooth_method="floor", **options
+    )
+    assert ours.score == theirs.score == 0.0
+    assert_same_bleu(ours, theirs)
+
+
+def test_bleu_from_statistics_formula():
+    result = bleu_from_statistics([9, 7, 5, 3], [10, 8, 6, 4], 11, 11, smooth="none")
+    expected = 100 * (9 / 10 * 7 / 8 * 5 / 6 * 3 / 4) ** 0.25
+    assert result.score == pytest.approx(expected)
+    # brevity penalty from the closest reference length
+    short = bleu_from_statistics([9, 7, 5, 3], [10, 8, 6, 4], 10, 12, smooth="none")
+    assert short.bp == pytest.approx(math.exp(1 - 12 / 10))
+    assert short.score == pytest.approx(
+        short.bp * 100 * (9 / 10 * 7 / 8 * 5 / 6 * 3 / 4) ** 0.25
+    )
+    # add-k smooths orders >= 2 only and reports the smoothed counts
+    added = bleu_from_statistics([2, 0, 0, 0], [4, 3, 2, 1], 4, 4, smooth="add-k")
+    assert added.counts == [2, 1, 1, 1] and added.totals == [4, 4, 3, 2]
+    assert added.score == pytest.approx(100 * (2 / 4 * 1 / 4 * 1 / 3 * 1 / 2) ** 0.25)
+    # corpus BLEU is BLEU from the summed statistics
+    hypotheses, references = ALL_CORPORA[9]
+    corpus = corpus_bleu(hypotheses, references, smooth="floor")
+    again = bleu_from_statistics(
+        corpus.counts, corpus.totals, corpus.sys_len, corpus.ref_len, smooth="floor"
+    )
+    assert again == corpus
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"correct": [1, 1, 1]}, "`correct` must hold one count per n-gram order"),
+        ({"total": [1, 1, 1, 1, 1]}, "`total` must hold one count per n-gram order"),
+        ({"max_order": 0}, "`max_order`"),
+        ({"smooth": "add-1"}, "`smooth`"),
+        ({"smooth_value": -0.5}, "`smooth_value`"),
+    ],
+)
+def test_bleu_from_statistics_errors(kwargs, message):
+    arguments = {
+        "correct": [1, 1, 1, 1],
+        "total": [2, 2, 2, 2],
+        "sys_len": 4,
+        "ref_len": 4,
+    }
+    arguments.update(kwargs)
+    with pytest.raises(ValueError, match=message):
+        bleu_from_statistics(**arguments)

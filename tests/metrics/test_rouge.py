@@ -1,4 +1,5 @@
-"""ROUGE-N / ROUGE-L parity with Google's rouge-score, F1, properties, errors."""
+"""ROUGE-N / ROUGE-L / ROUGE-Lsum parity with Google's rouge-score, F1,
+properties, errors."""
 
 import random
 
@@ -8,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rouge_score import rouge_scorer
 
-from keras_seq.metrics import f1_score, rouge_l, rouge_n
+from keras_seq.metrics import f1_score, rouge_l, rouge_lsum, rouge_n
 
 
 def _long_pair(seed, length=150):
@@ -133,3 +134,95 @@ def test_rouge_n_f1_is_symmetric(first, second, n, use_stemmer):
     assert forward[2] == pytest.approx(backward[2])
     assert forward[0] == pytest.approx(backward[1])
     assert 0.0 <= forward[2] <= 1.0
+
+
+def _long_summary(seed, sentences=25, words=18):
+    rng = random.Random(seed)
+    vocabulary = [f"word{i}" for i in range(40)] + ["running", "runs", "the", "."]
+    return "\n".join(
+        " ".join(rng.choice(vocabulary) for _ in range(rng.randint(1, words)))
+        for _ in range(sentences)
+    )
+
+
+# (hypothesis, reference): rouge-score's rougeLsum tests, then multi-sentence
+# edge cases (empty lines, lines without tokens, repeated tokens).
+SUMMARIES = [
+    ("w1 w2 w6 w7 w8\nw1 w3 w8 w9 w5", "w1 w2 w3 w4 w5"),
+    ("", "w1 w2 w3 w4 w5"),
+    ("w1", ""),
+    ("/", "w1 w2 w3 w4 w5"),
+    ("Second sentence.\nFirst Sentence.", "First sentence.\nSecond Sentence."),
+    ("Second sentence. First Sentence.", "First sentence. Second Sentence."),
+    ("a b c\n\n\nd e f\n", "d e f\na b c"),
+    ("the cat sat\n!!!\non the mat", "the cat\nsat on the mat\n..."),
+    ("the the the\nthe the", "the cat the\nthe mat"),
+    ("a b a b\nb a b a", "a b\nb a\na a b b"),
+    ("x y z", "p q r\ns t u"),
+    ("running runners ran\nquickly running", "the runner runs\nquick runs"),
+    ("line one\r\nline two", "line one\nline two"),
+    ("Grüße aus Köln\nnaïve café", "grusse aus koln\nnaive cafe"),
+    ("police killed the gunman", "the gunman killed police"),
+    _long_pair(2, length=60),
+    (_long_summary(0), _long_summary(1)),
+    (_long_summary(2, sentences=40), _long_summary(3, sentences=30, words=30)),
+]
+
+
+@pytest.mark.parametrize("use_stemmer", [False, True])
+@pytest.mark.parametrize("case", range(len(SUMMARIES)))
+def test_rouge_lsum_equals_rouge_score(case, use_stemmer):
+    hypothesis, reference = SUMMARIES[case]
+    theirs = _scorer("rougeLsum", use_stemmer).score(reference, hypothesis)["rougeLsum"]
+    ours = rouge_lsum(hypothesis, reference, use_stemmer=use_stemmer)
+    assert ours == (theirs.precision, theirs.recall, theirs.fmeasure)
+
+
+def test_rouge_lsum_union_lcs_by_hand():
+    # Lin (2004), section 3.2: reference w1..w5, candidate sentences with LCS
+    # w1 w2 and w1 w3 w5: the union w1 w2 w3 w5 gives 4 hits.
+    precision, recall, f1 = rouge_lsum(
+        "w1 w2 w6 w7 w8\nw1 w3 w8 w9 w5", "w1 w2 w3 w4 w5"
+    )
+    assert (precision, recall) == (4 / 10, 4 / 5)
+    assert f1 == pytest.approx(2 * 0.4 * 0.8 / 1.2)
+    # Sentence order does not matter; without newlines it does (plain LCS).
+    assert rouge_lsum("b\na", "a\nb") == (1.0, 1.0, 1.0)
+    assert rouge_lsum("b a", "a b")[2] == 0.5
+    # Hits are capped by token counts: "the" occurs once in the hypothesis.
+    assert rouge_lsum("the", "the\nthe")[0:2] == (1.0, 0.5)
+
+
+def test_rouge_lsum_multiple_references_equal_score_multi():
+    references = ["a dog\nruns", "the cat sat\non the mat", "cat"]
+    hypothesis = "on the mat\nthe cats sat"
+    theirs = _scorer("rougeLsum", True).score_multi(references, hypothesis)["rougeLsum"]
+    ours = rouge_lsum(hypothesis, references, use_stemmer=True)
+    assert ours == (theirs.precision, theirs.recall, theirs.fmeasure)
+
+
+def test_rouge_lsum_errors():
+    with pytest.raises(ValueError, match="`reference`"):
+        rouge_lsum("a", [])
+    with pytest.raises(TypeError, match="`hypothesis`"):
+        rouge_lsum(["a"], "a")
+    with pytest.raises(TypeError, match="`reference`"):
+        rouge_lsum("a", [None])
+
+
+LINES = st.lists(
+    st.lists(
+        st.sampled_from("the cat sat on a mat dogs running ran . !".split()),
+        max_size=8,
+    ).map(" ".join),
+    max_size=5,
+).map("\n".join)
+
+
+@settings(max_examples=100, deadline=None)
+@given(hypothesis=LINES, reference=LINES, use_stemmer=st.booleans())
+def test_random_summaries_equal_rouge_score(hypothesis, reference, use_stemmer):
+    theirs = _scorer("rougeLsum", use_stemmer).score(reference, hypothesis)["rougeLsum"]
+    ours = rouge_lsum(hypothesis, reference, use_stemmer=use_stemmer)
+    assert ours == (theirs.precision, theirs.recall, theirs.fmeasure)
+    assert 0.0 <= ours[2] <= 1.0

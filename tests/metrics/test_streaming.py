@@ -171,7 +171,23 @@ def test_bleu_reset_and_errors():
     with pytest.raises(ValueError, match="`tokenize`"):
         Bleu(tokenize="moses")
     with pytest.raises(ValueError, match="`smooth`"):
-        Bleu(smooth="add-k")
+        Bleu(smooth="add-one")
+    with pytest.raises(ValueError, match="`smooth_value`"):
+        Bleu(smooth="floor", smooth_value=-0.1)
+
+
+@pytest.mark.parametrize(
+    "smooth, smooth_value",
+    [("floor", None), ("floor", 0.5), ("add-k", None), ("add-k", 2)],
+)
+def test_bleu_streams_every_smoothing_method(smooth, smooth_value):
+    metric = Bleu(max_order=5, smooth=smooth, smooth_value=smooth_value)
+    for batch in BATCHES:
+        metric.update_state([stream[batch] for stream in REFERENCES], HYPOTHESES[batch])
+    expected = corpus_bleu(
+        HYPOTHESES, REFERENCES, max_order=5, smooth=smooth, smooth_value=smooth_value
+    )
+    assert float(metric.result()) == pytest.approx(expected.score, rel=1e-6)
 
 
 def test_rouge_n_streaming_weighted_mean_f1():
@@ -257,11 +273,12 @@ def test_perplexity_from_probabilities(rng):
     "metric",
     [
         Bleu(max_order=3, smooth="none", tokenize="none", lowercase=True, name="b"),
+        Bleu(smooth="floor", smooth_value=0.25, name="b_floor"),
         RougeN(n=2, use_stemmer=True, name="r2"),
         EditDistance(level="char", name="cer"),
         Perplexity(from_logits=False, mask_token_id=0, name="ppl"),
     ],
-    ids=["bleu", "rouge", "edit", "perplexity"],
+    ids=["bleu", "bleu_floor", "rouge", "edit", "perplexity"],
 )
 def test_get_config_round_trip(metric):
     config = metric.get_config()

@@ -137,3 +137,22 @@ def test_errors(encoder):
     model.compile("adam")
     with pytest.raises(ValueError, match="needs `y = "):
         model.fit({"token_ids": np.ones((2, 4), "int32")}, np.zeros((2,)), verbose=0)
+
+
+def test_pretrainer_train_step_under_xla_matches_the_plain_graph():
+    rng = np.random.default_rng(2)
+    tokens, segments, nsp = cyclic_corpus(16, rng)
+    inputs, labels, weights = corrupt(tokens, rng)
+    x = {"token_ids": inputs, "segment_ids": segments}
+    y = {"mlm_labels": labels, "mlm_weights": weights, "nsp_labels": nsp}
+    keras.utils.set_random_seed(5)
+    models = [BertPretrainer(BertEncoder(25, 16, **SMALL)) for _ in range(2)]
+    for model, jit in zip(models, (False, True)):
+        model(x)
+        model.set_weights(models[0].get_weights())
+        model.compile(keras.optimizers.SGD(0.5), jit_compile=jit)
+    assert models[1].jit_compile and not models[0].jit_compile
+    plain, compiled = (model.train_on_batch(x, y, return_dict=True) for model in models)
+    assert compiled["loss"] == pytest.approx(plain["loss"], rel=1e-5)
+    for a, b in zip(models[0].get_weights(), models[1].get_weights()):
+        np.testing.assert_allclose(b, a, atol=1e-5)

@@ -93,8 +93,10 @@ def test_errors_name_the_argument(qkv):
         scaled_dot_product_attention(q, k[..., :3], v)
     with pytest.raises(ValueError, match="same length"):
         scaled_dot_product_attention(q, k, v[:, :, :2])
-    with pytest.raises(ValueError, match="`mask` must be broadcastable"):
+    with pytest.raises(ValueError, match=r"`mask` of shape \(1, 2, 4, 5, 6\) does not broadcast"):
         scaled_dot_product_attention(q, k, v, mask=np.ones((1, 2, 4, 5, 6), bool))
+    with pytest.raises(ValueError, match=r"\(2, 5, 5\) does not broadcast to .* of shape \(2, 4, 5, 6\)"):
+        scaled_dot_product_attention(q, k, v, mask=np.ones((2, 5, 5), bool))
     with pytest.raises(ValueError, match="dropout_rate"):
         scaled_dot_product_attention(q, k, v, dropout_rate=1.5)
 
