@@ -76,6 +76,9 @@ class RegulatoryNet(keras.Model):
         dropout: float in [0, 1).
         reverse_complement: ``"augment"``, ``"average"`` or ``"none"``.
         seed: seed of the reverse-complement augmentation.
+        sequence_length: the length of the training sequences (what
+            `evaluate` and `motifs` generate for a model of a generated task);
+            the model reads sequences of any length.
 
     Call arguments:
         inputs: ``[B, L, 4]`` one-hot DNA (an all-zero row is an N or padding).
@@ -95,7 +98,8 @@ class RegulatoryNet(keras.Model):
 
     def __init__(
         self, label_names, architecture="danq", filters=64, kernel_size=15, pool_size=4, units=32, hidden_units=64,
-        num_layers=2, num_heads=4, dropout=0.2, reverse_complement="augment", seed=None, **kwargs,
+        num_layers=2, num_heads=4, dropout=0.2, reverse_complement="augment", seed=None,
+        sequence_length=None, **kwargs,
     ):  # fmt: skip
         super().__init__(**kwargs)
         errors = []
@@ -114,6 +118,9 @@ class RegulatoryNet(keras.Model):
             errors.append(
                 f"`reverse_complement` must be one of {REVERSE_COMPLEMENT}; received {reverse_complement!r}."
             )
+        if sequence_length is not None and (isinstance(sequence_length, bool) or not isinstance(sequence_length, int)
+                                            or sequence_length < kernel_size):
+            errors.append(f"`sequence_length` must be None or an integer >= `kernel_size`; received {sequence_length!r}.")
         contract.check_arguments(
             errors,
             positive=dict(filters=filters, kernel_size=kernel_size, pool_size=pool_size, units=units,
@@ -133,6 +140,7 @@ class RegulatoryNet(keras.Model):
             reverse_complement,
             seed,
         )
+        self.sequence_length = sequence_length
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.motif_conv = keras.layers.Conv1D(
             filters, kernel_size, activation="relu", name="motif_conv"
@@ -241,7 +249,7 @@ class RegulatoryNet(keras.Model):
     def get_config(self):
         config = super().get_config()
         names = ("architecture", "filters", "kernel_size", "pool_size", "units", "hidden_units", "num_layers",
-                 "num_heads", "dropout", "reverse_complement", "seed")  # fmt: skip
+                 "num_heads", "dropout", "reverse_complement", "seed", "sequence_length")  # fmt: skip
         config.update(
             label_names=list(self.label_names),
             **{name: getattr(self, name) for name in names},
@@ -258,12 +266,13 @@ def build_model(
     architecture="danq",
     reverse_complement="augment",
     seed=None,
+    sequence_length=None,
 ):
     """A `RegulatoryNet` of `size`, compiled with binary cross-entropy on
     logits and Adam."""
     s = contract.choose(SIZES, size)
     model = RegulatoryNet(
-        label_names, architecture, reverse_complement=reverse_complement, seed=seed,
+        label_names, architecture, reverse_complement=reverse_complement, seed=seed, sequence_length=sequence_length,
         **s.pick("filters", "kernel_size", "pool_size", "units", "hidden_units", "dropout"),
     )  # fmt: skip
     model.compile(
@@ -350,7 +359,8 @@ def _fit(run, train_set, size, architecture, reverse_complement, stage=None):
     x = one_hot(train_set.sequences)
     train_data, validation, _ = run.datasets(x, train_set.labels)
     model, _ = run.fit(
-        lambda: build_model(train_set.label_names, size, architecture, reverse_complement, seed=run.seed),
+        lambda: build_model(train_set.label_names, size, architecture, reverse_complement, seed=run.seed,
+                            sequence_length=x.shape[1]),
         train_data, validation_data=validation, stage=stage,
     )  # fmt: skip
     return model
@@ -416,12 +426,9 @@ def evaluate(
     contract.check_count("examples", examples, allow_none=False)
     model = load(model_path)
     if data:
-        test_set = read_examples(data, labels, genome, None, seed)
+        test_set = read_examples(data, labels, genome, model.sequence_length, seed)
     else:
-        task = task or (
-            "multilabel" if list(model.label_names) == list(FACTORS) else "grammar"
-        )
-        test_set = make_dataset(task, 0, examples, SIZES["default"].length, seed).test
+        test_set = make_dataset(task or task_of(model), 0, examples, _length(model), seed).test
     if list(test_set.label_names) != list(model.label_names) and test_set.labels.shape[
         1
     ] == len(model.label_names):
@@ -435,6 +442,15 @@ def evaluate(
         "eval_examples": len(test_set),
     }
     return result
+
+
+def task_of(model):
+    """The generated task a model's labels are those of."""
+    return "multilabel" if list(model.label_names) == list(FACTORS) else "grammar"
+
+
+def _length(model):
+    return model.sequence_length or SIZES["default"].length
 
 
 def sequences_of(inputs):
@@ -503,9 +519,8 @@ def examples_for_motifs(
 ):
     """The sequences `motifs` scans: a FASTA/BED file, or generated test sequences of the model's task."""
     if data:
-        return read_examples(data, labels, genome, None, seed)
-    task = "multilabel" if list(model.label_names) == list(FACTORS) else "grammar"
-    return make_dataset(task, 0, examples, SIZES["default"].length, seed).test
+        return read_examples(data, labels, genome, model.sequence_length, seed)
+    return make_dataset(task_of(model), 0, examples, _length(model), seed).test
 
 
 def motifs(

@@ -164,7 +164,7 @@ def _database(release=JASPAR_RELEASE):
         from pyjaspar import jaspardb
     except ImportError as error:
         raise ImportError(
-            "the dna application reads motifs from the `pyjaspar` package (extra `bio`)"
+            "the dna application reads motifs from the `pyjaspar` package (extra `nlp`)"
         ) from error
     return jaspardb(release=release)
 
@@ -213,7 +213,9 @@ def factor_motifs(names=None):
     unknown = [name for name in names if name not in known]
     if unknown:
         raise ValueError(f"`names` must be factors of {list(known)}; received {unknown}.")
-    return [jaspar_motif(known[name]) for name in names]
+    # Named as the application names them (JASPAR writes some names in mouse
+    # case, e.g. MA0080.7 is "Spi1"); the matrices are the database's.
+    return [dataclasses.replace(jaspar_motif(known[name]), name=name) for name in names]
 
 
 # -- sequences as arrays -------------------------------------------------------------
@@ -684,7 +686,7 @@ def load_bed(path, genome, labels=None, length=None):
         import pyfaidx
     except ImportError as error:
         raise ImportError(
-            "reading BED intervals needs the `pyfaidx` package (extra `bio`)"
+            "reading BED intervals needs the `pyfaidx` package (extra `nlp`)"
         ) from error
     where = os.fspath(path)
     contract.check_exists(genome, "`genome`")

@@ -99,7 +99,7 @@ def tomtom(queries, targets=None):
         from memelite import tomtom as memelite_tomtom
     except ImportError as error:
         raise ImportError(
-            "matching motifs needs the `memelite` package (extra `bio`)"
+            "matching motifs needs the `memelite` package (extra `nlp`)"
         ) from error
     targets = (
         [m.probabilities() for m in jaspar_collection()] if targets is None else targets
@@ -233,7 +233,7 @@ def _logomaker():
         import logomaker
     except ImportError as error:
         raise ImportError(
-            "sequence logos need the `logomaker` package (extra `bio`)"
+            "sequence logos need the `logomaker` package (extra `nlp`)"
         ) from error
     return logomaker
 

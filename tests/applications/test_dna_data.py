@@ -308,10 +308,12 @@ def test_bed_intervals_are_read_from_the_genome_with_pyfaidx(tmp_path, genome):
         chromosomes["chr1"][990:1000],
     ]
     assert loaded.names == ["peak1", "peak2", "chr1:990-1000"] and loaded.label_names == ["bound"]
-    centred = load_bed(bed, path, length=20)
-    assert centred.sequences[0] == chromosomes["chr1"][25:45]
-    with pytest.raises(ValueError, match="lies outside chr1"):
-        load_bed(tmp_path / "peaks.bed", path, length=40)
+    inner = tmp_path / "inner.bed"
+    inner.write_text("chr1\t10\t60\tpeak1\nchr2\t100\t200\tpeak2\t0\t-\n")
+    centred = load_bed(inner, path, length=20)
+    assert centred.sequences == [chromosomes["chr1"][25:45], reverse_complement(chromosomes["chr2"][140:160])]
+    with pytest.raises(ValueError, match=r"line 4: chr1:985-1005 lies outside chr1"):
+        load_bed(bed, path, length=20)
     both = with_shuffled_negatives(loaded.subset([0, 1]), seed=0)
     assert both.labels.ravel().tolist() == [1, 1, 0, 0] and both.kinds[2:] == ["shuffled"] * 2
     assert dinucleotide_counts(both.sequences[2]) == dinucleotide_counts(both.sequences[0])
