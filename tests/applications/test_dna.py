@@ -292,21 +292,24 @@ def test_multilabel_fast_beats_composition_and_recovers_the_motifs(trained):
     result = results["multilabel"]
     assert result["scores"]["mean"]["auroc"] >= 0.95, app.describe(result)
     assert min(result["scores"][name]["auroc"] for name in FACTORS) >= 0.9
-    # The stated baseline: dinucleotide composition (logistic regression, scikit-learn) is
-    # near chance, because every negative is a dinucleotide shuffle of a positive.
+    # The stated baseline: dinucleotide composition (logistic regression, scikit-learn).
+    # Whether anything binds it cannot tell at all (every unbound sequence is a shuffle
+    # of a bound one); which factor binds it tells only a little (the sites' own GC).
     data = make_dataset("multilabel", 4000, 1000, length=150, seed=0)
 
     def composition(examples):
         pairs = [a + b for a in ALPHABET for b in ALPHABET]
         return np.array([[dinucleotide_counts(s).get(p, 0) for p in pairs] for s in examples.sequences]) / 149
 
-    features, test_features = composition(data.train), composition(data.test)
-    chance = []
-    for k in range(len(FACTORS)):
-        classifier = LogisticRegression(max_iter=2000).fit(features, data.train.labels[:, k])
-        chance.append(roc_auc_score(data.test.labels[:, k], classifier.predict_proba(test_features)[:, 1]))
-    assert np.mean(chance) < 0.6, chance
-    assert result["scores"]["mean"]["auroc"] > np.mean(chance) + 0.3
+    def composition_auroc(train_labels, test_labels):
+        classifier = LogisticRegression(max_iter=2000).fit(composition(data.train), train_labels)
+        return roc_auc_score(test_labels, classifier.predict_proba(composition(data.test))[:, 1])
+
+    bound = composition_auroc(data.train.labels.max(axis=1), data.test.labels.max(axis=1))
+    assert bound == pytest.approx(0.5, abs=0.02)  # each unbound sequence has its bound twin's features
+    per_factor = [composition_auroc(data.train.labels[:, k], data.test.labels[:, k]) for k in range(len(FACTORS))]
+    assert np.mean(per_factor) < 0.75, per_factor
+    assert result["scores"]["mean"]["auroc"] > np.mean(per_factor) + 0.2
     # The training's held-out scores are scikit-learn's on its probabilities.
     for k, name in enumerate(FACTORS):
         assert result["scores"][name]["auroc"] == pytest.approx(
