@@ -92,8 +92,10 @@ class RegulatoryNet(keras.Model):
     >>> from applications.dna.app import RegulatoryNet
     >>> from applications.dna.data import one_hot
     >>> model = RegulatoryNet(["bound"], filters=4, kernel_size=5, units=4, hidden_units=4)
-    >>> model(one_hot(["ACGTACGTACGTAAAT"])).shape
+    >>> tuple(model(one_hot(["ACGTACGTACGTAAAT"])).shape)
     (1, 1)
+    >>> model.probabilities(["ACGTACGTACGTAAAT", "TTTACGTACGTACGT"]).shape
+    (2, 1)
     """
 
     def __init__(
@@ -318,6 +320,8 @@ def describe(result):
     text = line(result["scores"], result.get("architecture", "model"))
     if result.get("baseline"):
         text += "; " + line(result["baseline"], "cnn baseline")
+        if result.get("model_seconds") is not None:
+            text += f" [training: {result['architecture']} {result['model_seconds']:.0f} s, cnn {result['baseline_seconds']:.0f} s]"
     motifs = result.get("motifs")
     if motifs and motifs.get("planted"):
         found = [name for name, hit in motifs["planted"].items() if hit["recovered"]]

@@ -197,7 +197,7 @@ def test_grammar_labels_follow_order_and_spacing(grammar):
     first, second = factor_motifs(GRAMMAR)
     widths = {first.name: first.width, second.name: second.width}
     for examples in (grammar.train, grammar.test):
-        for sequence, label, sites, kind in zip(examples.sequences, examples.labels, examples.sites, examples.kinds):
+        for label, sites, kind in zip(examples.labels, examples.sites, examples.kinds):
             assert label[0] == (kind == "positive")
             if kind == "shuffled":
                 assert not sites
