@@ -87,7 +87,7 @@ APP = Application(
     options=[
         Option("--task", choices=TASKS, default="multilabel", help="which factors bind (multi-label), or the order/spacing grammar"),
         Option("--architecture", choices=ARCHITECTURES, default="danq", help="conv + BiLSTM (DanQ), conv + global max pool (the bag-of-motifs baseline) or conv + Transformer encoder"),
-        Option("--no-baseline", dest="baseline", action="store_false", help="do not also train and report the CNN baseline"),
+        Option("--no-baseline", dest="baseline", action="store_false", help="do not also train and report the CNN baseline (default: it is trained beside the model)"),
         Option("--rc", dest="reverse_complement", choices=("augment", "average", "none"), default="augment", help="reverse complements: augment training batches, average both strands' logits, or neither"),
         Option("--no-motifs", dest="motifs", action="store_const", const=False, help="skip filters -> PWMs -> TOMTOM after training"),
         _LABELS, _GENOME,
