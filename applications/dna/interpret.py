@@ -337,8 +337,18 @@ def mutagenesis(model, sequence, output=0, batch_size=512):
     logits = np.concatenate([
         ops.convert_to_numpy(model(mutants[s : s + batch_size]))[:, output] for s in range(0, len(mutants), batch_size)
     ])  # fmt: skip
-    reference = float(ops.convert_to_numpy(model(x[None]))[0, output])
-    return (logits - reference).reshape(length, 4)
+    logits = logits.reshape(length, 4)
+    present = x.astype(bool)
+    # The reference is the unchanged sequence, as the model scored it in the batch
+    # (a separate call may round differently); substituting a base by itself changes nothing.
+    known = np.flatnonzero(present.any(axis=1))  # positions that are not N
+    if known.size:
+        reference = logits[known[0]][present[known[0]]][0]
+    else:
+        reference = float(ops.convert_to_numpy(model(x[None]))[0, output])
+    changes = logits - reference
+    changes[present] = 0.0
+    return changes
 
 
 def mutagenesis_contributions(model, sequence, output=0):

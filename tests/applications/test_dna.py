@@ -169,6 +169,11 @@ def test_in_silico_mutagenesis_is_every_single_base_substitution():
             mutant = sequence[:i] + base + sequence[i + 1 :]
             assert changes[i, b] == pytest.approx(_logit(model, mutant, 1) - reference, abs=1e-5)
     assert np.all(changes[one_hot([sequence])[0] == 1] == 0)
+    masked = "N" + sequence[1:]  # an unknown base: every base there is a substitution
+    changes_n = mutagenesis(model, masked, output=1)
+    for b, base in enumerate(ALPHABET):
+        expected = _logit(model, base + sequence[1:], 1) - _logit(model, masked, 1)
+        assert changes_n[0, b] == pytest.approx(expected, abs=1e-5)
     contributions = mutagenesis_contributions(model, sequence, output=1)
     np.testing.assert_allclose(contributions.sum(axis=1), -changes.sum(axis=1) / 3, atol=1e-6)
 
