@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import importlib
 import os
 import re
@@ -432,6 +433,40 @@ def backup_callback(backup_dir, every=None):
     return BackupAndRestore(backup_dir, save_freq=every or "epoch", delete_checkpoint=True)
 
 
+@functools.cache
+def _latest_model_class():
+    import keras
+
+    class LatestModel(keras.callbacks.Callback):
+        """Saves the model to `path` after every epoch, atomically: written
+        to a temporary `.keras` file beside it and renamed over `path`
+        (`os.replace`), so a crash while saving leaves the previous epoch's
+        checkpoint intact instead of a truncated one."""
+
+        def __init__(self, path):
+            super().__init__()
+            self.path = os.fspath(path)
+
+        def on_epoch_end(self, epoch, logs=None):
+            folder = os.path.dirname(os.path.abspath(self.path))
+            os.makedirs(folder, exist_ok=True)
+            staging = os.path.join(folder, f".{os.path.basename(self.path)}.{os.getpid()}.partial.keras")
+            try:
+                self.model.save(staging)
+                os.replace(staging, self.path)
+            finally:
+                if os.path.exists(staging):
+                    os.remove(staging)
+
+    return LatestModel
+
+
+def LatestModel(path):  # noqa: N802 (a class, built lazily so `--help` needs no Keras)
+    """`LatestModel(path)`: the callback that keeps `path` = the model as of
+    the last finished epoch, replaced atomically (see `_latest_model_class`)."""
+    return _latest_model_class()(path)
+
+
 def batched(inputs, targets, batch_size, seed=None, sample_weights=None):
     """A prefetched `tf.data.Dataset` of `(inputs, targets[, sample_weights])`
     in batches of `batch_size` (the global batch); shuffled when seeded."""
@@ -571,7 +606,7 @@ class Training:
         log_dir = self.log_dir and (os.path.join(self.log_dir, stage) if stage else self.log_dir)
         if log_dir and self.chief:
             result.append(keras.callbacks.TensorBoard(log_dir=log_dir))
-            result.append(keras.callbacks.ModelCheckpoint(os.path.join(log_dir, "checkpoint.keras")))
+            result.append(LatestModel(os.path.join(log_dir, "checkpoint.keras")))
         if self.backup_dir:
             result.append(backup_callback(os.path.join(self.backup_dir, stage or ""), self.backup_every))
         return result

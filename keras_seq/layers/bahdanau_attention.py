@@ -10,6 +10,7 @@ from keras_seq.ops.attention import (
     check_mask_broadcasts,
     masked_fill_value,
     merge_masks,
+    softmax,
 )
 
 _SCORES = ("additive", "concat")
@@ -141,7 +142,7 @@ class BahdanauAttention(keras.layers.Layer):
         merged = merge_masks(mask, values_mask)
         if merged is not None:
             energies = ops.where(merged, energies, masked_fill_value("float32"))
-        weights = ops.cast(ops.softmax(energies, axis=-1), values.dtype)
+        weights = ops.cast(softmax(energies), values.dtype)
         context = ops.matmul(weights, values)
         if single_step:
             return ops.squeeze(context, 1), ops.squeeze(weights, 1)

@@ -17,6 +17,7 @@ from keras_seq.ops.attention import (
     masked_fill_value,
     merge_masks,
     multi_head_attention_core,
+    softmax,
     statistics_dtype,
 )
 
@@ -777,7 +778,7 @@ class MultiHeadAttention(keras.layers.Layer):
         columns = 1
         for dim in shape[len(shape) - len(self._axes) :]:
             columns = columns * dim
-        flat = ops.softmax(ops.reshape(logits, (-1, columns)), axis=-1)
+        flat = softmax(ops.reshape(logits, (-1, columns)))
         weights = ops.reshape(flat, shape)
         scores = ops.cast(weights, self.compute_dtype)
         dropped = scores

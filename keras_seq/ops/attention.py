@@ -34,6 +34,22 @@ def statistics_dtype(dtype):
     return "float64" if dtype == "float64" else "float32"
 
 
+def softmax(logits):
+    """`ops.softmax(logits, axis=-1)`. A last axis of static size 1 (a single
+    key: the first step of cached decoding, a one-frame source) gives ones
+    directly: the same values and a zero gradient, without Keras's warning
+    that a softmax over one element is likely a mistake.
+
+    >>> import numpy as np
+    >>> np.asarray(softmax(np.array([[2.0], [-1.0]])))
+    array([[1.],
+           [1.]])
+    """
+    if logits.shape[-1] == 1:
+        return ops.ones_like(logits)
+    return ops.softmax(logits, axis=-1)
+
+
 def merge_masks(*masks):
     """Logical AND of the boolean masks that are not `None` (broadcasting)."""
     merged = None
@@ -144,7 +160,7 @@ def scaled_dot_product_attention(
     logits = logits * scale
     if mask is not None:
         logits = ops.where(mask, logits, masked_fill_value(stats))
-    weights = ops.softmax(logits, axis=-1)
+    weights = softmax(logits)
     if dropout_rate > 0.0 and training:
         weights = keras.random.dropout(weights, dropout_rate, seed=seed)
     weights = ops.cast(weights, value.dtype)
@@ -200,7 +216,7 @@ def _probabilities(logits, mask):
     logits = ops.cast(logits, dtype)
     if mask is not None:
         logits = ops.where(mask, logits, masked_fill_value(dtype))
-    return ops.softmax(logits, axis=-1)
+    return softmax(logits)
 
 
 def _fused_softmax_attention(query, key_t, value, mask):

@@ -218,3 +218,35 @@ def test_bad_inputs_give_one_line_and_exit_code_2(tiny, capsys, monkeypatch):
         assert len(lines) == 1 and fragment in lines[0], (name, argv, captured.err[-1000:])
         assert lines[0].startswith(f"python -m applications.{name}")
         assert "Traceback" not in captured.err
+
+
+def test_epoch_checkpoint_is_replaced_atomically(tmp_path):
+    """`checkpoint.keras` is the last finished epoch's model; a crash while
+    saving the next one leaves it intact and no partial file behind."""
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile("sgd", "mse")
+    path = tmp_path / "logs" / "checkpoint.keras"
+    callback = contract.LatestModel(path)
+    x, y = keras.random.normal((8, 3), seed=1), keras.random.normal((8, 2), seed=2)
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[callback])
+    saved = keras.saving.load_model(path).get_weights()
+    for a, b in zip(saved, model.get_weights(), strict=True):
+        assert (a == b).all()
+
+    class CrashWhileSaving(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            original = model.save
+
+            def save(target, *args, **kwargs):
+                original(target, *args, **kwargs)
+                with open(target, "r+b") as f:  # the write is cut short: a truncated file
+                    f.truncate(100)
+                raise OSError("disk full")
+
+            model.save = save
+
+    with pytest.raises(OSError, match="disk full"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[CrashWhileSaving(), callback])
+    assert sorted(p.name for p in path.parent.iterdir()) == ["checkpoint.keras"]
+    for a, b in zip(keras.saving.load_model(path).get_weights(), saved, strict=True):
+        assert (a == b).all()

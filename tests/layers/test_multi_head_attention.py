@@ -124,6 +124,20 @@ def test_cross_attention_matches_keras(data, rng, kwargs):
     close(s1, s2, atol=1e-6)
 
 
+def test_one_key_equals_keras_without_the_size_one_softmax_warning(rng):
+    """The first step of cached decoding attends over one key: weights of 1
+    (Keras's value) and no "softmax over an axis of size 1" warning."""
+    query = rng.standard_normal((3, 4, 8)).astype("float32")
+    value = rng.standard_normal((3, 1, 8)).astype("float32")
+    peer, ours = twin_layers(query, value, num_heads=2, key_dim=4)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        outputs, scores = ours(query, value, return_attention_scores=True)
+    assert not [w for w in caught if "softmax" in str(w.message)], [str(w.message) for w in caught]
+    close(outputs, peer(query, value))
+    np.testing.assert_array_equal(np.asarray(scores), np.ones((3, 2, 4, 1), "float32"))
+
+
 @pytest.mark.parametrize("gate", [False, True])
 @pytest.mark.parametrize("window", [None, 3])
 def test_self_attention_causal_windows_and_separate_key(rng, gate, window):
