@@ -370,9 +370,9 @@ def markdown_table(results):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    _harness.add_arguments(parser, rounds=15, warmup=2)
+    _harness.add_arguments(parser, rounds=30, warmup=2)
     parser.add_argument("--quick", action="store_true", help="small shapes, few rounds (smoke run)")
-    parser.add_argument("--call-seconds", type=float, default=0.1,
+    parser.add_argument("--call-seconds", type=float, default=0.2,
                         help="target duration of one timed call (repetitions are added to reach it)")
     parser.add_argument("--rows", default=None,
                         help="regex; only rows whose id matches (ids look like 'mha.8x512x256h8.train.xla')")
