@@ -262,6 +262,17 @@ def trigger_word(directory):
     return model, waves, [wav]
 
 
+def dna(directory):
+    from applications.dna import app
+    from applications.dna.data import one_hot
+
+    model = app.build_model(["CTCF", "SRF"], size="fast", seed=0, sequence_length=40)
+    sequences = ["ACGT" * 10, "GGCCAATTGGCCAATTACGTACGTACGTAAATTTCCCGGG"]
+    inputs = one_hot(sequences)
+    model(inputs)
+    return model, inputs, [sequences[0]]
+
+
 def video_activity(directory):
     from applications.video_activity import app
     from applications.video_activity.data import generate_clips, write_video
@@ -290,6 +301,7 @@ BUILDERS = {
     "word_vectors": word_vectors,
     "speech_ctc": speech_ctc,
     "trigger_word": trigger_word,
+    "dna": dna,
     "video_activity": video_activity,
 }
 
