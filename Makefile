@@ -13,7 +13,7 @@ export KERAS_BACKEND ?= tensorflow
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,audio,music,nlp]"
+	$(PY) -m pip install --quiet -e ".[dev,audio,music,nlp,video]"
 	touch $(STAMP)
 
 demo: $(STAMP)

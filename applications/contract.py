@@ -80,7 +80,7 @@ TRAIN_OPTIONS = (
     "log_dir", "output", "strategy", "num_cpu_devices", "backup_dir", "backup_every",
 )  # fmt: skip
 EVALUATE_OPTIONS = ("examples", "seed", "data")
-INSTALL_EXTRAS = 'pip install -e ".[audio,music,nlp]"'
+INSTALL_EXTRAS = 'pip install -e ".[audio,music,nlp,video]"'
 
 
 class UsageError(ValueError):

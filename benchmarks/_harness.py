@@ -499,6 +499,20 @@ class Timing:
                         f"{min(per):.3f}-{statistics.median(per):.3f}-{max(per):.3f} |")
         return rows
 
+    def comparison_cells(self, ours="ours", peer="peer"):
+        """Markdown cells `ours ms (range) | peer ms (range) | **ratio** (per-round range)`."""
+        (o_lo, o_hi), (p_lo, p_hi) = self.range(ours), self.range(peer)
+        per = self.round_ratios(ours, peer)
+        return (
+            f"{self.median(ours) * 1e3:.1f} ({o_lo * 1e3:.1f}-{o_hi * 1e3:.1f}) | "
+            f"{self.median(peer) * 1e3:.1f} ({p_lo * 1e3:.1f}-{p_hi * 1e3:.1f}) | "
+            f"**{self.ratio(ours, peer):.3f}** ({min(per):.3f}-{max(per):.3f})"
+        )
+
+    def load_cell(self):
+        lo, hi = self.loads()
+        return f"{lo:.2f}-{hi:.2f}"
+
     def load_line(self):
         lo, hi = self.loads()
         foreign = self.foreign()

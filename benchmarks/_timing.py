@@ -8,10 +8,21 @@ default, so a `tf.function` call returns only when its outputs are ready).
 from __future__ import annotations
 
 import math
-import os
-import platform
 import statistics
 import time
+
+# The machine probes live in `_harness`, the benchmarks' shared module;
+# re-exported here for the scripts that time with this module.
+from _harness import ForeignLoad, cpu_model, usable_cores
+
+__all__ = [
+    "ForeignLoad",
+    "cpu_model",
+    "interleaved",
+    "summarize",
+    "usable_cores",
+    "wait_for_quiet",
+]
 
 
 def interleaved(candidates, min_repeats=5, target_seconds=2.5, max_repeats=10_000):
@@ -52,55 +63,6 @@ def interleaved(candidates, min_repeats=5, target_seconds=2.5, max_repeats=10_00
     return samples
 
 
-class ForeignLoad:
-    """Measures how many cores *other* processes kept busy during a block.
-
-    Reads the machine-wide busy time from /proc/stat and subtracts this
-    process's own CPU time; `cores` is the difference divided by the wall
-    time (0.0 = nothing else ran; 1.0 = one core's worth of foreign work).
-    Returns None where /proc/stat is unavailable.
-
-    >>> with ForeignLoad() as load:
-    ...     pass
-    >>> load.cores is None or load.cores >= -1
-    True
-    """
-
-    cores = None
-
-    @staticmethod
-    def _machine_busy():
-        try:
-            with open("/proc/stat") as f:
-                fields = f.readline().split()[1:]
-        except OSError:
-            return None
-        ticks = [int(v) for v in fields]
-        idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
-        busy = sum(ticks[:8]) - idle  # exclude guest columns (already in user)
-        return busy / os.sysconf("SC_CLK_TCK")
-
-    @staticmethod
-    def _own_cpu():
-        t = os.times()
-        return t.user + t.system
-
-    def __enter__(self):
-        self._busy0 = self._machine_busy()
-        self._own0 = self._own_cpu()
-        self._wall0 = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc):
-        busy1 = self._machine_busy()
-        if busy1 is None or self._busy0 is None:
-            return False
-        wall = time.perf_counter() - self._wall0
-        foreign = (busy1 - self._busy0) - (self._own_cpu() - self._own0)
-        self.cores = max(foreign, 0.0) / max(wall, 1e-9)
-        return False
-
-
 def wait_for_quiet(max_load, timeout, window=1.0):
     """Sleeps in `window`-second steps until other processes use at most
     `max_load` cores (or `timeout` seconds pass); returns the last reading."""
@@ -127,21 +89,3 @@ def summarize(seconds):
         "min_ms": ms[0],
         "iqr_ms": q3 - q1,
     }
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def usable_cores():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count()

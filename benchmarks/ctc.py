@@ -184,13 +184,9 @@ def main(argv=None):
         cer_peer = jiwer.cer(truths, [tidy(t) for t in peer_text])
         timing = _harness.interleave({"ours": ours, "peer": peer}, args.rounds, warmup=args.warmup,
                                      pairs=[("ours", "peer")], label=f"{name}: ")
-        per = timing.round_ratios("ours", "peer")
-        (o_lo, o_hi), (p_lo, p_hi), (l_lo, l_hi) = timing.range("ours"), timing.range("peer"), timing.loads()
         lines.append(
-            f"| {name} | {timing.median('ours') * 1e3:.1f} ({o_lo * 1e3:.1f}-{o_hi * 1e3:.1f}) | "
-            f"{timing.median('peer') * 1e3:.1f} ({p_lo * 1e3:.1f}-{p_hi * 1e3:.1f}) | "
-            f"**{timing.ratio('ours', 'peer'):.3f}** ({min(per):.3f}-{max(per):.3f}) | {agreement:.1%} | {better} | "
-            f"{cer_ours:.2%} | {cer_peer:.2%} | {args.rounds} | {l_lo:.2f}-{l_hi:.2f} |"
+            f"| {name} | {timing.comparison_cells()} | {agreement:.1%} | {better} | "
+            f"{cer_ours:.2%} | {cer_peer:.2%} | {args.rounds} | {timing.load_cell()} |"
         )
     greedy_cer = jiwer.cer(truths, [tidy(text_of(_collapse(r))) for r in log_probs])
     report.table("CTC prefix beam search", lines + ["", f"greedy CER: {greedy_cer:.2%}"])

@@ -87,15 +87,11 @@ def main(argv=None):
         agreement = np.mean([a == b for a, b in zip(ours_text, peer_text)])
         timing = _harness.interleave({"ours": lambda lm=with_lm: ours(lm), "peer": lambda lm=with_lm: peer(lm)},
                                      args.rounds, warmup=args.warmup, pairs=[("ours", "peer")], log=None)
-        per = timing.round_ratios("ours", "peer")
-        (o_lo, o_hi), (p_lo, p_hi), (l_lo, l_hi) = timing.range("ours"), timing.range("peer"), timing.loads()
         lines.append(
-            f"| {'word 3-gram (KenLM)' if with_lm else 'none'} | {timing.median('ours') * 1e3:.1f} "
-            f"({o_lo * 1e3:.1f}-{o_hi * 1e3:.1f}) | {timing.median('peer') * 1e3:.1f} ({p_lo * 1e3:.1f}-{p_hi * 1e3:.1f}) | "
-            f"**{timing.ratio('ours', 'peer'):.3f}** ({min(per):.3f}-{max(per):.3f}) | {agreement:.1%} | "
+            f"| {'word 3-gram (KenLM)' if with_lm else 'none'} | {timing.comparison_cells()} | {agreement:.1%} | "
             f"{char_error_rate(ours_text, references):.2%} / {char_error_rate(peer_text, references):.2%} | "
             f"{word_error_rate(ours_text, references):.2%} / {word_error_rate(peer_text, references):.2%} | "
-            f"{args.rounds} | {l_lo:.2f}-{l_hi:.2f} |"
+            f"{args.rounds} | {timing.load_cell()} |"
         )
     report.table("CTC on a trained model's posteriors", lines)
     report.finish()

@@ -51,9 +51,36 @@ def check_positive_ints(values, allow_none=False, allow_numpy=False):
     ...
     ValueError: `num_return` must be a positive integer; received 0.
     """
-    errors = positive_int_errors(values, allow_none, allow_numpy)
+    raise_errors(positive_int_errors(values, allow_none, allow_numpy))
+
+
+def raise_errors(errors):
+    """Raise one `ValueError` joining every message in `errors` (`None` and
+    empty messages skipped), so a caller reports all bad arguments at once.
+
+    >>> raise_errors([None, "`a` is bad.", "", "`b` is bad."])
+    Traceback (most recent call last):
+    ...
+    ValueError: `a` is bad. `b` is bad.
+    """
+    errors = [error for error in errors if error]
     if errors:
         raise ValueError(" ".join(errors))
+
+
+def check_bools(values):
+    """Raise a `ValueError` for the first `(name, value)` pair (or dict item)
+    whose value is not `True` or `False`.
+
+    >>> check_bools({"lowercase": True, "strip_accents": 1})
+    Traceback (most recent call last):
+    ...
+    ValueError: `strip_accents` must be True or False; got 1.
+    """
+    items = values.items() if isinstance(values, dict) else values
+    for name, value in items:
+        if not isinstance(value, bool):
+            raise ValueError(f"`{name}` must be True or False; got {value!r}.")
 
 
 def rate_error(name, value, low_inclusive=True, high=1.0, high_inclusive=False):
@@ -120,6 +147,38 @@ def concrete_values(x):
         return keras.ops.convert_to_numpy(x)
     except Exception:  # a tracer of another backend: values unknown now.
         return None
+
+
+def id_array(ids, name, vocabulary_size):
+    """`ids` as a NumPy integer array of rank 1 (`[time]`) or 2
+    (`[batch, time]`) holding ids in [0, vocabulary_size); raises a
+    `ValueError` naming `name` otherwise. An empty input is an empty int64
+    array whatever its dtype.
+
+    >>> id_array([[1, 4]], "ids", 5).tolist()
+    [[1, 4]]
+    >>> id_array([1, 5], "ids", 5)
+    Traceback (most recent call last):
+    ...
+    ValueError: `ids` must be in [0, vocabulary_size=5); found 5.
+    """
+    array = np.asarray(ids)
+    if array.size == 0 and array.dtype.kind not in "iu":
+        array = array.astype(np.int64)
+    if array.dtype.kind not in "iu":
+        raise ValueError(f"`{name}` must hold integers; got dtype {array.dtype}.")
+    if array.ndim not in (1, 2):
+        raise ValueError(
+            f"`{name}` must have rank 1 ([time]) or 2 ([batch, time]); got shape "
+            f"{array.shape}."
+        )
+    if array.size and (array.min() < 0 or array.max() >= vocabulary_size):
+        bad = array[(array < 0) | (array >= vocabulary_size)].flat[0]
+        raise ValueError(
+            f"`{name}` must be in [0, vocabulary_size={vocabulary_size}); "
+            f"found {int(bad)}."
+        )
+    return array
 
 
 def check_token_ids(ids, vocabulary_size, name="token_ids"):

@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from keras_seq._validation import positive_int_errors
+from keras_seq._validation import positive_int_errors, raise_errors
 
 _OUTPUTS = ("softmax", "sigmoid")
 PARAMETER_NAMES = ("W_ax", "W_aa", "b_a", "W_ya", "b_y")
@@ -137,8 +137,7 @@ class NumpyRNN:
             errors.append(f'`output` must be "softmax" or "sigmoid"; received {output!r}.')
         if not isinstance(init_scale, (int, float)) or not init_scale > 0:
             errors.append(f"`init_scale` must be a number > 0; received {init_scale!r}.")
-        if errors:
-            raise ValueError(" ".join(errors))
+        raise_errors(errors)
         self.input_dim = int(input_dim)
         self.hidden_dim = int(hidden_dim)
         self.output_dim = int(output_dim)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from keras_seq._config import AttributeConfig
 from keras_seq._validation import check_positive_ints
 
 _WINDOWS = ("hann", "hamming", "rectangular")
@@ -43,8 +44,17 @@ def num_frames(num_samples, frame_length, frame_step, pad_end=False):
     return max(0, 1 + (int(num_samples) - frame_length) // frame_step)
 
 
-class _STFTLayer(keras.layers.Layer):
+class _STFTLayer(AttributeConfig, keras.layers.Layer):
     """Shared framing/windowing/FFT for the spectrogram layers."""
+
+    config_attributes = (
+        "frame_length",
+        "frame_step",
+        "fft_length",
+        "window",
+        "pad_end",
+        "epsilon",
+    )
 
     def __init__(
         self,
@@ -116,18 +126,6 @@ class _STFTLayer(keras.layers.Layer):
         if self.pad_end:
             return (n + self.frame_step - 1) // self.frame_step
         return keras.ops.maximum(0, 1 + (n - self.frame_length) // self.frame_step)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            frame_length=self.frame_length,
-            frame_step=self.frame_step,
-            fft_length=self.fft_length,
-            window=self.window,
-            pad_end=self.pad_end,
-            epsilon=self.epsilon,
-        )
-        return config
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
@@ -246,6 +244,13 @@ class LogMelSpectrogram(_STFTLayer):
         Seed notes 9.5; S. Young et al., The HTK Book (mel scale).
     """
 
+    config_attributes = _STFTLayer.config_attributes + (
+        "sample_rate",
+        "num_mel_bins",
+        "lower_edge_hertz",
+        "upper_edge_hertz",
+    )
+
     def __init__(
         self,
         sample_rate=16000,
@@ -295,13 +300,3 @@ class LogMelSpectrogram(_STFTLayer):
         n = inputs_shape[1]
         frames = None if n is None else self.output_length(n)
         return (inputs_shape[0], frames, self.num_mel_bins)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            sample_rate=self.sample_rate,
-            num_mel_bins=self.num_mel_bins,
-            lower_edge_hertz=self.lower_edge_hertz,
-            upper_edge_hertz=self.upper_edge_hertz,
-        )
-        return config

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import keras
 
+from keras_seq._config import AttributeConfig
+from keras_seq._same_shape import SameShape
+
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class UtteranceNormalization(keras.layers.Layer):
+class UtteranceNormalization(AttributeConfig, SameShape, keras.layers.Layer):
     """Normalises each feature to zero mean and unit variance per utterance.
 
     For every example and every feature bin, the mean and variance are taken
@@ -42,6 +45,8 @@ class UtteranceNormalization(keras.layers.Layer):
     [-1.0, 1.0, 0.0]
     """
 
+    config_attributes = ("epsilon", "scale")
+
     def __init__(self, epsilon=1e-5, scale=True, **kwargs):
         super().__init__(**kwargs)
         if not epsilon >= 0:
@@ -76,14 +81,3 @@ class UtteranceNormalization(keras.layers.Layer):
             variance = ops.sum(ops.square(centred), axis=1, keepdims=True) / count
             centred = centred / ops.sqrt(variance + self.epsilon)
         return ops.cast(centred, self.compute_dtype)
-
-    def compute_mask(self, inputs, mask=None):
-        return mask
-
-    def compute_output_shape(self, inputs_shape):
-        return tuple(inputs_shape)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(epsilon=self.epsilon, scale=self.scale)
-        return config

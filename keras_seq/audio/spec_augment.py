@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import keras
 
+from keras_seq._config import AttributeConfig
+from keras_seq._same_shape import SameShape
+
 
 def _non_negative_int(value, name):
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -12,7 +15,7 @@ def _non_negative_int(value, name):
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class SpecAugment(keras.layers.Layer):
+class SpecAugment(AttributeConfig, SameShape, keras.layers.Layer):
     """Masks random blocks of time steps and frequency bins while training.
 
     SpecAugment (Park et al., 2019) without time warping: each example gets
@@ -56,6 +59,15 @@ class SpecAugment(keras.layers.Layer):
         D. S. Park et al., SpecAugment: A Simple Data Augmentation Method for
         Automatic Speech Recognition, Interspeech 2019.
     """
+
+    config_attributes = (
+        "freq_mask_param",
+        "time_mask_param",
+        "num_freq_masks",
+        "num_time_masks",
+        "mask_value",
+        "seed",
+    )
 
     def __init__(
         self,
@@ -113,21 +125,3 @@ class SpecAugment(keras.layers.Layer):
         if self.num_freq_masks and self.freq_mask_param:
             masked = masked | self._band_mask(batch, features, self.freq_mask_param, self.num_freq_masks)[:, None, :]
         return ops.where(masked, ops.cast(self.mask_value, inputs.dtype), inputs)
-
-    def compute_mask(self, inputs, mask=None):
-        return mask
-
-    def compute_output_shape(self, inputs_shape):
-        return tuple(inputs_shape)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            freq_mask_param=self.freq_mask_param,
-            time_mask_param=self.time_mask_param,
-            num_freq_masks=self.num_freq_masks,
-            num_time_masks=self.num_time_masks,
-            mask_value=self.mask_value,
-            seed=self.seed,
-        )
-        return config

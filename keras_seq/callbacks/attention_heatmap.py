@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import io
 
-import keras
 import numpy as np
 
-from keras_seq._validation import check_positive_ints
+from keras_seq.callbacks._periodic import PeriodicSummaries
 
 
 def plot_attention(weights, source_labels, target_labels, title=None, ax=None):
@@ -63,7 +62,7 @@ def figure_to_png(fig) -> bytes:
     return buffer.getvalue()
 
 
-class AttentionHeatmap(keras.callbacks.Callback):
+class AttentionHeatmap(PeriodicSummaries):
     """Logs attention heatmaps of a few examples to TensorBoard each epoch.
 
     `attention_fn(model)` returns a list of `(weights [Tq, Tk], source_labels,
@@ -88,26 +87,15 @@ class AttentionHeatmap(keras.callbacks.Callback):
     >>> callback.on_epoch_end(0)
     """
 
+    subdirectory = "attention"
+
     def __init__(self, log_dir, attention_fn, every_n_epochs=1, max_images=3, name="attention"):
-        super().__init__()
+        super().__init__(str(log_dir), every_n_epochs)
         if not callable(attention_fn):
             raise ValueError("`attention_fn` must be callable: model -> list of (weights, source_labels, target_labels).")
-        check_positive_ints({"every_n_epochs": every_n_epochs})
-        self.log_dir = str(log_dir)
         self.attention_fn = attention_fn
-        self.every_n_epochs = every_n_epochs
         self.max_images = max_images
         self.name = name
-        self._writer = None
-
-    def _get_writer(self):
-        import os
-
-        import tensorflow as tf
-
-        if self._writer is None:
-            self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "attention"))
-        return self._writer
 
     def render(self):
         """The current heatmaps as a uint8 array `[N, H, W, 4]`."""
@@ -128,14 +116,9 @@ class AttentionHeatmap(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         import tensorflow as tf
 
-        if (epoch + 1) % self.every_n_epochs:
+        if not self._due(epoch):
             return
         images = self.render()
-        with self._get_writer().as_default():
+        with self._summary_writer().as_default():
             tf.summary.image(self.name, images, step=epoch, max_outputs=self.max_images)
-        self._get_writer().flush()
-
-    def on_train_end(self, logs=None):
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+        self._summary_writer().flush()

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
-import keras
 import numpy as np
 
 from keras_seq._validation import check_positive_ints
+from keras_seq.callbacks._periodic import PeriodicSummaries
 
 
-class AudioSamples(keras.callbacks.Callback):
+class AudioSamples(PeriodicSummaries):
     """Logs fixed audio clips, their spectrograms and per-epoch predictions.
 
     At the first logged epoch the clips go to TensorBoard's *Audio* tab and
@@ -50,6 +48,8 @@ class AudioSamples(keras.callbacks.Callback):
     [(0, ['quiet', 'quiet'])]
     """
 
+    subdirectory = "audio"
+
     def __init__(
         self,
         audio,
@@ -62,24 +62,21 @@ class AudioSamples(keras.callbacks.Callback):
         frame_step=160,
         name="audio",
     ):
-        super().__init__()
+        super().__init__(log_dir, every_n_epochs)
         audio = _stack(audio)
-        check_positive_ints({"sample_rate": sample_rate, "every_n_epochs": every_n_epochs})
+        check_positive_ints({"sample_rate": sample_rate})
         if describe_fn is not None and not callable(describe_fn):
             raise ValueError("`describe_fn` must be callable: (model, audio) -> list of strings.")
         if references is not None and len(references) != len(audio):
             raise ValueError(f"`references` must hold {len(audio)} strings; received {len(references)}.")
         self.audio = audio
         self.sample_rate = sample_rate
-        self.log_dir = log_dir
         self.describe_fn = describe_fn
         self.references = None if references is None else [str(r) for r in references]
-        self.every_n_epochs = every_n_epochs
         self.frame_length = frame_length
         self.frame_step = frame_step
         self.name = name
         self.samples = []
-        self._writer = None
         self._clips_logged = False
 
     def spectrogram_images(self):
@@ -98,9 +95,7 @@ class AudioSamples(keras.callbacks.Callback):
     def _log(self, epoch, texts):
         import tensorflow as tf
 
-        if self._writer is None:
-            self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "audio"))
-        with self._writer.as_default():
+        with self._summary_writer().as_default():
             if not self._clips_logged:
                 tf.summary.audio(
                     f"{self.name}/clips", self.audio[..., None], self.sample_rate, step=epoch, max_outputs=len(self.audio)
@@ -118,7 +113,7 @@ class AudioSamples(keras.callbacks.Callback):
         self._writer.flush()
 
     def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every_n_epochs:
+        if not self._due(epoch):
             return
         texts = None
         if self.describe_fn is not None:
@@ -128,11 +123,6 @@ class AudioSamples(keras.callbacks.Callback):
             self.samples.append((epoch, texts))
         if self.log_dir:
             self._log(epoch, texts)
-
-    def on_train_end(self, logs=None):
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
 
 
 def _stack(audio):

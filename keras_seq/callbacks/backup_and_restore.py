@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import tempfile
-import warnings
 
 import keras
 import numpy as np
 
-FORMAT_VERSION = 1
-_CHECKPOINT = re.compile(r"^checkpoint-(\d{10})-(\d{6})$")
-_WEIGHTS = "model.weights.h5"
-_STATE = "state.npz"
-_META = "training_state.json"
+from keras_seq.callbacks._backup_files import (
+    FORMAT_VERSION,
+    META_FILE,
+    STATE_FILE,
+    WEIGHTS_FILE,
+    checkpoint_names,
+    fsync_dir,
+    fsync_file,
+    newest_readable,
+    remove_atomically,
+)
 
 
 class BackupAndRestore(keras.callbacks.BackupAndRestore):
@@ -153,7 +157,7 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
             )
         _unwrap(model)
         self._is_chief = bool(model.distribute_strategy.extended.should_checkpoint)
-        found = _newest_readable(self.backup_dir)
+        found = newest_readable(self.backup_dir)
         if found is not None:
             path, meta = found
             self.restored_from = path
@@ -278,17 +282,17 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
             shutil.rmtree(staging)
         os.makedirs(staging)
         self._write(model, staging, meta)
-        _fsync_dir(staging)
+        fsync_dir(staging)
         final = os.path.join(parent, name)
         if os.path.exists(final):  # this very state is already backed up
             shutil.rmtree(staging)
         else:
             os.rename(staging, final)
-            _fsync_dir(parent)
+            fsync_dir(parent)
         if self._is_chief:
             keep = 2 if self.double_checkpoint else 1
-            for old in _checkpoints(parent)[keep:]:
-                _remove(os.path.join(parent, old))
+            for old in checkpoint_names(parent)[keep:]:
+                remove_atomically(os.path.join(parent, old))
             for entry in os.listdir(parent):  # left by processes killed mid-write
                 if entry.startswith((".checkpoint-", ".deleting-")):
                     shutil.rmtree(os.path.join(parent, entry), ignore_errors=True)
@@ -299,17 +303,17 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
 
     def _write(self, model, directory, meta):
         """Writes the three files of a backup into `directory` (then fsyncs them)."""
-        weights = os.path.join(directory, _WEIGHTS)
+        weights = os.path.join(directory, WEIGHTS_FILE)
         model.save_weights(weights)
         arrays = {f"seed_{i}": np.asarray(v) for i, v in enumerate(_seed_states(model))}
         arrays.update({f"metric_{i}": np.asarray(v) for i, v in enumerate(model.metrics_variables)})
-        state = os.path.join(directory, _STATE)
+        state = os.path.join(directory, STATE_FILE)
         with open(state, "wb") as f:
             np.savez(f, **arrays)
-        with open(os.path.join(directory, _META), "w") as f:
+        with open(os.path.join(directory, META_FILE), "w") as f:
             json.dump(meta, f, indent=1)
-        for filename in (_WEIGHTS, _STATE, _META):
-            _fsync_file(os.path.join(directory, filename))
+        for filename in (WEIGHTS_FILE, STATE_FILE, META_FILE):
+            fsync_file(os.path.join(directory, filename))
 
     def _load(self, model, path, meta):
         strategy = model.distribute_strategy
@@ -324,8 +328,8 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         if model.optimizer is not None and not model.optimizer.built:
             with strategy.scope():
                 model.optimizer.build(model.trainable_variables)
-        model.load_weights(os.path.join(path, _WEIGHTS))
-        with np.load(os.path.join(path, _STATE)) as arrays:
+        model.load_weights(os.path.join(path, WEIGHTS_FILE))
+        with np.load(os.path.join(path, STATE_FILE)) as arrays:
             seeds = [arrays[f"seed_{i}"] for i in range(meta["seed_states"])]
             metrics = [arrays[f"metric_{i}"] for i in range(meta["metric_variables"])]
         _assign(_seed_states(model), seeds, "random seed")
@@ -343,7 +347,7 @@ def latest_backup(backup_dir):
     >>> latest_backup("/nonexistent") is None
     True
     """
-    return _newest_readable(backup_dir)
+    return newest_readable(backup_dir)
 
 
 # --- helpers --------------------------------------------------------------
@@ -437,80 +441,3 @@ def _next(iterator):
 
 
 _draw = None
-
-
-def _checkpoints(directory):
-    """Names of complete backups in `directory`, newest first."""
-    if not os.path.isdir(directory):
-        return []
-    found = [(m.group(1), m.group(2), name) for name in os.listdir(directory) if (m := _CHECKPOINT.match(name))]
-    return [name for *_, name in sorted(found, reverse=True)]
-
-
-def _newest_readable(directory):
-    skipped = []
-    names = _checkpoints(directory)
-    for name in names:
-        path = os.path.join(directory, name)
-        try:
-            meta = _read_checked(path)
-        except (OSError, ValueError, KeyError) as error:
-            skipped.append(f"{name}: {error}")
-            continue
-        if skipped:
-            warnings.warn(
-                "BackupAndRestore: skipped unreadable backups (" + "; ".join(skipped) + f"); using {name}.",
-                stacklevel=3,
-            )
-        return path, meta
-    if names:
-        raise ValueError(
-            f"BackupAndRestore: no backup in {directory!r} can be read (" + "; ".join(skipped) + "). "
-            "Delete the directory to start training from scratch."
-        )
-    return None
-
-
-def _read_checked(path):
-    """The backup's training state, after reading every file in full."""
-    import h5py
-
-    with open(os.path.join(path, _META)) as f:
-        meta = json.load(f)
-    if meta.get("format") != FORMAT_VERSION:
-        raise ValueError(f"unknown backup format {meta.get('format')!r}")
-    for key in ("epoch", "step", "global_step", "iterator_batches", "seed_states", "metric_variables"):
-        if not isinstance(meta.get(key), int) or meta[key] < 0:
-            raise ValueError(f"training state has no valid {key!r}")
-    with h5py.File(os.path.join(path, _WEIGHTS), "r") as h5:
-        h5.visititems(lambda _, item: item[()] if isinstance(item, h5py.Dataset) else None)
-    with np.load(os.path.join(path, _STATE)) as arrays:
-        for key in arrays.files:
-            arrays[key]
-    return meta
-
-
-def _remove(path):
-    # Renamed away first, so a process killed while deleting never leaves a
-    # half-deleted directory under a backup's name.
-    doomed = os.path.join(os.path.dirname(path), f".deleting-{os.path.basename(path)}")
-    os.rename(path, doomed)
-    shutil.rmtree(doomed, ignore_errors=True)
-
-
-def _fsync_file(path):
-    with open(path, "rb") as f:
-        os.fsync(f.fileno())
-
-
-def _fsync_dir(path):
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # directories cannot be opened on some platforms (Windows)
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

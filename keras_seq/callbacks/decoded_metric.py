@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
-import keras
 import numpy as np
 
-from keras_seq._validation import check_positive_ints
+from keras_seq.callbacks._periodic import PeriodicSummaries
 
 _METRICS = ("bleu", "rouge1", "rouge2", "rougeL", "exact_match")
 
@@ -30,7 +27,7 @@ def decoded_scores(hypotheses, references, metrics=_METRICS):
     return scores
 
 
-class DecodedMetric(keras.callbacks.Callback):
+class DecodedMetric(PeriodicSummaries):
     """Decodes fixed validation inputs every epoch and logs sequence metrics.
 
     Token accuracy under teacher forcing overstates what a model does when
@@ -63,8 +60,10 @@ class DecodedMetric(keras.callbacks.Callback):
     0.5
     """
 
+    subdirectory = "validation"
+
     def __init__(self, decode_fn, sources, references, log_dir=None, metrics=_METRICS, every_n_epochs=1):
-        super().__init__()
+        super().__init__(log_dir, every_n_epochs)
         if not callable(decode_fn):
             raise ValueError("`decode_fn` must be callable: (model, sources) -> list of strings.")
         if len(sources) != len(references):
@@ -74,18 +73,14 @@ class DecodedMetric(keras.callbacks.Callback):
         unknown = [m for m in metrics if m not in _METRICS]
         if unknown:
             raise ValueError(f"`metrics` must be drawn from {_METRICS}; received unknown {unknown}.")
-        check_positive_ints({"every_n_epochs": every_n_epochs})
         self.decode_fn = decode_fn
         self.sources = sources
         self.references = list(references)
-        self.log_dir = log_dir
         self.metrics = tuple(metrics)
-        self.every_n_epochs = every_n_epochs
         self.history = []
-        self._writer = None
 
     def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every_n_epochs:
+        if not self._due(epoch):
             return
         hypotheses = list(self.decode_fn(self.model, self.sources))
         if len(hypotheses) != len(self.references):
@@ -99,14 +94,7 @@ class DecodedMetric(keras.callbacks.Callback):
         if self.log_dir:
             import tensorflow as tf
 
-            if self._writer is None:
-                self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "validation"))
-            with self._writer.as_default():
+            with self._summary_writer().as_default():
                 for name, value in scores.items():
                     tf.summary.scalar(f"decoded_{name}", value, step=epoch)
             self._writer.flush()
-
-    def on_train_end(self, logs=None):
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
-import keras
-
-from keras_seq._validation import check_positive_ints
+from keras_seq.callbacks._periodic import PeriodicSummaries
 
 
-class TextSamples(keras.callbacks.Callback):
+class TextSamples(PeriodicSummaries):
     """Generates text from fixed prompts every few epochs and logs it.
 
     Watching samples improve is often the most telling view of a language
@@ -36,24 +32,22 @@ class TextSamples(keras.callbacks.Callback):
     [(0, ['AB', 'CD'])]
     """
 
+    subdirectory = "samples"
+
     def __init__(self, generate_fn, prompts, log_dir=None, every_n_epochs=1, name="samples"):
-        super().__init__()
+        super().__init__(log_dir, every_n_epochs)
         if not callable(generate_fn):
             raise ValueError("`generate_fn` must be callable: (model, prompts) -> list of strings.")
         prompts = list(prompts)
         if not prompts:
             raise ValueError("`prompts` must hold at least one prompt; received an empty list.")
-        check_positive_ints({"every_n_epochs": every_n_epochs})
         self.generate_fn = generate_fn
         self.prompts = prompts
-        self.log_dir = log_dir
-        self.every_n_epochs = every_n_epochs
         self.name = name
         self.samples = []
-        self._writer = None
 
     def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every_n_epochs:
+        if not self._due(epoch):
             return
         texts = [str(t) for t in self.generate_fn(self.model, self.prompts)]
         if len(texts) != len(self.prompts):
@@ -62,16 +56,9 @@ class TextSamples(keras.callbacks.Callback):
         if self.log_dir:
             import tensorflow as tf
 
-            if self._writer is None:
-                self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "samples"))
-            with self._writer.as_default():
+            with self._summary_writer().as_default():
                 tf.summary.text(self.name, markdown_table(self.prompts, texts), step=epoch)
             self._writer.flush()
-
-    def on_train_end(self, logs=None):
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
 
 
 def _cell(value):

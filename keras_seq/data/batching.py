@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import tensorflow as tf
 
+from keras_seq._validation import check_bools
+
 
 def padded_batches(
     dataset_or_sequences: tf.data.Dataset | Sequence[Sequence[int]],
@@ -55,7 +57,7 @@ def padded_batches(
     """
     dataset = _as_dataset(dataset_or_sequences, "dataset_or_sequences")
     _check_positive_int(batch_size, "batch_size")
-    _check_bool(drop_remainder, "drop_remainder")
+    check_bools({"drop_remainder": drop_remainder})
     if shuffle_buffer is not None:
         _check_positive_int(shuffle_buffer, "shuffle_buffer")
     if seed is not None and not _is_int(seed):
@@ -157,7 +159,7 @@ def bucket_by_length(
             )
     if length_fn is not None and not callable(length_fn):
         raise ValueError(f"`length_fn` must be callable; got {length_fn!r}.")
-    _check_bool(drop_remainder, "drop_remainder")
+    check_bools({"drop_remainder": drop_remainder})
     padding_values = _padding_values(dataset, padding_value)
     if length_fn is None:
         _check_has_sequence(dataset)
@@ -184,11 +186,6 @@ def _is_int(value) -> bool:
 def _check_positive_int(value, name: str) -> None:
     if not _is_int(value) or value < 1:
         raise ValueError(f"`{name}` must be a positive int; got {value!r}.")
-
-
-def _check_bool(value, name: str) -> None:
-    if not isinstance(value, bool):
-        raise ValueError(f"`{name}` must be True or False; got {value!r}.")
 
 
 def _as_dataset(data, name: str) -> tf.data.Dataset:

@@ -20,6 +20,8 @@ from collections.abc import Mapping
 
 import tensorflow as tf
 
+from keras_seq._validation import check_bools
+
 _STRATEGIES = ("proportional", "equal", "temperature")
 TASK_KEY = "task"
 
@@ -178,12 +180,9 @@ def mix_datasets(
                 f"`datasets` must map task names to tf.data.Dataset objects; "
                 f"{name!r} is {type(dataset).__name__}."
             )
-    for name, value in (
-        ("with_task_name", with_task_name),
-        ("stop_on_empty_dataset", stop_on_empty_dataset),
-    ):
-        if not isinstance(value, bool):
-            raise ValueError(f"`{name}` must be True or False; got {value!r}.")
+    check_bools(
+        {"with_task_name": with_task_name, "stop_on_empty_dataset": stop_on_empty_dataset}
+    )
     if seed is not None and (
         not isinstance(seed, numbers.Integral) or isinstance(seed, bool)
     ):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from keras import ops
 
-from keras_seq._validation import positive_int_errors
+from keras_seq._validation import positive_int_errors, raise_errors
 from keras_seq.decoding._random import categorical, fold_in, seed_tensor
 from keras_seq.decoding.greedy import extend
 from keras_seq.ops.attention import masked_fill_value
@@ -47,8 +47,7 @@ def _check(temperature, top_k, top_p):
     errors += positive_int_errors({"top_k": top_k}, allow_none=True)
     if top_p is not None and (not isinstance(top_p, (int, float)) or not 0 < top_p <= 1):
         errors.append(f"`top_p` must be in (0, 1] or None; received {top_p!r}.")
-    if errors:
-        raise ValueError(" ".join(errors))
+    raise_errors(errors)
 
 
 def sample(

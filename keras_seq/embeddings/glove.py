@@ -237,24 +237,30 @@ class GloVe:
         if strategy is not None:
             step = distributed_step
 
+        self._run_epochs(step, (rows, cols, log_x, weights), rng)
+        self.w, self.w_context = w.numpy(), w_context.numpy()
+        return WordVectors(self.words, self.w + self.w_context)
+
+    def _run_epochs(self, step, pairs, rng):
+        """Feeds the co-occurrence `pairs` (rows, columns, log counts,
+        weights) to `step` in shuffled batches for every epoch; records
+        `losses` and `train_seconds`."""
         progress = None
         if self.verbose:
             from tqdm.auto import tqdm
 
-            progress = tqdm(total=self.epochs * len(log_x), unit="pair", unit_scale=True, desc="GloVe")
+            progress = tqdm(total=self.epochs * len(pairs[0]), unit="pair", unit_scale=True, desc="GloVe")
         self.losses = []
         started = time.perf_counter()
         for _ in range(self.epochs):
-            order = rng.permutation(len(log_x))
+            order = rng.permutation(len(pairs[0]))
             total = 0.0
             for start in range(0, len(order), self.batch_size):
                 chosen = order[start : start + self.batch_size]
-                total += float(step(rows[chosen], cols[chosen], log_x[chosen], weights[chosen]))
+                total += float(step(*(column[chosen] for column in pairs)))
                 if progress is not None:
                     progress.update(len(chosen))
             self.losses.append(total / max(len(order), 1))
         if progress is not None:
             progress.close()
         self.train_seconds = time.perf_counter() - started
-        self.w, self.w_context = w.numpy(), w_context.numpy()
-        return WordVectors(self.words, self.w + self.w_context)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from keras_seq._validation import positive_int_errors, rate_error
+from keras_seq._validation import positive_int_errors, raise_errors, rate_error
 from keras_seq.ops.attention import check_mask_broadcasts, linear
 
 
@@ -17,8 +17,7 @@ def validate_block_args(num_heads, intermediate_dim, dropout, layer_norm_epsilon
         errors.append(
             f"`layer_norm_epsilon` must be a positive float; received {layer_norm_epsilon!r}."
         )
-    if errors:
-        raise ValueError(" ".join(errors))
+    raise_errors(errors)
 
 
 def head_dim(width, num_heads, name):
@@ -51,6 +50,17 @@ def clone_initializer(initializer):
     return initializer.__class__.from_config(initializer.get_config())
 
 
+def _mask_of_rank(mask, name, rank, axes):
+    """`mask` as a tensor; raises unless it has `rank` dimensions (`axes`)."""
+    mask = ops.convert_to_tensor(mask)
+    if len(mask.shape) != rank:
+        raise ValueError(
+            f"`{name}` must have rank {rank} {axes}; received shape "
+            f"{tuple(mask.shape)}."
+        )
+    return mask
+
+
 def key_padding_mask(padding_mask, name, sequence, sequence_name):
     """`[B, Tk]` padding mask -> `[B, 1, Tk]` attention mask (None passes).
 
@@ -58,12 +68,7 @@ def key_padding_mask(padding_mask, name, sequence, sequence_name):
     """
     if padding_mask is None:
         return None
-    padding_mask = ops.convert_to_tensor(padding_mask)
-    if len(padding_mask.shape) != 2:
-        raise ValueError(
-            f"`{name}` must have rank 2 [batch, time]; received shape "
-            f"{tuple(padding_mask.shape)}."
-        )
+    padding_mask = _mask_of_rank(padding_mask, name, 2, "[batch, time]")
     check_mask_broadcasts(
         name, padding_mask, tuple(sequence.shape[:2]), f"`{sequence_name}` [batch, time]"
     )
@@ -74,31 +79,32 @@ def check_attention_mask(attention_mask, name, query_shape, key_shape):
     """`[B, Tq, Tk]` mask: rank 3 and broadcastable to the attention shape."""
     if attention_mask is None:
         return None
-    attention_mask = ops.convert_to_tensor(attention_mask)
-    if len(attention_mask.shape) != 3:
-        raise ValueError(
-            f"`{name}` must have rank 3 [batch, query_time, key_time]; received "
-            f"shape {tuple(attention_mask.shape)}."
-        )
+    attention_mask = _mask_of_rank(
+        attention_mask, name, 3, "[batch, query_time, key_time]"
+    )
     target = (query_shape[0], query_shape[1], key_shape[1])
     check_mask_broadcasts(name, attention_mask, target, "[batch, query_time, key_time]")
     return attention_mask
 
 
-class FeedForwardMixin:
-    """Arguments and feed-forward/normalisation sublayers shared by both blocks."""
+class TransformerBlockBase(keras.layers.Layer):
+    """What both Transformer blocks share: their arguments (validated and
+    stored), attention/feed-forward/normalisation sublayers, the residual
+    wrapping and the config."""
 
-    def _init_block(
+    def __init__(
         self,
         num_heads,
         intermediate_dim,
-        dropout,
-        activation,
-        norm_first,
-        layer_norm_epsilon,
-        kernel_initializer,
-        bias_initializer,
+        dropout=0.0,
+        activation="relu",
+        norm_first=False,
+        layer_norm_epsilon=1e-5,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
     ):
+        super().__init__(**kwargs)
         validate_block_args(num_heads, intermediate_dim, dropout, layer_norm_epsilon)
         self.num_heads = num_heads
         self.intermediate_dim = intermediate_dim
@@ -109,6 +115,51 @@ class FeedForwardMixin:
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.supports_masking = True
+
+    def _check_inputs_shape(self, shape, name="inputs"):
+        if len(shape) != 3:
+            raise ValueError(
+                f"`{name}` must have rank 3 [batch, time, features]; received "
+                f"shape {tuple(shape)}."
+            )
+
+    def _attention_sublayer(self, prefix, attention_name, inputs_shape, source_shape):
+        """A built `MultiHeadAttention` (heads of width D / num_heads) for
+        `inputs_shape` attending `source_shape`, its LayerNorm and its residual
+        Dropout: `(attention, norm, dropout)`, named after `prefix`."""
+        from keras_seq.layers.multi_head_attention import MultiHeadAttention
+
+        attention = MultiHeadAttention(
+            num_heads=self.num_heads,
+            key_dim=head_dim(inputs_shape[-1], self.num_heads, "inputs"),
+            dropout=self.dropout,
+            kernel_initializer=clone_initializer(self.kernel_initializer),
+            bias_initializer=clone_initializer(self.bias_initializer),
+            dtype=self.dtype_policy,
+            name=attention_name,
+        )
+        attention.build(inputs_shape, source_shape)
+        norm = self._layer_norm(inputs_shape, f"{prefix}_layer_norm")
+        dropout = keras.layers.Dropout(
+            self.dropout, dtype=self.dtype_policy, name=f"{prefix}_dropout"
+        )
+        return attention, norm, dropout
+
+    @staticmethod
+    def _attend(attention, dropout, x, source, training, return_attention_scores, **options):
+        """`x` attending `source`, then the residual dropout:
+        `(outputs, scores or None, updated cache or None)`."""
+        result = attention(
+            x,
+            source,
+            return_attention_scores=return_attention_scores,
+            training=training,
+            **options,
+        )
+        result = result if isinstance(result, tuple) else (result,)
+        scores = result[1] if return_attention_scores else None
+        cache = result[-1] if options.get("cache") is not None else None
+        return dropout(result[0], training=training), scores, cache
 
     def _build_feedforward(self, inputs_shape):
         width = inputs_shape[-1]
@@ -171,8 +222,9 @@ class FeedForwardMixin:
         bias = None if dense.bias is None else ops.cast(dense.bias, self.compute_dtype)
         return kernel, bias
 
-    def _common_config(self):
-        return {
+    def get_config(self):
+        config = super().get_config()
+        config.update({
             "num_heads": self.num_heads,
             "intermediate_dim": self.intermediate_dim,
             "dropout": self.dropout,
@@ -181,4 +233,5 @@ class FeedForwardMixin:
             "layer_norm_epsilon": self.layer_norm_epsilon,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             "bias_initializer": keras.initializers.serialize(self.bias_initializer),
-        }
+        })
+        return config

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from keras_seq._validation import positive_int_errors
+from keras_seq._validation import positive_int_errors, raise_errors
 from keras_seq.ops.attention import (
     check_mask_broadcasts,
     masked_fill_value,
@@ -67,8 +67,7 @@ class BahdanauAttention(keras.layers.Layer):
         errors = positive_int_errors({"units": units})
         if score not in _SCORES:
             errors.append(f"`score` must be one of {_SCORES}; received {score!r}.")
-        if errors:
-            raise ValueError(" ".join(errors))
+        raise_errors(errors)
         self.units = units
         self.score = score
         self.kernel_initializer = keras.initializers.get(kernel_initializer)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from keras_seq._validation import positive_int_errors, rate_error
+from keras_seq._same_shape import SameShape
+from keras_seq._validation import positive_int_errors, raise_errors, rate_error
 
 __all__ = ["ChunkedFeedForward"]
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class ChunkedFeedForward(keras.layers.Layer):
+class ChunkedFeedForward(SameShape, keras.layers.Layer):
     """Position-wise FFN `W2 · dropout(act(W1 x + b1)) + b2`, in time chunks.
 
     The Transformer's feed-forward sublayer acts on every position
@@ -63,9 +64,8 @@ class ChunkedFeedForward(keras.layers.Layer):
         errors = positive_int_errors(
             {"intermediate_dim": intermediate_dim, "num_chunks": num_chunks}
         )
-        errors += [e for e in [rate_error("dropout", dropout)] if e]
-        if errors:
-            raise ValueError(" ".join(errors))
+        errors.append(rate_error("dropout", dropout))
+        raise_errors(errors)
         self.intermediate_dim = intermediate_dim
         self.num_chunks = num_chunks
         self.activation = keras.activations.get(activation)
@@ -104,12 +104,6 @@ class ChunkedFeedForward(keras.layers.Layer):
             previous = self._ffn(chunk, training)
             outputs.append(previous)
         return ops.concatenate(outputs, axis=1)
-
-    def compute_output_shape(self, inputs_shape):
-        return inputs_shape
-
-    def compute_mask(self, inputs, mask=None):
-        return mask
 
     def get_config(self):
         config = super().get_config()

@@ -5,11 +5,12 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from keras_seq.losses.ctc import _check_index, ctc_loss
+from keras_seq._config import AttributeConfig
+from keras_seq.losses.ctc import check_blank_and_pad, ctc_loss
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class CTCLoss(keras.layers.Layer):
+class CTCLoss(AttributeConfig, keras.layers.Layer):
     """Adds the CTC loss of `logits` against `labels` and returns `logits`.
 
     Computes -log p(labels | logits), summing softmax(logits) over every
@@ -65,15 +66,11 @@ class CTCLoss(keras.layers.Layer):
         Neural Networks", ICML 2006.
     """
 
+    config_attributes = ("blank_index", "pad_value", "zero_infinity")
+
     def __init__(self, blank_index=0, pad_value=-1, zero_infinity=False, **kwargs):
         super().__init__(**kwargs)
-        _check_index(blank_index, "blank_index")
-        _check_index(pad_value, "pad_value")
-        if blank_index >= 0 and pad_value == blank_index:
-            raise ValueError(
-                f"`pad_value` ({pad_value}) must differ from `blank_index` "
-                f"({blank_index}): padding is not a blank"
-            )
+        check_blank_and_pad(blank_index, pad_value)
         self.blank_index = blank_index
         self.pad_value = pad_value
         self.zero_infinity = bool(zero_infinity)
@@ -102,25 +99,8 @@ class CTCLoss(keras.layers.Layer):
         self.add_loss(ops.mean(loss))
         return logits
 
-    def compute_mask(
-        self,
-        labels,
-        logits,
-        label_lengths=None,
-        logit_lengths=None,
-        labels_mask=None,
-        logits_mask=None,
-    ):
+    def compute_mask(self, labels, logits=None, *args, logits_mask=None, **kwargs):
         return logits_mask
 
     def compute_output_shape(self, labels_shape, logits_shape, *args, **kwargs):
         return logits_shape
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            blank_index=self.blank_index,
-            pad_value=self.pad_value,
-            zero_infinity=self.zero_infinity,
-        )
-        return config

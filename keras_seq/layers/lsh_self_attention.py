@@ -7,11 +7,13 @@ import random
 import keras
 from keras import ops
 
+from keras_seq._private_api import without_keras_mask as _without_mask
+
 # EinsumDense does not support masking; a mask-free view keeps Keras from warning
 # and from stripping the mask off the caller's tensor (shared with MultiHeadAttention).
-from keras_seq._private_api import without_keras_mask as _without_mask
+from keras_seq._same_shape import SameShape
 from keras_seq._validation import positive_int_error as _positive_int
-from keras_seq._validation import rate_error
+from keras_seq._validation import raise_errors, rate_error
 from keras_seq.ops.lsh import (
     bucket_factors,
     check_num_buckets,
@@ -21,7 +23,7 @@ from keras_seq.ops.lsh import (
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class LSHSelfAttention(keras.layers.Layer):
+class LSHSelfAttention(SameShape, keras.layers.Layer):
     """Locality-sensitive-hashing self-attention (the Reformer's attention).
 
     Each head projects the inputs to one shared query/key vector x and a
@@ -141,9 +143,7 @@ class LSHSelfAttention(keras.layers.Layer):
                 check_num_buckets(num_buckets)
             except ValueError as error:
                 errors.append(str(error))
-        errors = [e for e in errors if e]
-        if errors:
-            raise ValueError(" ".join(errors))
+        raise_errors(errors)
         super().__init__(**kwargs)
         self.num_heads = num_heads
         self.key_dim = key_dim
@@ -346,12 +346,6 @@ class LSHSelfAttention(keras.layers.Layer):
         if not isinstance(padded, int) or padded != length:
             attended = attended[:, :length]
         return self.output_dense(attended)
-
-    def compute_output_shape(self, inputs_shape):
-        return tuple(inputs_shape)
-
-    def compute_mask(self, inputs, mask=None):
-        return mask
 
     def get_config(self):
         config = super().get_config()

@@ -8,7 +8,7 @@ import string
 import keras
 from keras import ops
 
-from keras_seq._validation import positive_int_error, rate_error
+from keras_seq._validation import positive_int_error, raise_errors, rate_error
 from keras_seq.layers._block_utils import plain_projections
 from keras_seq.layers.masks import causal_mask
 from keras_seq.ops.attention import (
@@ -235,9 +235,7 @@ class MultiHeadAttention(keras.layers.Layer):
                 "Dropout is not supported when flash attention is enabled: set "
                 f"`dropout` to 0.0 or `flash_attention` to False; received dropout={dropout!r}."
             )
-        errors = [e for e in errors if e]
-        if errors:
-            raise ValueError(" ".join(errors))
+        raise_errors(errors)
         super().__init__(**kwargs)
         self.num_heads = num_heads
         self.key_dim = key_dim

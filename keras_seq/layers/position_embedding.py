@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_seq._same_shape import SameShape
 from keras_seq._validation import check_positive_ints, concrete_values
 
 
@@ -44,7 +45,7 @@ def check_positions(positions, start_index, length, sequence_length, name="input
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class PositionEmbedding(keras.layers.Layer):
+class PositionEmbedding(SameShape, keras.layers.Layer):
     """A learned embedding per position, as in GPT and BERT.
 
     Holds a `[sequence_length, D]` table and returns rows
@@ -109,12 +110,6 @@ class PositionEmbedding(keras.layers.Layer):
         else:
             rows = ops.slice(table, (start_index, 0), (shape[-2], inputs.shape[-1]))
         return ops.broadcast_to(rows, shape)
-
-    def compute_mask(self, inputs, mask=None):
-        return mask
-
-    def compute_output_shape(self, inputs_shape):
-        return inputs_shape
 
     def get_config(self):
         config = super().get_config()

@@ -16,6 +16,8 @@ import inspect
 import keras
 from keras import ops
 
+from keras_seq._same_shape import SameShape
+
 __all__ = ["ReversibleBlock", "ReversibleSequence"]
 
 
@@ -217,7 +219,7 @@ def _check_layer(value, name):
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class ReversibleBlock(keras.layers.Layer):
+class ReversibleBlock(SameShape, keras.layers.Layer):
     """One reversible residual block: `y1 = x1 + f(x2)`, `y2 = x2 + g(y1)`.
 
     The block is invertible whatever `f` and `g` are: `inverse` recomputes
@@ -323,12 +325,6 @@ class ReversibleBlock(keras.layers.Layer):
         y2 = x2 + _call_sublayer(self.g, y1, padding_mask, training)
         return y1, y2, (buckets, f_seeds, g_seeds)
 
-    def compute_mask(self, inputs, mask=None):
-        return mask
-
-    def compute_output_shape(self, inputs_shape):
-        return inputs_shape
-
     def get_config(self):
         config = super().get_config()
         config.update(
@@ -345,7 +341,7 @@ class ReversibleBlock(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class ReversibleSequence(keras.layers.Layer):
+class ReversibleSequence(SameShape, keras.layers.Layer):
     """A stack of `ReversibleBlock`s whose backward pass recomputes activations.
 
     The forward pass keeps only the final outputs `(y1, y2)`. The gradient
@@ -428,7 +424,9 @@ class ReversibleSequence(keras.layers.Layer):
         padding_mask = _merge_masks(padding_mask, mask)
         training = False if training is None else training
         if keras.backend.backend() == "tensorflow":
-            y1, y2 = _tf_reversible_stack(self.blocks, x1, x2, padding_mask, training)
+            from keras_seq.layers._reversible_tf import reversible_stack
+
+            y1, y2 = reversible_stack(self.blocks, x1, x2, padding_mask, training)
         else:
             y1, y2 = x1, x2
             for block in self.blocks:
@@ -442,95 +440,7 @@ class ReversibleSequence(keras.layers.Layer):
             y1, y2 = block.inverse((y1, y2), padding_mask=padding_mask, training=training)
         return _join(y1, y2, paired)
 
-    def compute_mask(self, inputs, mask=None):
-        return mask
-
-    def compute_output_shape(self, inputs_shape):
-        return inputs_shape
-
     def get_config(self):
         config = super().get_config()
         config["blocks"] = [keras.saving.serialize_keras_object(b) for b in self.blocks]
         return config
-
-
-
-def _tf_reversible_stack(blocks, x1, x2, padding_mask, training):
-    """TensorFlow: the stack under one `tf.custom_gradient` that recomputes."""
-    import tensorflow as tf
-
-    # `tf.recompute_grad` stops the outer tapes the same way: without it, an
-    # eager tape records (and keeps alive) every activation of the forward.
-    from keras_seq._private_api import stop_recording
-
-    @keras.ops.custom_gradient
-    def stack(x1, x2):
-        saved = []
-        with stop_recording():
-            for block in blocks:
-                x1, x2, state = block._forward_saving(x1, x2, padding_mask, training)
-                saved.append(state)
-        outputs = (x1, x2)
-
-        def grad(dy1, dy2, variables=None):
-            variables = list(variables or [])
-            totals = [None] * len(variables)
-
-            def accumulate(grads):
-                for i, g in enumerate(grads):
-                    if g is not None:
-                        g = tf.convert_to_tensor(g)
-                        totals[i] = g if totals[i] is None else totals[i] + g
-                        done.append(totals[i])
-
-            y1, y2 = outputs
-            done = []  # the previous block's weight gradients
-            for block, (buckets, f_seeds, g_seeds) in zip(reversed(blocks), reversed(saved)):
-                # Recompute only once the gradients of the block above exist
-                # (input and weight gradients), or the graph runtime may
-                # recompute blocks early, or defer weight gradients and keep
-                # their activations alive.
-                # The saved buckets and seeds too: whatever depends only on
-                # them (LSH sort permutations, causal and self masks) would
-                # otherwise be computed for every block as soon as the
-                # forward pass ends and kept alive until that block's turn
-                # (Grappler may also merge it with the forward's copy).
-                with tf.control_dependencies([dy1, dy2] + done):
-                    y1, y2 = tf.identity(y1), tf.identity(y2)
-                    if buckets is not None:
-                        buckets = tf.identity(buckets)
-                    f_seeds = [tf.identity(s) for s in f_seeds]
-                    g_seeds = [tf.identity(s) for s in g_seeds]
-                    mask = None if padding_mask is None else tf.identity(padding_mask)
-                done = []
-                with tf.GradientTape(watch_accessed_variables=False) as tape:
-                    tape.watch(y1)
-                    tape.watch(variables)
-                    with _restored(block.g, g_seeds):
-                        gy1 = _call_sublayer(block.g, y1, mask, training)
-                grads = tape.gradient(gy1, [y1] + variables, output_gradients=dy2)
-                del tape
-                x2 = y2 - gy1
-                if grads[0] is not None:
-                    dy1 = dy1 + grads[0]
-                accumulate(grads[1:])
-                with tf.GradientTape(watch_accessed_variables=False) as tape:
-                    tape.watch(x2)
-                    tape.watch(variables)
-                    with _restored(block.f, f_seeds):
-                        fx2 = _call_sublayer(block.f, x2, mask, training, buckets)
-                grads = tape.gradient(fx2, [x2] + variables, output_gradients=dy1)
-                del tape
-                x1 = y1 - fx2
-                if grads[0] is not None:
-                    dy2 = dy2 + grads[0]
-                accumulate(grads[1:])
-                y1, y2 = x1, x2
-            variable_grads = [
-                tf.zeros_like(v) if g is None else g for v, g in zip(variables, totals)
-            ]
-            return (dy1, dy2), variable_grads
-
-        return outputs, grad
-
-    return stack(x1, x2)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_seq._config import AttributeConfig
 from keras_seq._validation import check_rate
 from keras_seq.ops.attention import merge_masks, scaled_dot_product_attention
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class ScaledDotProductAttention(keras.layers.Layer):
+class ScaledDotProductAttention(AttributeConfig, keras.layers.Layer):
     """softmax(Q K^T / sqrt(d_k) + M) V, with dropout on the weights.
 
     The seed's attention formula as a weight-free layer. Logits and softmax
@@ -42,6 +43,8 @@ class ScaledDotProductAttention(keras.layers.Layer):
     >>> tuple(out.shape), tuple(w.shape)
     ((2, 4, 8), (2, 4, 4))
     """
+
+    config_attributes = ("dropout_rate", "seed")
 
     def __init__(self, dropout_rate=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -82,8 +85,3 @@ class ScaledDotProductAttention(keras.layers.Layer):
 
     def compute_mask(self, *args, **kwargs):
         return None
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"dropout_rate": self.dropout_rate, "seed": self.seed})
-        return config

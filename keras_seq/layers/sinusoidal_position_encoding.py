@@ -5,6 +5,9 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_seq._config import AttributeConfig
+from keras_seq._same_shape import SameShape
+
 
 def sinusoid_table(positions, depth: int, max_wavelength: float = 10000.0):
     """Interleaved sinusoids for float32 `positions` `[T]` -> `[T, depth]`.
@@ -23,7 +26,7 @@ def sinusoid_table(positions, depth: int, max_wavelength: float = 10000.0):
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class SinusoidalPositionEncoding(keras.layers.Layer):
+class SinusoidalPositionEncoding(AttributeConfig, SameShape, keras.layers.Layer):
     """Sinusoidal position encoding, interleaved sin/cos as in the paper.
 
     Returns the encoding PE(pos, 2i) = sin(pos / 10000^(2i/D)),
@@ -65,6 +68,8 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
         Vaswani et al., "Attention Is All You Need", 2017.
     """
 
+    config_attributes = ("max_wavelength",)
+
     def __init__(self, max_wavelength=10000.0, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(max_wavelength, (int, float)) or max_wavelength <= 1:
@@ -89,14 +94,3 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
             )
         table = sinusoid_table(positions, depth, self.max_wavelength)
         return ops.broadcast_to(ops.cast(table, self.compute_dtype), shape)
-
-    def compute_mask(self, inputs, mask=None):
-        return mask
-
-    def compute_output_shape(self, inputs_shape):
-        return inputs_shape
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"max_wavelength": self.max_wavelength})
-        return config

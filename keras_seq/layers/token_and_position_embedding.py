@@ -7,7 +7,7 @@ import math
 import keras
 from keras import ops
 
-from keras_seq._validation import check_token_ids, positive_int_errors
+from keras_seq._validation import check_token_ids, positive_int_errors, raise_errors
 from keras_seq.layers.position_embedding import PositionEmbedding, check_positions
 from keras_seq.layers.sinusoidal_position_encoding import SinusoidalPositionEncoding
 
@@ -85,8 +85,7 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         )
         if position not in _POSITIONS:
             errors.append(f"`position` must be one of {_POSITIONS}; received {position!r}.")
-        if errors:
-            raise ValueError(" ".join(errors))
+        raise_errors(errors)
         self.vocabulary_size = vocabulary_size
         self.sequence_length = sequence_length
         self.embedding_dim = embedding_dim

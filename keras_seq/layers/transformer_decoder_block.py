@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import keras
 
-from keras_seq.layers._block_utils import (
-    FeedForwardMixin,
-    clone_initializer,
-    head_dim,
-    key_padding_mask,
-)
-from keras_seq.layers.multi_head_attention import MultiHeadAttention
+from keras_seq.layers._block_utils import TransformerBlockBase, key_padding_mask
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class TransformerDecoderBlock(FeedForwardMixin, keras.layers.Layer):
+class TransformerDecoderBlock(TransformerBlockBase):
     """One decoder layer: masked self-attention, cross-attention, FFN.
 
     Sublayers are wrapped as in `TransformerEncoderBlock` (post-norm by
@@ -99,60 +93,38 @@ class TransformerDecoderBlock(FeedForwardMixin, keras.layers.Layer):
         bias_initializer="zeros",
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        self._init_block(
+        super().__init__(
             num_heads,
             intermediate_dim,
-            dropout,
-            activation,
-            norm_first,
-            layer_norm_epsilon,
-            kernel_initializer,
-            bias_initializer,
+            dropout=dropout,
+            activation=activation,
+            norm_first=norm_first,
+            layer_norm_epsilon=layer_norm_epsilon,
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
+            **kwargs,
         )
         self.cross_attention = bool(cross_attention)
 
-    def _attention(self, key_dim, name):
-        return MultiHeadAttention(
-            num_heads=self.num_heads,
-            key_dim=key_dim,
-            dropout=self.dropout,
-            kernel_initializer=clone_initializer(self.kernel_initializer),
-            bias_initializer=clone_initializer(self.bias_initializer),
-            dtype=self.dtype_policy,
-            name=name,
-        )
-
     def build(self, inputs_shape, encoder_outputs_shape=None):
-        if len(inputs_shape) != 3:
-            raise ValueError(
-                "`inputs` must have rank 3 [batch, time, features]; received "
-                f"shape {tuple(inputs_shape)}."
-            )
-        key_dim = head_dim(inputs_shape[-1], self.num_heads, "inputs")
-        self._self_attention_layer = self._attention(key_dim, "self_attention")
-        self._self_attention_layer.build(inputs_shape, inputs_shape)
-        self._self_attention_layer_norm = self._layer_norm(
-            inputs_shape, "self_attention_layer_norm"
-        )
-        self._self_attention_dropout = keras.layers.Dropout(
-            self.dropout, dtype=self.dtype_policy, name="self_attention_dropout"
+        self._check_inputs_shape(inputs_shape)
+        (
+            self._self_attention_layer,
+            self._self_attention_layer_norm,
+            self._self_attention_dropout,
+        ) = self._attention_sublayer(
+            "self_attention", "self_attention", inputs_shape, inputs_shape
         )
         if self.cross_attention:
             if encoder_outputs_shape is None:
                 encoder_outputs_shape = inputs_shape
-            if len(encoder_outputs_shape) != 3:
-                raise ValueError(
-                    "`encoder_outputs` must have rank 3 [batch, time, features]; "
-                    f"received shape {tuple(encoder_outputs_shape)}."
-                )
-            self._cross_attention_layer = self._attention(key_dim, "cross_attention")
-            self._cross_attention_layer.build(inputs_shape, encoder_outputs_shape)
-            self._cross_attention_layer_norm = self._layer_norm(
-                inputs_shape, "cross_attention_layer_norm"
-            )
-            self._cross_attention_dropout = keras.layers.Dropout(
-                self.dropout, dtype=self.dtype_policy, name="cross_attention_dropout"
+            self._check_inputs_shape(encoder_outputs_shape, "encoder_outputs")
+            (
+                self._cross_attention_layer,
+                self._cross_attention_layer_norm,
+                self._cross_attention_dropout,
+            ) = self._attention_sublayer(
+                "cross_attention", "cross_attention", inputs_shape, encoder_outputs_shape
             )
         self._build_feedforward(inputs_shape)
         self._feedforward_layer_norm = self._layer_norm(
@@ -193,47 +165,42 @@ class TransformerDecoderBlock(FeedForwardMixin, keras.layers.Layer):
             cross_mask = key_padding_mask(
                 encoder_padding_mask, "encoder_padding_mask", encoder_outputs, "encoder_outputs"
             )
-        scores = {}
-        updated = {}
 
         def self_attend(x):
-            result = self._self_attention_layer(
+            return self._attend(
+                self._self_attention_layer,
+                self._self_attention_dropout,
                 x,
                 x,
+                training,
+                return_attention_scores,
                 attention_mask=self_mask,
                 use_causal_mask=use_causal_mask,
-                return_attention_scores=return_attention_scores,
-                training=training,
                 cache=cache,
                 cache_update_index=cache_update_index,
             )
-            result = result if isinstance(result, tuple) else (result,)
-            if return_attention_scores:
-                scores["self_attention"] = result[1]
-            if cache is not None:
-                updated["cache"] = result[-1]
-            return (self._self_attention_dropout(result[0], training=training),)
 
         def cross_attend(x):
-            result = self._cross_attention_layer(
+            return self._attend(
+                self._cross_attention_layer,
+                self._cross_attention_dropout,
                 x,
                 encoder_outputs,
+                training,
+                return_attention_scores,
                 attention_mask=cross_mask,
-                return_attention_scores=return_attention_scores,
-                training=training,
                 cache=cross_attention_cache,
                 cache_update_index=cross_attention_cache_update_index,
             )
-            result = result if isinstance(result, tuple) else (result,)
-            if return_attention_scores:
-                scores["cross_attention"] = result[1]
-            if cross_attention_cache is not None:
-                updated["cross_attention_cache"] = result[-1]
-            return (self._cross_attention_dropout(result[0], training=training),)
 
-        (x,) = self._residual(inputs, self_attend, self._self_attention_layer_norm, training)
+        x, self_scores, new_cache = self._residual(
+            inputs, self_attend, self._self_attention_layer_norm, training
+        )
+        scores = {"self_attention": self_scores}
         if self.cross_attention:
-            (x,) = self._residual(x, cross_attend, self._cross_attention_layer_norm, training)
+            x, scores["cross_attention"], new_cross_cache = self._residual(
+                x, cross_attend, self._cross_attention_layer_norm, training
+            )
         (x,) = self._residual(
             x,
             lambda y: self._feedforward(y, training),
@@ -244,9 +211,9 @@ class TransformerDecoderBlock(FeedForwardMixin, keras.layers.Layer):
         if return_attention_scores:
             results.append(scores)
         if cache is not None:
-            results.append(updated["cache"])
+            results.append(new_cache)
         if cross_attention_cache_update_index is not None:
-            results.append(updated["cross_attention_cache"])
+            results.append(new_cross_cache)
         return results[0] if len(results) == 1 else tuple(results)
 
     def _check_call(self, encoder_outputs, cross_cache, cross_index):
@@ -324,6 +291,5 @@ class TransformerDecoderBlock(FeedForwardMixin, keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(self._common_config())
         config["cross_attention"] = self.cross_attention
         return config

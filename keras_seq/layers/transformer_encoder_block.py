@@ -5,18 +5,15 @@ from __future__ import annotations
 import keras
 
 from keras_seq.layers._block_utils import (
-    FeedForwardMixin,
+    TransformerBlockBase,
     check_attention_mask,
-    clone_initializer,
-    head_dim,
     key_padding_mask,
 )
-from keras_seq.layers.multi_head_attention import MultiHeadAttention
 from keras_seq.ops.attention import merge_masks
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class TransformerEncoderBlock(FeedForwardMixin, keras.layers.Layer):
+class TransformerEncoderBlock(TransformerBlockBase):
     """One encoder layer: multi-head self-attention, then a position-wise FFN.
 
     Each sublayer is wrapped as LayerNorm(x + Dropout(Sublayer(x))) (post-norm,
@@ -58,52 +55,14 @@ class TransformerEncoderBlock(FeedForwardMixin, keras.layers.Layer):
     (2, 6, 16)
     """
 
-    def __init__(
-        self,
-        num_heads,
-        intermediate_dim,
-        dropout=0.0,
-        activation="relu",
-        norm_first=False,
-        layer_norm_epsilon=1e-5,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        self._init_block(
-            num_heads,
-            intermediate_dim,
-            dropout,
-            activation,
-            norm_first,
-            layer_norm_epsilon,
-            kernel_initializer,
-            bias_initializer,
-        )
-
     def build(self, inputs_shape):
-        if len(inputs_shape) != 3:
-            raise ValueError(
-                "`inputs` must have rank 3 [batch, time, features]; received "
-                f"shape {tuple(inputs_shape)}."
-            )
-        key_dim = head_dim(inputs_shape[-1], self.num_heads, "inputs")
-        self._self_attention_layer = MultiHeadAttention(
-            num_heads=self.num_heads,
-            key_dim=key_dim,
-            dropout=self.dropout,
-            kernel_initializer=clone_initializer(self.kernel_initializer),
-            bias_initializer=clone_initializer(self.bias_initializer),
-            dtype=self.dtype_policy,
-            name="self_attention_layer",
-        )
-        self._self_attention_layer.build(inputs_shape, inputs_shape)
-        self._self_attention_layer_norm = self._layer_norm(
-            inputs_shape, "self_attention_layer_norm"
-        )
-        self._self_attention_dropout = keras.layers.Dropout(
-            self.dropout, dtype=self.dtype_policy, name="self_attention_dropout"
+        self._check_inputs_shape(inputs_shape)
+        (
+            self._self_attention_layer,
+            self._self_attention_layer_norm,
+            self._self_attention_dropout,
+        ) = self._attention_sublayer(
+            "self_attention", "self_attention_layer", inputs_shape, inputs_shape
         )
         self._feedforward_layer_norm = self._layer_norm(
             inputs_shape, "feedforward_layer_norm"
@@ -130,18 +89,16 @@ class TransformerEncoderBlock(FeedForwardMixin, keras.layers.Layer):
         )
 
         def attend(x):
-            result = self._self_attention_layer(
+            x, scores, _ = self._attend(
+                self._self_attention_layer,
+                self._self_attention_dropout,
                 x,
                 x,
+                training,
+                return_attention_scores,
                 attention_mask=mask,
-                return_attention_scores=return_attention_scores,
-                training=training,
             )
-            if return_attention_scores:
-                x, scores = result
-            else:
-                x, scores = result, None
-            return self._self_attention_dropout(x, training=training), scores
+            return x, scores
 
         x, scores = self._residual(
             inputs, attend, self._self_attention_layer_norm, training
@@ -166,8 +123,3 @@ class TransformerEncoderBlock(FeedForwardMixin, keras.layers.Layer):
         batch, length = inputs.shape[0], inputs.shape[1]
         scores_shape = (batch, self.num_heads, length, length)
         return outputs, keras.KerasTensor(scores_shape, dtype=self.compute_dtype)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(self._common_config())
-        return config

@@ -6,13 +6,25 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_seq._config import AttributeConfig
 from keras_seq._private_api import get_keras_mask
-from keras_seq._validation import concrete_values
+from keras_seq._validation import check_positive_ints, concrete_values
 
 
 def _check_index(value, name):
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"`{name}` must be an integer, got {value!r}")
+
+
+def check_blank_and_pad(blank_index, pad_value):
+    """Both integers, and padding never the blank class."""
+    _check_index(blank_index, "blank_index")
+    _check_index(pad_value, "pad_value")
+    if blank_index >= 0 and pad_value == blank_index:
+        raise ValueError(
+            f"`pad_value` ({pad_value}) must differ from `blank_index` "
+            f"({blank_index}): padding is not a blank"
+        )
 
 
 def resolve_blank_index(blank_index, num_classes):
@@ -167,7 +179,7 @@ def ctc_loss(
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class CTC(keras.losses.Loss):
+class CTC(AttributeConfig, keras.losses.Loss):
     """CTC loss for `model.compile`, with lengths, a free blank and real padding.
 
     Unlike `keras.losses.CTC`, the blank and the padding are different
@@ -201,6 +213,8 @@ class CTC(keras.losses.Loss):
     1.595
     """
 
+    config_attributes = ("blank_index", "pad_value", "logit_length", "zero_infinity")
+
     def __init__(
         self,
         blank_index=0,
@@ -211,21 +225,8 @@ class CTC(keras.losses.Loss):
         name="ctc",
         dtype=None,
     ):
-        _check_index(blank_index, "blank_index")
-        _check_index(pad_value, "pad_value")
-        if blank_index >= 0 and pad_value == blank_index:
-            raise ValueError(
-                f"`pad_value` ({pad_value}) must differ from `blank_index` "
-                f"({blank_index}): padding is not a blank"
-            )
-        if logit_length is not None and (
-            isinstance(logit_length, bool)
-            or not isinstance(logit_length, int)
-            or logit_length < 1
-        ):
-            raise ValueError(
-                f"`logit_length` must be a positive integer or None, got {logit_length!r}"
-            )
+        check_blank_and_pad(blank_index, pad_value)
+        check_positive_ints({"logit_length": logit_length}, allow_none=True)
         super().__init__(name=name, reduction=reduction, dtype=dtype or "float32")
         self.blank_index = blank_index
         self.pad_value = pad_value
@@ -267,13 +268,3 @@ class CTC(keras.losses.Loss):
         if self.reduction == "mean_with_sample_weight" and sample_weight is not None:
             return total / ops.maximum(ops.sum(sample_weight), 1e-12)
         return total / ops.cast(ops.shape(losses)[0], "float32")
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            blank_index=self.blank_index,
-            pad_value=self.pad_value,
-            logit_length=self.logit_length,
-            zero_infinity=self.zero_infinity,
-        )
-        return config

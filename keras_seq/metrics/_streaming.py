@@ -78,6 +78,21 @@ def text_rows(values, argument: str) -> list:
     ]
 
 
+def check_same_segment_count(first_name: str, first, second_name: str, second) -> None:
+    """Raise a `ValueError` unless the two lists hold as many segments.
+
+    >>> check_same_segment_count("hypotheses", ["a"], "references", ["a", "b"])
+    Traceback (most recent call last):
+    ...
+    ValueError: `hypotheses` has 1 segments but `references` has 2.
+    """
+    if len(first) != len(second):
+        raise ValueError(
+            f"`{first_name}` has {len(first)} segments but `{second_name}` has "
+            f"{len(second)}."
+        )
+
+
 def segment_weights(sample_weight, batch_size: int) -> np.ndarray:
     """One float64 weight per segment from `None`, a scalar, `[B]` or `[B, 1]`."""
     if sample_weight is None:

@@ -34,6 +34,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_seq._config import AttributeConfig
 from keras_seq._validation import check_positive_ints
 from keras_seq.metrics._references import (
     hypothesis_list,
@@ -42,6 +43,7 @@ from keras_seq.metrics._references import (
 )
 from keras_seq.metrics._streaming import (
     HostStatisticsMetric,
+    check_same_segment_count,
     is_text_tensor,
     is_token_tensor,
     segment_weights,
@@ -286,7 +288,7 @@ def sentence_bleu(
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class Bleu(HostStatisticsMetric):
+class Bleu(AttributeConfig, HostStatisticsMetric):
     """Streaming corpus BLEU: sums SacreBLEU's sufficient statistics over batches.
 
     `update_state` adds each segment's statistics (clipped n-gram matches and
@@ -338,6 +340,8 @@ class Bleu(HostStatisticsMetric):
     >>> round(float(bleu.result()), 2)
     89.48
     """
+
+    config_attributes = ("max_order", "smooth", "smooth_value", "tokenize", "lowercase")
 
     def __init__(
         self,
@@ -396,11 +400,7 @@ class Bleu(HostStatisticsMetric):
             self._texts(hypotheses, "hypotheses"), "sentence_bleu"
         )
         reference_sets = self._batch_reference_sets(references, len(hypotheses))
-        if len(reference_sets) != len(hypotheses):
-            raise ValueError(
-                f"`references` has {len(reference_sets)} segments but `hypotheses` "
-                f"has {len(hypotheses)}."
-            )
+        check_same_segment_count("references", reference_sets, "hypotheses", hypotheses)
         weights = segment_weights(sample_weight, len(hypotheses))
         statistics = np.asarray(
             _corpus_statistics(
@@ -431,16 +431,3 @@ class Bleu(HostStatisticsMetric):
         score = tf.py_function(self._score, variables, Tout=tf.float32)
         score.set_shape([])
         return tf.cast(score, self.dtype)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "max_order": self.max_order,
-                "smooth": self.smooth,
-                "smooth_value": self.smooth_value,
-                "tokenize": self.tokenize,
-                "lowercase": self.lowercase,
-            }
-        )
-        return config

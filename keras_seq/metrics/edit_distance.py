@@ -20,8 +20,10 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_seq._config import AttributeConfig
 from keras_seq.metrics._streaming import (
     HostStatisticsMetric,
+    check_same_segment_count,
     segment_weights,
     text_rows,
 )
@@ -65,11 +67,7 @@ def _edit_statistics(hypotheses, references, level: str) -> np.ndarray:
     """`[B, 2]` per-segment edits and reference lengths."""
     hypotheses = _text_list(hypotheses, "hypotheses")
     references = _text_list(references, "references")
-    if len(hypotheses) != len(references):
-        raise ValueError(
-            f"`hypotheses` has {len(hypotheses)} segments but `references` has "
-            f"{len(references)}."
-        )
+    check_same_segment_count("hypotheses", hypotheses, "references", references)
     rows = []
     for hypothesis, reference in zip(hypotheses, references, strict=True):
         reference_tokens = _tokens(reference, level)
@@ -140,7 +138,7 @@ def char_error_rate(
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class EditDistance(HostStatisticsMetric):
+class EditDistance(AttributeConfig, HostStatisticsMetric):
     """Streaming WER (`level="word"`) or CER (`level="char"`).
 
     Accumulates weighted edits and weighted reference lengths, so `result()` is
@@ -170,6 +168,8 @@ class EditDistance(HostStatisticsMetric):
     0.2
     """
 
+    config_attributes = ("level",)
+
     def __init__(self, level: str = "word", name="edit_distance", dtype=None, **kwargs):
         if level not in _LEVELS:
             raise ValueError(f"`level` must be one of {_LEVELS}; received {level!r}.")
@@ -188,8 +188,3 @@ class EditDistance(HostStatisticsMetric):
             self.edits,
         )
         return ops.cast(rate, self.dtype)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"level": self.level})
-        return config

@@ -36,6 +36,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from keras_seq.metrics._streaming import check_same_segment_count
 from keras_seq.metrics.edit_distance import _LEVELS, _text_list, _tokens
 
 _CHUNK_TYPES = ("equal", "substitute", "delete", "insert")
@@ -237,11 +238,7 @@ def error_measures(
         raise ValueError(f"`level` must be one of {_LEVELS}; received {level!r}.")
     hypothesis_texts = _segments(hypotheses, "hypotheses")
     reference_texts = _segments(references, "references")
-    if len(hypothesis_texts) != len(reference_texts):
-        raise ValueError(
-            f"`hypotheses` has {len(hypothesis_texts)} segments but `references` "
-            f"has {len(reference_texts)}."
-        )
+    check_same_segment_count("hypotheses", hypothesis_texts, "references", reference_texts)
     tokenized_references = [_tokens(text, level) for text in reference_texts]
     tokenized_hypotheses = [_tokens(text, level) for text in hypothesis_texts]
     counts = dict.fromkeys(_CHUNK_TYPES, 0)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_seq._config import AttributeConfig
 from keras_seq._private_api import get_keras_mask
 
 
@@ -72,7 +73,7 @@ def perplexity(labels, logits, mask=None):
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class Perplexity(keras.metrics.Metric):
+class Perplexity(AttributeConfig, keras.metrics.Metric):
     """Streaming perplexity: accumulates total NLL and token count in float32.
 
     Works inside compiled train/eval steps (pure Keras ops). Tokens are weighted
@@ -104,6 +105,8 @@ class Perplexity(keras.metrics.Metric):
     >>> round(float(metric.result()), 4)
     1.543
     """
+
+    config_attributes = ("from_logits", "mask_token_id")
 
     def __init__(
         self,
@@ -144,10 +147,3 @@ class Perplexity(keras.metrics.Metric):
 
     def result(self):
         return ops.cast(_exp_mean(self.total_nll, self.token_count), self.dtype)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {"from_logits": self.from_logits, "mask_token_id": self.mask_token_id}
-        )
-        return config

@@ -32,9 +32,11 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_seq._config import AttributeConfig
 from keras_seq._validation import check_positive_ints
 from keras_seq.metrics._streaming import (
     HostStatisticsMetric,
+    check_same_segment_count,
     segment_weights,
     text_rows,
 )
@@ -283,7 +285,7 @@ def rouge_lsum(
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class RougeN(HostStatisticsMetric):
+class RougeN(AttributeConfig, HostStatisticsMetric):
     """Streaming mean ROUGE-N F1 over segments, weighted by `sample_weight`.
 
     Accumulates the sum of `weight * F1` and the sum of weights; `result()` is
@@ -313,6 +315,8 @@ class RougeN(HostStatisticsMetric):
     0.75
     """
 
+    config_attributes = ("n", "use_stemmer")
+
     def __init__(
         self,
         n: int = 1,
@@ -330,11 +334,7 @@ class RougeN(HostStatisticsMetric):
     def _batch_statistics(self, references, hypotheses, sample_weight) -> np.ndarray:
         references = text_rows(references, "references")
         hypotheses = text_rows(hypotheses, "hypotheses")
-        if len(references) != len(hypotheses):
-            raise ValueError(
-                f"`references` has {len(references)} segments but `hypotheses` has "
-                f"{len(hypotheses)}."
-            )
+        check_same_segment_count("references", references, "hypotheses", hypotheses)
         weights = segment_weights(sample_weight, len(hypotheses))
         f1 = np.array(
             [
@@ -347,8 +347,3 @@ class RougeN(HostStatisticsMetric):
 
     def result(self):
         return ops.cast(ops.divide_no_nan(self.f1_sum, self.weight_sum), self.dtype)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"n": self.n, "use_stemmer": self.use_stemmer})
-        return config

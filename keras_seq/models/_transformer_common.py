@@ -5,33 +5,74 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_seq._config import AttributeConfig
 from keras_seq._validation import check_positive_ints
 from keras_seq._validation import check_token_ids as _check_id_values
+
+# Constructor arguments that are sizes or counts: wherever a model has one,
+# it must be a positive integer.
+SIZE_ARGUMENTS = frozenset(
+    {
+        "vocabulary_size",
+        "encoder_vocabulary_size",
+        "decoder_vocabulary_size",
+        "source_vocabulary_size",
+        "target_vocabulary_size",
+        "sequence_length",
+        "num_layers",
+        "num_encoder_layers",
+        "num_decoder_layers",
+        "hidden_dim",
+        "num_heads",
+        "intermediate_dim",
+        "num_segments",
+        "bucket_size",
+        "num_hashes",
+        "num_chunks",
+        "embedding_dim",
+        "encoder_units",
+        "decoder_units",
+        "attention_units",
+    }
+)
 
 
 def validate_sizes(**sizes):
     check_positive_ints(sizes)
 
 
-class StoredConfig:
+class StoredConfig(AttributeConfig):
     """Stores a model's constructor arguments as attributes and returns them
-    from `get_config`, so each argument is listed once (in `__init__`)."""
+    from `get_config` (`AttributeConfig`), so each argument is listed once
+    (in `__init__`)."""
 
-    def store_config(self, arguments, positive=()):
-        """`arguments` is the constructor's `locals()`; names in `positive`
-        must be positive integers (one `ValueError` lists every violation)."""
+    def store_config(self, arguments):
+        """`arguments` is the constructor's `locals()`. Every size argument
+        (`SIZE_ARGUMENTS`) must be a positive integer (one `ValueError` lists
+        every violation), and `hidden_dim`, where given, must be divisible by
+        `num_heads`."""
         arguments = {
             k: v for k, v in arguments.items() if k not in ("self", "kwargs", "__class__")
         }
-        validate_sizes(**{name: arguments[name] for name in positive})
+        validate_sizes(**{k: v for k, v in arguments.items() if k in SIZE_ARGUMENTS})
+        if "hidden_dim" in arguments:
+            check_heads(arguments["hidden_dim"], arguments["num_heads"])
         for name, value in arguments.items():
             setattr(self, name, value)
-        object.__setattr__(self, "_stored_config_names", tuple(arguments))
+        object.__setattr__(self, "config_attributes", tuple(arguments))
 
-    def get_config(self):
-        config = super().get_config()
-        config.update({name: getattr(self, name) for name in self._stored_config_names})
-        return config
+
+def seq2seq_inputs(inputs):
+    """`(encoder_tokens, decoder_tokens)` of an encoder-decoder model's
+    `inputs` dict; any other structure raises a `ValueError` naming it."""
+    if not isinstance(inputs, dict) or set(inputs) != {"encoder_tokens", "decoder_tokens"}:
+        raise ValueError(
+            "`inputs` must be a dict with keys 'encoder_tokens' and 'decoder_tokens'; "
+            f"received {type(inputs).__name__}"
+            + (f" with keys {sorted(inputs)}" if isinstance(inputs, dict) else "")
+            + "."
+        )
+    return inputs["encoder_tokens"], inputs["decoder_tokens"]
 
 
 def check_heads(hidden_dim, num_heads):

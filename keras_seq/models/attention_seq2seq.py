@@ -8,13 +8,13 @@ from keras import ops
 
 from keras_seq._validation import (
     check_positive_ints,
+    check_rate,
     check_token_ids,
-    positive_int_errors,
-    rate_error,
 )
 from keras_seq.decoding.step import static_step
 from keras_seq.layers.bahdanau_attention import BahdanauAttention
 from keras_seq.models._generation import GenerationMixin, decoding_options
+from keras_seq.models._transformer_common import StoredConfig, seq2seq_inputs
 from keras_seq.text.vocabulary import Vocabulary
 
 
@@ -30,7 +30,7 @@ def _as_vocabulary(value):
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class AttentionSeq2Seq(GenerationMixin, keras.Model):
+class AttentionSeq2Seq(GenerationMixin, StoredConfig, keras.Model):
     """Bi-LSTM encoder, additive attention and an LSTM decoder.
 
     The encoder reads the embedded source with a bidirectional LSTM into
@@ -105,27 +105,8 @@ class AttentionSeq2Seq(GenerationMixin, keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        errors = positive_int_errors(
-            {
-                "source_vocabulary_size": source_vocabulary_size,
-                "target_vocabulary_size": target_vocabulary_size,
-                "embedding_dim": embedding_dim,
-                "encoder_units": encoder_units,
-                "decoder_units": decoder_units,
-                "attention_units": attention_units,
-            }
-        )
-        if rate_error("dropout", dropout):
-            errors.append(rate_error("dropout", dropout))
-        if errors:
-            raise ValueError(" ".join(errors))
-        self.source_vocabulary_size = source_vocabulary_size
-        self.target_vocabulary_size = target_vocabulary_size
-        self.embedding_dim = embedding_dim
-        self.encoder_units = encoder_units
-        self.decoder_units = decoder_units
-        self.attention_units = attention_units
-        self.score = score
+        self.store_config(locals())
+        check_rate("dropout", dropout)
         self.dropout = float(dropout)
         self.start_id = int(start_id)
         self.end_id = int(end_id)
@@ -211,17 +192,9 @@ class AttentionSeq2Seq(GenerationMixin, keras.Model):
         return self.output_projection(attentional), [h, c], weights
 
     def call(self, inputs, training=False):
-        if not isinstance(inputs, dict) or set(inputs) != {"encoder_tokens", "decoder_tokens"}:
-            raise ValueError(
-                "`inputs` must be a dict with keys 'encoder_tokens' and "
-                f"'decoder_tokens'; received {type(inputs).__name__}"
-                + (f" with keys {sorted(inputs)}" if isinstance(inputs, dict) else "")
-                + "."
-            )
-        annotations, source_mask, state = self.encode(inputs["encoder_tokens"], training)
-        logits, _, _ = self._decode(
-            inputs["decoder_tokens"], annotations, source_mask, state, training
-        )
+        encoder_tokens, decoder_tokens = seq2seq_inputs(inputs)
+        annotations, source_mask, state = self.encode(encoder_tokens, training)
+        logits, _, _ = self._decode(decoder_tokens, annotations, source_mask, state, training)
         return logits
 
     def attention_weights(self, encoder_tokens, decoder_tokens):
@@ -329,24 +302,7 @@ class AttentionSeq2Seq(GenerationMixin, keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "source_vocabulary_size": self.source_vocabulary_size,
-                "target_vocabulary_size": self.target_vocabulary_size,
-                "embedding_dim": self.embedding_dim,
-                "encoder_units": self.encoder_units,
-                "decoder_units": self.decoder_units,
-                "attention_units": self.attention_units,
-                "score": self.score,
-                "dropout": self.dropout,
-                "start_id": self.start_id,
-                "end_id": self.end_id,
-                "source_vocabulary": (
-                    self.source_vocabulary.get_config() if self.source_vocabulary else None
-                ),
-                "target_vocabulary": (
-                    self.target_vocabulary.get_config() if self.target_vocabulary else None
-                ),
-            }
-        )
+        for name in ("source_vocabulary", "target_vocabulary"):
+            vocabulary = getattr(self, name)
+            config[name] = vocabulary.get_config() if vocabulary else None
         return config

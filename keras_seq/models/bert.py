@@ -12,7 +12,6 @@ from keras_seq.layers.transformer_encoder_block import TransformerEncoderBlock
 from keras_seq.models._transformer_common import (
     StoredConfig,
     TiedOutputProjection,
-    check_heads,
     check_token_ids,
 )
 from keras_seq.ops.attention import masked_fill_value
@@ -85,19 +84,7 @@ class BertEncoder(StoredConfig, keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.store_config(
-            locals(),
-            positive=(
-                "vocabulary_size",
-                "sequence_length",
-                "num_layers",
-                "hidden_dim",
-                "num_heads",
-                "intermediate_dim",
-                "num_segments",
-            ),
-        )
-        check_heads(hidden_dim, num_heads)
+        self.store_config(locals())
         policy = self.dtype_policy
         init = keras.initializers.TruncatedNormal(stddev=0.02)
         self.token_embedding = keras.layers.Embedding(

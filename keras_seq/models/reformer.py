@@ -7,6 +7,7 @@ import math
 import keras
 from keras import ops
 
+from keras_seq._same_shape import SameShape
 from keras_seq.decoding.step import static_step
 from keras_seq.layers.chunked_feed_forward import ChunkedFeedForward
 from keras_seq.layers.lsh_self_attention import LSHSelfAttention
@@ -19,7 +20,6 @@ from keras_seq.models._generation import (
 )
 from keras_seq.models._transformer_common import (
     StoredConfig,
-    check_heads,
     check_token_ids,
 )
 
@@ -27,7 +27,7 @@ __all__ = ["AxialPositionEmbedding", "ReformerAttention", "ReformerFeedForward",
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class ReformerAttention(keras.layers.Layer):
+class ReformerAttention(SameShape, keras.layers.Layer):
     """Pre-norm LSH self-attention sublayer: `LSHSelfAttention(LayerNorm(x))`.
 
     It is the `f` of a Reformer `ReversibleBlock` (no residual here: the
@@ -81,9 +81,6 @@ class ReformerAttention(keras.layers.Layer):
             self.norm(inputs), padding_mask=padding_mask, training=training, buckets=buckets
         )
 
-    def compute_output_shape(self, inputs_shape):
-        return inputs_shape
-
     def get_config(self):
         config = super().get_config()
         attention = self.attention
@@ -100,7 +97,7 @@ class ReformerAttention(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class ReformerFeedForward(keras.layers.Layer):
+class ReformerFeedForward(SameShape, keras.layers.Layer):
     """Pre-norm chunked feed-forward sublayer: `dropout(FFN(LayerNorm(x)))`.
 
     The `g` of a Reformer `ReversibleBlock`; see `ChunkedFeedForward`.
@@ -137,9 +134,6 @@ class ReformerFeedForward(keras.layers.Layer):
         return self.output_dropout(
             self.feed_forward(self.norm(inputs), training=training), training=training
         )
-
-    def compute_output_shape(self, inputs_shape):
-        return inputs_shape
 
     def get_config(self):
         config = super().get_config()
@@ -330,14 +324,7 @@ class ReformerLM(GenerationMixin, StoredConfig, keras.Model):
         super().__init__(**kwargs)
         if axial_shape is not None:
             axial_shape = list(axial_shape)
-        self.store_config(
-            locals(),
-            positive=(
-                "vocabulary_size", "sequence_length", "num_layers", "hidden_dim",
-                "num_heads", "intermediate_dim", "bucket_size", "num_hashes", "num_chunks",
-            ),
-        )
-        check_heads(hidden_dim, num_heads)
+        self.store_config(locals())
         if position not in ("axial", "sinusoidal", "none"):
             raise ValueError(
                 f"`position` must be 'axial', 'sinusoidal' or 'none'; received {position!r}."

@@ -15,10 +15,10 @@ from keras_seq.models._generation import (
 )
 from keras_seq.models._transformer_common import (
     StoredConfig,
-    check_heads,
     check_token_ids,
     decoder_stack,
     output_projection,
+    seq2seq_inputs,
 )
 
 
@@ -92,20 +92,7 @@ class Transformer(GenerationMixin, StoredConfig, keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.store_config(
-            locals(),
-            positive=(
-                "encoder_vocabulary_size",
-                "decoder_vocabulary_size",
-                "sequence_length",
-                "num_encoder_layers",
-                "num_decoder_layers",
-                "hidden_dim",
-                "num_heads",
-                "intermediate_dim",
-            ),
-        )
-        check_heads(hidden_dim, num_heads)
+        self.store_config(locals())
         policy = self.dtype_policy
 
         def embedding(size, name):
@@ -179,16 +166,10 @@ class Transformer(GenerationMixin, StoredConfig, keras.Model):
         return self.head(x)
 
     def call(self, inputs, training=False):
-        if not isinstance(inputs, dict) or set(inputs) != {"encoder_tokens", "decoder_tokens"}:
-            raise ValueError(
-                "`inputs` must be a dict with keys 'encoder_tokens' and 'decoder_tokens'; "
-                f"received {type(inputs).__name__}"
-                + (f" with keys {sorted(inputs)}" if isinstance(inputs, dict) else "")
-                + "."
-            )
-        encoded, encoder_mask = self.encode(inputs["encoder_tokens"], training)
+        encoder_tokens, decoder_tokens = seq2seq_inputs(inputs)
+        encoded, encoder_mask = self.encode(encoder_tokens, training)
         decoder_tokens = check_token_ids(
-            "decoder_tokens", inputs["decoder_tokens"], self.decoder_vocabulary_size
+            "decoder_tokens", decoder_tokens, self.decoder_vocabulary_size
         )
         decoder_mask = ops.not_equal(decoder_tokens, 0)
         x = self.embedding_dropout(self.decoder_embedding(decoder_tokens), training=training)

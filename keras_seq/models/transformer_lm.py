@@ -14,7 +14,6 @@ from keras_seq.models._generation import (
 )
 from keras_seq.models._transformer_common import (
     StoredConfig,
-    check_heads,
     check_token_ids,
     decoder_stack,
     output_projection,
@@ -83,18 +82,7 @@ class TransformerLM(GenerationMixin, StoredConfig, keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.store_config(
-            locals(),
-            positive=(
-                "vocabulary_size",
-                "sequence_length",
-                "num_layers",
-                "hidden_dim",
-                "num_heads",
-                "intermediate_dim",
-            ),
-        )
-        check_heads(hidden_dim, num_heads)
+        self.store_config(locals())
         policy = self.dtype_policy
         self.embedding = TokenAndPositionEmbedding(
             vocabulary_size, sequence_length, hidden_dim, position=position,

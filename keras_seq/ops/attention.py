@@ -61,6 +61,17 @@ def merge_masks(*masks):
     return merged
 
 
+def _check_same_dim(first, second, axis, what):
+    """Raise unless the `(name, tensor)` pairs agree on dimension `axis`
+    (where both are known)."""
+    (first_name, a), (second_name, b) = first, second
+    if a.shape[axis] is not None and b.shape[axis] is not None and a.shape[axis] != b.shape[axis]:
+        raise ValueError(
+            f"`{first_name}` and `{second_name}` must have the same {what}; received "
+            f"{first_name} {tuple(a.shape)} and {second_name} {tuple(b.shape)}."
+        )
+
+
 def _check_rank(name, tensor, ranks):
     rank = len(tensor.shape)
     if rank not in ranks:
@@ -118,24 +129,8 @@ def scaled_dot_product_attention(
     _check_rank("query", query, (3, 4))
     _check_rank("key", key, (len(query.shape),))
     _check_rank("value", value, (len(query.shape),))
-    if (
-        query.shape[-1] is not None
-        and key.shape[-1] is not None
-        and query.shape[-1] != key.shape[-1]
-    ):
-        raise ValueError(
-            "`query` and `key` must have the same last dimension d_k; received "
-            f"query {tuple(query.shape)} and key {tuple(key.shape)}."
-        )
-    if (
-        key.shape[-2] is not None
-        and value.shape[-2] is not None
-        and key.shape[-2] != value.shape[-2]
-    ):
-        raise ValueError(
-            "`key` and `value` must have the same length Tk; received "
-            f"key {tuple(key.shape)} and value {tuple(value.shape)}."
-        )
+    _check_same_dim(("query", query), ("key", key), -1, "last dimension d_k")
+    _check_same_dim(("key", key), ("value", value), -2, "length Tk")
     check_rate("dropout_rate", dropout_rate)
     rank = len(query.shape)
     if mask is not None:

@@ -171,8 +171,26 @@ def run_layer_test(
     input_data = {k: np.asarray(v) for k, v in input_data.items()}
     tolerances = dict(_MIXED_TOLERANCES, **(mixed_precision_tolerances or {}))
 
-    # 1. Config and JSON round trips.
     layer = layer_cls(**init_kwargs)
+    config = _check_config_round_trips(layer_cls, layer)
+    eager = _check_eager_call(layer_cls, layer, config, input_data, call_kwargs, expected_output_shape)
+    model = _check_symbolic_call(layer_cls, layer, config, input_data, call_kwargs, eager, dynamic_length)
+    if masked_inputs or run_training:
+        _check_masks_and_fit(
+            layer_cls, config, input_data, call_kwargs, dynamic_length, masked_inputs,
+            output_index, run_training, run_saving,
+        )  # fmt: skip
+    if run_mixed_precision:
+        _check_mixed_precision(
+            layer_cls, init_kwargs, layer, input_data, call_kwargs, eager, tolerances,
+            output_index, output_dtype,
+        )  # fmt: skip
+    if run_saving:
+        _check_saving(model, input_data)
+
+
+def _check_config_round_trips(layer_cls, layer):
+    """1. `get_config` -> `from_config` and a JSON round trip; the config."""
     config = layer.get_config()
     clone = layer_cls.from_config(config)
     assert clone.get_config() == config, "get_config/from_config round trip differs"
@@ -180,8 +198,12 @@ def run_layer_test(
     revived = keras.saving.deserialize_keras_object(serialized)
     assert isinstance(revived, layer_cls), f"JSON round trip gave {type(revived)}"
     assert revived.get_config() == config, "JSON round trip changed the config"
+    return config
 
-    # 2. Eager call.
+
+def _check_eager_call(layer_cls, layer, config, input_data, call_kwargs, expected_output_shape):
+    """2. An eager call: finite outputs of the expected shape, and a layer
+    rebuilt from the config computes the same function. Returns the outputs."""
     eager = layer(**input_data, **call_kwargs)
     for leaf in _float_leaves(eager):
         assert np.all(np.isfinite(leaf)), "eager outputs contain NaN or inf"
@@ -190,8 +212,7 @@ def run_layer_test(
         assert _normalise_shapes(expected_output_shape) == _normalise_shapes(actual), (
             f"output shape {actual} != expected {expected_output_shape}"
         )
-
-    # A layer rebuilt from its config computes the same function.
+    clone = layer_cls.from_config(config)
     clone(**input_data, **call_kwargs)
     clone.set_weights(layer.get_weights())
     _assert_close(
@@ -201,8 +222,13 @@ def run_layer_test(
         1e-6,
         "get_config/from_config round trip changes the outputs",
     )
+    return eager
 
-    # 3. Symbolic call with dynamic shapes, same weights as the eager layer.
+
+def _check_symbolic_call(layer_cls, layer, config, input_data, call_kwargs, eager, dynamic_length):
+    """3. A functional model with dynamic shapes and the eager layer's weights
+    reproduces the eager outputs and runs on a smaller batch (and length).
+    Returns the model."""
     sym_layer = layer_cls.from_config(config)
     model = _functional_model(sym_layer, input_data, call_kwargs, dynamic_length, ())
     sym_layer.set_weights(layer.get_weights())
@@ -215,62 +241,66 @@ def run_layer_test(
         }
     for leaf in _float_leaves(model(smaller)):
         assert np.all(np.isfinite(leaf)), "outputs on a smaller batch/length not finite"
+    return model
 
-    # 4./5. Masked inputs, and a compiled fit step on the primary output.
-    if masked_inputs or run_training:
-        fit_layer = layer_cls.from_config(config)
-        full = _functional_model(
-            fit_layer, input_data, call_kwargs, dynamic_length, masked_inputs
-        )
-        fit_model = keras.Model(full.inputs, _primary(full.outputs, output_index))
-        fit_model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse")
-        if run_training and fit_layer.trainable_weights:
-            before = [_as_numpy(w).copy() for w in fit_layer.trainable_weights]
-            target = np.random.default_rng(0).normal(
-                size=_primary(fit_model(input_data), 0).shape
-            ).astype("float32")
-            try:
-                history = fit_model.fit(
-                    input_data, target, epochs=1, batch_size=len(target), verbose=0
-                )
-            except ValueError as error:
-                if "No gradients" not in str(error):
-                    raise
-                raise AssertionError(
-                    f"no trainable weight changed in a fit step: {error}"
-                ) from error
-            assert np.isfinite(history.history["loss"][0]), "fit loss is not finite"
-            after = [_as_numpy(w) for w in fit_layer.trainable_weights]
-            changed = sum(not np.array_equal(b, a) for b, a in zip(before, after))
-            assert changed > 0, "no trainable weight changed in a fit step"
-        if masked_inputs and run_saving:
-            _check_saving(fit_model, input_data)
 
-    # 6. Mixed precision against float32 with the same weights.
-    if run_mixed_precision:
-        reference = _float_leaves(eager)
-        for policy, atol in tolerances.items():
-            mp_layer = layer_cls(**init_kwargs, dtype=policy)
-            mp_layer(**input_data, **call_kwargs)
-            mp_layer.set_weights(layer.get_weights())
-            mixed = mp_layer(**input_data, **call_kwargs)
-            compute = output_dtype or keras.dtype_policies.get(policy).compute_dtype
-            primary = _primary(mixed, output_index)
-            assert keras.backend.standardize_dtype(primary.dtype) == compute, (
-                f"under {policy} the output dtype is {primary.dtype}, not {compute}"
+def _check_masks_and_fit(
+    layer_cls, config, input_data, call_kwargs, dynamic_length, masked_inputs,
+    output_index, run_training, run_saving,
+):  # fmt: skip
+    """4./5. Masked inputs, and a compiled fit step on the primary output."""
+    fit_layer = layer_cls.from_config(config)
+    full = _functional_model(fit_layer, input_data, call_kwargs, dynamic_length, masked_inputs)
+    fit_model = keras.Model(full.inputs, _primary(full.outputs, output_index))
+    fit_model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse")
+    if run_training and fit_layer.trainable_weights:
+        before = [_as_numpy(w).copy() for w in fit_layer.trainable_weights]
+        target = np.random.default_rng(0).normal(
+            size=_primary(fit_model(input_data), 0).shape
+        ).astype("float32")
+        try:
+            history = fit_model.fit(
+                input_data, target, epochs=1, batch_size=len(target), verbose=0
             )
-            for i, (m, r) in enumerate(zip(_float_leaves(mixed), reference)):
-                np.testing.assert_allclose(
-                    np.asarray(m, "float32"),
-                    r,
-                    atol=atol,
-                    rtol=atol,
-                    err_msg=f"{policy}: output {i} too far from float32",
-                )
+        except ValueError as error:
+            if "No gradients" not in str(error):
+                raise
+            raise AssertionError(
+                f"no trainable weight changed in a fit step: {error}"
+            ) from error
+        assert np.isfinite(history.history["loss"][0]), "fit loss is not finite"
+        after = [_as_numpy(w) for w in fit_layer.trainable_weights]
+        changed = sum(not np.array_equal(b, a) for b, a in zip(before, after))
+        assert changed > 0, "no trainable weight changed in a fit step"
+    if masked_inputs and run_saving:
+        _check_saving(fit_model, input_data)
 
-    # 7. .keras save/load.
-    if run_saving:
-        _check_saving(model, input_data)
+
+def _check_mixed_precision(
+    layer_cls, init_kwargs, layer, input_data, call_kwargs, eager, tolerances,
+    output_index, output_dtype,
+):  # fmt: skip
+    """6. Under each mixed policy, with the float32 weights: outputs in the
+    compute dtype (or `output_dtype`) within tolerance of float32."""
+    reference = _float_leaves(eager)
+    for policy, atol in tolerances.items():
+        mp_layer = layer_cls(**init_kwargs, dtype=policy)
+        mp_layer(**input_data, **call_kwargs)
+        mp_layer.set_weights(layer.get_weights())
+        mixed = mp_layer(**input_data, **call_kwargs)
+        compute = output_dtype or keras.dtype_policies.get(policy).compute_dtype
+        primary = _primary(mixed, output_index)
+        assert keras.backend.standardize_dtype(primary.dtype) == compute, (
+            f"under {policy} the output dtype is {primary.dtype}, not {compute}"
+        )
+        for i, (m, r) in enumerate(zip(_float_leaves(mixed), reference)):
+            np.testing.assert_allclose(
+                np.asarray(m, "float32"),
+                r,
+                atol=atol,
+                rtol=atol,
+                err_msg=f"{policy}: output {i} too far from float32",
+            )
 
 
 def _check_saving(model, input_data):

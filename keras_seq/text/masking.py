@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import keras
 import numpy as np
 import tensorflow as tf
+
+from keras_seq._validation import id_array
 
 # Non-candidate positions get this score, above any uniform draw in [0, 1), so
 # that they sort after every candidate and are never among the k selected.
@@ -115,20 +118,34 @@ def mlm_mask(
             f"is special (vocabulary_size={vocabulary_size}, special ids "
             f"{specials}): there is no token to draw."
         )
-    args = (vocabulary_size, mask_id, rate, mask_fraction, random_fraction)
+    options = _MaskingOptions(
+        specials, replacements, vocabulary_size, mask_id, rate, mask_fraction, random_fraction
+    )
     if isinstance(token_ids, tf.RaggedTensor):
         raise ValueError(
             "`token_ids` must be dense: map `mlm_mask` over the examples of a "
             "dataset before batching, or pad the batch first."
         )
     if tf.is_tensor(token_ids):
-        return _mask_tensor(token_ids, specials, replacements, *args, seed=seed)
+        return _mask_tensor(token_ids, options, seed)
     if isinstance(token_ids, list | tuple | np.ndarray | np.generic):
-        return _mask_numpy(token_ids, specials, replacements, *args, seed=seed)
+        return _mask_numpy(token_ids, options, seed)
     raise ValueError(
         "`token_ids` must be a NumPy array, a nested list or a tf.Tensor; got "
         f"{type(token_ids).__name__}."
     )
+
+
+class _MaskingOptions(NamedTuple):
+    """The validated arguments both masking paths (NumPy, tensor) take."""
+
+    specials: list
+    replacements: np.ndarray
+    vocabulary_size: int
+    mask_id: int
+    rate: float
+    mask_fraction: float
+    random_fraction: float
 
 
 def _is_int(value) -> bool:
@@ -180,33 +197,10 @@ def _validate(
     return sorted(specials)
 
 
-def _mask_numpy(
-    token_ids,
-    specials,
-    replacements,
-    vocabulary_size,
-    mask_id,
-    rate,
-    mask_fraction,
-    random_fraction,
-    seed,
-):
-    ids = np.asarray(token_ids)
-    if ids.size == 0 and ids.dtype.kind not in "iu":
-        ids = ids.astype(np.int64)
-    if ids.dtype.kind not in "iu":
-        raise ValueError(f"`token_ids` must hold integers; got dtype {ids.dtype}.")
-    if ids.ndim not in (1, 2):
-        raise ValueError(
-            f"`token_ids` must have rank 1 ([time]) or 2 ([batch, time]); got "
-            f"shape {ids.shape}."
-        )
-    if ids.size and (ids.min() < 0 or ids.max() >= vocabulary_size):
-        bad = ids[(ids < 0) | (ids >= vocabulary_size)].flat[0]
-        raise ValueError(
-            f"`token_ids` must be in [0, vocabulary_size={vocabulary_size}); "
-            f"found {int(bad)}."
-        )
+def _mask_numpy(token_ids, options: _MaskingOptions, seed):
+    (specials, replacements, vocabulary_size, mask_id, rate, mask_fraction,
+     random_fraction) = options  # fmt: skip
+    ids = id_array(token_ids, "token_ids", vocabulary_size)
     if _is_int(seed) and seed < 0:
         raise ValueError(f"`seed` must be a non-negative int; got {seed}.")
     if seed is None or _is_int(seed):
@@ -276,17 +270,9 @@ def _stateless_seed(seed, ids: tf.Tensor) -> tf.Tensor:
     )
 
 
-def _mask_tensor(
-    token_ids,
-    specials,
-    replacements,
-    vocabulary_size,
-    mask_id,
-    rate,
-    mask_fraction,
-    random_fraction,
-    seed,
-):
+def _mask_tensor(token_ids, options: _MaskingOptions, seed):
+    (specials, replacements, vocabulary_size, mask_id, rate, mask_fraction,
+     random_fraction) = options  # fmt: skip
     ids = tf.convert_to_tensor(token_ids)
     if not ids.dtype.is_integer:
         raise ValueError(f"`token_ids` must hold integers; got dtype {ids.dtype.name}.")

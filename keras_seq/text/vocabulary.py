@@ -9,6 +9,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from keras_seq._validation import id_array
+
 _LEVELS = ("char", "word")
 
 
@@ -445,22 +447,7 @@ class Vocabulary:
         >>> vocab.decode([[4, 3], [5, 0]], strip_special=False)
         ['hi <eos>', 'there <pad>']
         """
-        array = np.asarray(ids)
-        if array.size == 0 and array.dtype.kind not in "iu":
-            array = array.astype(np.int64)
-        if array.dtype.kind not in "iu":
-            raise ValueError(f"`ids` must hold integers; got dtype {array.dtype}.")
-        if array.ndim not in (1, 2):
-            raise ValueError(
-                f"`ids` must be 1-D (one sequence) or 2-D (a batch); got shape "
-                f"{array.shape}."
-            )
-        if array.size and (array.min() < 0 or array.max() >= len(self)):
-            bad = array[(array < 0) | (array >= len(self))].flat[0]
-            raise ValueError(
-                f"`ids` must be in [0, {len(self)}) for this vocabulary; "
-                f"found {int(bad)}."
-            )
+        array = id_array(ids, "ids", len(self))
         if array.ndim == 2:
             return [self._decode_one(row, strip_special) for row in array]
         return self._decode_one(array, strip_special)

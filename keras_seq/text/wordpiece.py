@@ -9,8 +9,20 @@ from collections.abc import Iterable, Sequence
 import keras_hub
 import tensorflow as tf
 
+from keras_seq._validation import check_bools, check_positive_ints
+
 DEFAULT_RESERVED_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 _BRACKETED = re.compile(r"^\[[^\[\]\s]+\]$")
+
+
+def _check_splitting(suffix_indicator, **flags):
+    """The word-splitting options both functions share: boolean `flags` and a
+    non-empty `suffix_indicator`."""
+    check_bools(flags)
+    if not isinstance(suffix_indicator, str) or not suffix_indicator:
+        raise ValueError(
+            f"`suffix_indicator` must be a non-empty string; got {suffix_indicator!r}."
+        )
 
 
 def train_wordpiece(
@@ -78,17 +90,12 @@ def train_wordpiece(
             "`vocabulary_size` must be an integer larger than the number of "
             f"reserved tokens ({len(reserved)}); got {vocabulary_size!r}."
         )
-    for name, value in (
-        ("lowercase", lowercase),
-        ("strip_accents", strip_accents),
-        ("split_on_cjk", split_on_cjk),
-    ):
-        if not isinstance(value, bool):
-            raise ValueError(f"`{name}` must be True or False; got {value!r}.")
-    if not isinstance(suffix_indicator, str) or not suffix_indicator:
-        raise ValueError(
-            f"`suffix_indicator` must be a non-empty string; got {suffix_indicator!r}."
-        )
+    _check_splitting(
+        suffix_indicator,
+        lowercase=lowercase,
+        strip_accents=strip_accents,
+        split_on_cjk=split_on_cjk,
+    )
     dataset = _as_text_dataset(texts)
     vocabulary = keras_hub.tokenizers.compute_word_piece_vocabulary(
         dataset,
@@ -166,27 +173,14 @@ def wordpiece_tokenizer(
     'the cat sat'
     """
     tokens = _read_vocabulary(vocabulary)
-    if sequence_length is not None and (
-        isinstance(sequence_length, bool)
-        or not isinstance(sequence_length, int)
-        or sequence_length < 1
-    ):
-        raise ValueError(
-            f"`sequence_length` must be None or a positive integer; got "
-            f"{sequence_length!r}."
-        )
-    for name, value in (
-        ("lowercase", lowercase),
-        ("strip_accents", strip_accents),
-        ("split_on_cjk", split_on_cjk),
-        ("special_tokens_in_strings", special_tokens_in_strings),
-    ):
-        if not isinstance(value, bool):
-            raise ValueError(f"`{name}` must be True or False; got {value!r}.")
-    if not isinstance(suffix_indicator, str) or not suffix_indicator:
-        raise ValueError(
-            f"`suffix_indicator` must be a non-empty string; got {suffix_indicator!r}."
-        )
+    check_positive_ints({"sequence_length": sequence_length}, allow_none=True)
+    _check_splitting(
+        suffix_indicator,
+        lowercase=lowercase,
+        strip_accents=strip_accents,
+        split_on_cjk=split_on_cjk,
+        special_tokens_in_strings=special_tokens_in_strings,
+    )
     if oov_token not in tokens:
         raise ValueError(
             f"`oov_token` {oov_token!r} must be in the vocabulary (it is the id "

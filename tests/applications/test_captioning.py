@@ -12,14 +12,8 @@ from applications.captioning import app, data
 from applications.captioning.__main__ import main
 from keras_seq.text import Vocabulary
 
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    root = tmp_path_factory.mktemp("captioning")
-    result = app.train(
-        size="fast", output=str(root / "c.keras"), log_dir=str(root / "logs"), eval_examples=200, verbose=0
-    )
-    return root, result
+# `trained` (tests/applications/conftest.py) trains `app` once with these options.
+FAST_TRAINING = {"output": "c.keras", "eval_examples": 200}
 
 
 def test_fast_size_beats_the_most_frequent_caption(trained):

@@ -33,13 +33,8 @@ def test_count_baselines_by_hand():
     assert app.novelty(["ab", "abc", ""], ["ab"]) == pytest.approx(1 / 3)
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    root = tmp_path_factory.mktemp("char_lm")
-    result = app.train(
-        size="fast", output=str(root / "lm.keras"), log_dir=str(root / "logs"), eval_examples=500, verbose=0
-    )
-    return root, result
+# `trained` (tests/applications/conftest.py) trains `app` once with these options.
+FAST_TRAINING = {"output": "lm.keras", "eval_examples": 500}
 
 
 def test_fast_size_beats_the_bigram_baseline_and_samples_novel_names(trained):

@@ -92,7 +92,7 @@ def test_global_batch_is_per_replica_batch_times_replicas():
 def tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny_cli")
     made = {}
-    for name in ("dates_nmt", "char_lm", "qa", "jazz", "word_vectors", "trigger_word"):
+    for name in ("dates_nmt", "char_lm", "qa", "jazz", "word_vectors", "trigger_word", "dna"):
         directory = root / name
         directory.mkdir()
         made[name] = tiny_models.build(name, str(directory))
@@ -191,6 +191,15 @@ def bad_inputs(root, made):
         ("speech_ctc", ["predict", str(root / "missing.wav")], "does not exist"),
         ("trigger_word", ["evaluate", "--size", "huge"], "argument --size: invalid choice: 'huge'"),
         ("trigger_word", ["predict", _tiny_wav(root), "--model", made["trigger_word"].path], "too short"),
+        ("dna", ["train", "--task", "chipseq"], "argument --task: invalid choice: 'chipseq'"),
+        ("dna", ["predict", "ACGTXACGTACGTACGT", "--model", made["dna"].path], "neither a FASTA file nor a DNA sequence"),
+        ("dna", ["predict", "ACGT", "--model", made["dna"].path], "at least 15 bases"),
+        ("dna", ["train", "--data", _write(root / "unlabelled.fa", ">x\nACGT\n")], "holds no labels"),
+        ("dna", ["train", "--data", _write(root / "peaks.bed", "chr1\t1\t30\n")], "give the genome FASTA with --genome"),
+        ("dna", ["evaluate", "--model", d], "is not a dna model (a RegulatoryNet)"),
+        ("video_activity", ["train", "--model", "cnn"], "argument --model: invalid choice: 'cnn'"),
+        ("video_activity", ["train", "--data", _one_class_folder(root)], "at least two class sub-folders"),
+        ("video_activity", ["evaluate", "--model", d], "is not a video_activity model"),
     ]
 
 
@@ -202,6 +211,12 @@ def _tiny_wav(root):
     path = root / "tiny.wav"
     write_wav(path, np.zeros(800, "float32"), 16_000)
     return str(path)
+
+
+def _one_class_folder(root):
+    (root / "videos" / "waving").mkdir(parents=True, exist_ok=True)
+    (root / "videos" / "waving" / "a.avi").write_bytes(b"one class is not enough")
+    return str(root / "videos")
 
 
 def test_bad_inputs_give_one_line_and_exit_code_2(tiny, capsys, monkeypatch):

@@ -5,6 +5,7 @@ from collections import Counter
 
 import babel.dates
 import pytest
+from file_errors import assert_loader_error
 
 from applications.dates_nmt import data
 from applications.dates_nmt.data import (
@@ -349,10 +350,8 @@ def test_load_tsv_skips_comments_and_blank_lines(tmp_path):
     ],
 )
 def test_load_tsv_errors_name_file_and_line(tmp_path, bad_line, match):
-    path = tmp_path / "broken.tsv"
-    path.write_text(f"# header\n3 May 1979\t1979-05-03\n{bad_line}\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=rf"broken\.tsv, line 3: .*{match}"):
-        load_tsv(path)
+    text = f"# header\n3 May 1979\t1979-05-03\n{bad_line}\n"
+    assert_loader_error(load_tsv, tmp_path / "broken.tsv", text, f", line 3: .*{match}")
 
 
 @pytest.mark.parametrize(

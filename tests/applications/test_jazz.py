@@ -11,13 +11,8 @@ from applications.jazz import app, data
 from applications.jazz.__main__ import main
 from keras_seq.text import Vocabulary
 
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    root = tmp_path_factory.mktemp("jazz")
-    result = app.train(size="fast", output=str(root / "j.keras"), log_dir=str(root / "logs"), eval_examples=40,
-                       verbose=0)
-    return root, result
+# `trained` (tests/applications/conftest.py) trains `app` once with these options.
+FAST_TRAINING = {"output": "j.keras", "eval_examples": 40}
 
 
 def test_fast_size_beats_the_majority_baseline_and_plays_inside(trained):

@@ -79,11 +79,8 @@ def test_bio_viterbi_equals_brute_force():
     assert app.bio_viterbi(np.zeros((0, 5)), tags) == []
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    root = tmp_path_factory.mktemp("ner")
-    result = app.train(size="fast", output=str(root / "ner.keras"), log_dir=str(root / "logs"), eval_examples=400, verbose=0)
-    return root, result
+# `trained` (tests/applications/conftest.py) trains `app` once with these options.
+FAST_TRAINING = {"output": "ner.keras", "eval_examples": 400}
 
 
 def test_fast_size_beats_the_memorisation_baseline(trained):

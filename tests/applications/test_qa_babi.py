@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from file_errors import assert_loader_error
 
 from applications.qa.babi import (
     LOCATIONS,
@@ -183,7 +184,4 @@ def test_loader_parses_the_real_format(tmp_path):
     ],
 )
 def test_loader_errors_name_file_and_line(tmp_path, text, message):
-    path = tmp_path / "bad.txt"
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(ValueError, match=re.escape(str(path)) + ".*" + re.escape(message)):
-        load_babi(path)
+    assert_loader_error(load_babi, tmp_path / "bad.txt", text, ".*" + re.escape(message))

@@ -33,79 +33,69 @@ TOKEN = re.compile(r"[a-z]+|[0-9]+|[.,?]")
 # that answers it; the answer is read off the only sentence that matches.
 
 
+# (question regex, question type, entity type, sentence regexes): `{name}`
+# in a sentence regex is the question's group `name`, and the group `a` of
+# the sentence is the answer.
+QUESTION_RULES = [
+    (
+        r"(?:where|in which city) was (?P<p>\w+) born \?",
+        "birthplace",
+        "city",
+        [r"{p} was born in (?P<a>[a-z]+) in \d+ \.", r"{p} was born in \d+ in (?P<a>[a-z]+) \."],
+    ),
+    (
+        r"(?:in which year|when) was (?P<p>\w+) born \?",
+        "birth_year",
+        "year",
+        [r"{p} was born in [a-z]+ in (?P<a>\d+) \.", r"{p} was born in (?P<a>\d+) in [a-z]+ \."],
+    ),
+    (
+        r"(?:where|in which city) does (?P<p>\w+) live \?",
+        "residence",
+        "city",
+        [r"(?:today )?{p} lives in (?P<a>[a-z]+) \."],
+    ),
+    (r"what is the job of (?P<p>\w+) \?", "job", "job", [r"{p} (?:works as|is) an? (?P<a>[a-z ]+) \."]),
+    (r"what does (?P<p>\w+) do for a living \?", "job", "job", [r"{p} (?:works as|is) an? (?P<a>[a-z ]+) \."]),
+    (
+        r"how many (?P<noun>\w+) (?:did|does|has) (?P<p>\w+) \w+ \?",
+        "count",
+        "number",
+        [r"{p} (?:has )?\w+ (?P<a>[a-z]+) {noun} \."],
+    ),
+    (
+        r"when did (?P<p>\w+) move to (?P<city>\w+) \?",
+        "move_date",
+        "date",
+        [r"in (?P<a>[a-z]+ \d+) , {p} moved to {city} \.", r"{p} moved to {city} in (?P<a>[a-z]+ \d+) \."],
+    ),
+    (
+        r"where did (?P<p>\w+) move to \?",
+        "move_city",
+        "city",
+        [r"in [a-z]+ \d+ , {p} moved to (?P<a>[a-z]+) \.", r"{p} moved to (?P<a>[a-z]+) in [a-z]+ \d+ \."],
+    ),
+    (
+        r"where did (?P<p>\w+) move in (?P<date>[a-z]+ \d+) \?",
+        "move_city",
+        "city",
+        [r"in {date} , {p} moved to (?P<a>[a-z]+) \.", r"{p} moved to (?P<a>[a-z]+) in {date} \."],
+    ),
+    (r"how old is (?P<p>\w+) \?", "age", "age", [r"{p} is (?P<a>\d+) years old \."]),
+]
+
+
 def sentence_rules(question):
     """``(question type, entity type, [sentence regexes with group 'a'])``."""
-    m = re.fullmatch(r"(?:where|in which city) was (\w+) born \?", question)
-    if m:
-        p = m[1]
-        return (
-            "birthplace",
-            "city",
-            [
-                rf"{p} was born in (?P<a>[a-z]+) in \d+ \.",
-                rf"{p} was born in \d+ in (?P<a>[a-z]+) \.",
-            ],
-        )
-    m = re.fullmatch(r"(?:in which year|when) was (\w+) born \?", question)
-    if m:
-        p = m[1]
-        return (
-            "birth_year",
-            "year",
-            [
-                rf"{p} was born in [a-z]+ in (?P<a>\d+) \.",
-                rf"{p} was born in (?P<a>\d+) in [a-z]+ \.",
-            ],
-        )
-    m = re.fullmatch(r"(?:where|in which city) does (\w+) live \?", question)
-    if m:
-        return "residence", "city", [rf"(?:today )?{m[1]} lives in (?P<a>[a-z]+) \."]
-    m = re.fullmatch(
-        r"(?:what is the job of (\w+)|what does (\w+) do for a living) \?", question
-    )
-    if m:
-        p = m[1] or m[2]
-        return "job", "job", [rf"{p} (?:works as|is) an? (?P<a>[a-z ]+) \."]
-    m = re.fullmatch(r"how many (\w+) (?:did|does|has) (\w+) \w+ \?", question)
-    if m:
-        noun, p = m[1], m[2]
-        return "count", "number", [rf"{p} (?:has )?\w+ (?P<a>[a-z]+) {noun} \."]
-    m = re.fullmatch(r"when did (\w+) move to (\w+) \?", question)
-    if m:
-        p, city = m[1], m[2]
-        return (
-            "move_date",
-            "date",
-            [
-                rf"in (?P<a>[a-z]+ \d+) , {p} moved to {city} \.",
-                rf"{p} moved to {city} in (?P<a>[a-z]+ \d+) \.",
-            ],
-        )
-    m = re.fullmatch(r"where did (\w+) move to \?", question)
-    if m:
-        p = m[1]
-        return (
-            "move_city",
-            "city",
-            [
-                rf"in [a-z]+ \d+ , {p} moved to (?P<a>[a-z]+) \.",
-                rf"{p} moved to (?P<a>[a-z]+) in [a-z]+ \d+ \.",
-            ],
-        )
-    m = re.fullmatch(r"where did (\w+) move in ([a-z]+ \d+) \?", question)
-    if m:
-        p, date = m[1], m[2]
-        return (
-            "move_city",
-            "city",
-            [
-                rf"in {date} , {p} moved to (?P<a>[a-z]+) \.",
-                rf"{p} moved to (?P<a>[a-z]+) in {date} \.",
-            ],
-        )
-    m = re.fullmatch(r"how old is (\w+) \?", question)
-    if m:
-        return "age", "age", [rf"{m[1]} is (?P<a>\d+) years old \."]
+    for pattern, question_type, kind, sentences in QUESTION_RULES:
+        m = re.fullmatch(pattern, question)
+        if m:
+            filled = []
+            for sentence in sentences:
+                for name, value in m.groupdict().items():
+                    sentence = sentence.replace("{" + name + "}", value)
+                filled.append(sentence)
+            return question_type, kind, filled
     raise AssertionError(f"unknown question {question!r}")
 
 

@@ -30,11 +30,8 @@ def test_loss_ignores_the_article_targets():
     assert abs(float(loss(changed, logits)) - float(loss(targets, logits))) > 1e-5
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    root = tmp_path_factory.mktemp("summ")
-    result = app.train(size="fast", output=str(root / "s.keras"), log_dir=str(root / "logs"), eval_examples=200, verbose=0)
-    return root, result
+# `trained` (tests/applications/conftest.py) trains `app` once with these options.
+FAST_TRAINING = {"output": "s.keras", "eval_examples": 200}
 
 
 def test_fast_size_learns(trained):

@@ -4,6 +4,7 @@ import re
 from collections import Counter
 
 import pytest
+from file_errors import assert_loader_error
 
 from applications.summarization.data import (
     MAX_ARTICLE_WORDS,
@@ -40,6 +41,12 @@ def first_match(patterns, sentence):
     return None
 
 
+def body_facts(sentences, patterns):
+    """The matches of `patterns` among the body sentences (all but the first)."""
+    matches = (first_match(patterns, sentence) for sentence in sentences[1:])
+    return [match for match in matches if match]
+
+
 def classify(article):
     if re.search(r"\d+ goals? ", article):
         return "sports"
@@ -62,18 +69,16 @@ def read_sports(sentences):
     )
     home, away, city = intro["home"], intro["away"], intro["city"]
     goals = {}
-    for sentence in sentences[1:]:
-        match = first_match(
-            [
-                r"the (?P<team>\w+) scored (?P<n>\d+) goals? \.",
-                r"(?P<n>\d+) goals? came from the (?P<team>\w+) \.",
-                r"the (?P<team>\w+) finished with (?P<n>\d+) goals? \.",
-            ],
-            sentence,
-        )
-        if match:
-            assert match["team"] not in goals
-            goals[match["team"]] = int(match["n"])
+    for match in body_facts(
+        sentences,
+        [
+            r"the (?P<team>\w+) scored (?P<n>\d+) goals? \.",
+            r"(?P<n>\d+) goals? came from the (?P<team>\w+) \.",
+            r"the (?P<team>\w+) finished with (?P<n>\d+) goals? \.",
+        ],
+    ):
+        assert match["team"] not in goals
+        goals[match["team"]] = int(match["n"])
     assert set(goals) == {home, away}
     h, a = goals[home], goals[away]
     if h == a:
@@ -92,16 +97,15 @@ def read_sales(sentences):
     )
     company = intro["c"]
     sold = {}
-    for sentence in sentences[1:]:
-        match = first_match(
-            [
-                r"(?P<c>\w+) sold (?P<v>\d+) thousand \w+ in (?P<m>\w+) \.",
-                r"in (?P<m>\w+) , (?P<c>\w+) sold (?P<v>\d+) thousand \w+ \.",
-                r"in (?P<m>\w+) , sales at (?P<c>\w+) reached (?P<v>\d+) thousand \w+ \.",
-            ],
-            sentence,
-        )
-        if match and match["c"] == company:
+    for match in body_facts(
+        sentences,
+        [
+            r"(?P<c>\w+) sold (?P<v>\d+) thousand \w+ in (?P<m>\w+) \.",
+            r"in (?P<m>\w+) , (?P<c>\w+) sold (?P<v>\d+) thousand \w+ \.",
+            r"in (?P<m>\w+) , sales at (?P<c>\w+) reached (?P<v>\d+) thousand \w+ \.",
+        ],
+    ):
+        if match["c"] == company:
             assert match["m"] not in sold
             sold[match["m"]] = int(match["v"])
     months = sorted(sold, key=CALENDAR.index)
@@ -121,18 +125,15 @@ def read_sales(sentences):
 
 def read_weather(sentences):
     day = re.fullmatch(r".* for (\w+) \.", sentences[0])[1]
-    temperature = {}
-    for sentence in sentences[1:]:
-        match = first_match(
-            [
-                r"(?P<c>\w+) reached (?P<t>\d+) degrees under \w+ skies \.",
-                r"in (?P<c>\w+) it was (?P<t>\d+) degrees and \w+ \.",
-                r"it was (?P<t>\d+) degrees in (?P<c>\w+) \.",
-            ],
-            sentence,
-        )
-        if match:
-            temperature[match["c"]] = int(match["t"])
+    facts = body_facts(
+        sentences,
+        [
+            r"(?P<c>\w+) reached (?P<t>\d+) degrees under \w+ skies \.",
+            r"in (?P<c>\w+) it was (?P<t>\d+) degrees and \w+ \.",
+            r"it was (?P<t>\d+) degrees in (?P<c>\w+) \.",
+        ],
+    )
+    temperature = {match["c"]: int(match["t"]) for match in facts}
     assert len(temperature) in (3, 4)
     assert len(set(temperature.values())) == len(temperature)
     hot = max(temperature, key=temperature.get)
@@ -151,18 +152,15 @@ def read_election(sentences):
         ],
         sentences[0],
     )
-    shares = {}
-    for sentence in sentences[1:]:
-        match = first_match(
-            [
-                r"(?P<name>\w+) received (?P<p>\d+) percent of the vote \.",
-                r"(?P<name>\w+) got (?P<p>\d+) percent \.",
-                r"(?P<p>\d+) percent of voters chose (?P<name>\w+) \.",
-            ],
-            sentence,
-        )
-        if match:
-            shares[match["name"]] = int(match["p"])
+    facts = body_facts(
+        sentences,
+        [
+            r"(?P<name>\w+) received (?P<p>\d+) percent of the vote \.",
+            r"(?P<name>\w+) got (?P<p>\d+) percent \.",
+            r"(?P<p>\d+) percent of voters chose (?P<name>\w+) \.",
+        ],
+    )
+    shares = {match["name"]: int(match["p"]) for match in facts}
     assert len(shares) in (3, 4) and sum(shares.values()) <= 100
     assert len(set(shares.values())) == len(shares)
     winner = max(shares, key=shares.get)
@@ -367,11 +365,8 @@ def test_jsonl_cnn_dailymail_keys_and_blank_lines(tmp_path):
     ],
 )
 def test_jsonl_errors_name_file_and_line(tmp_path, line, message):
-    path = tmp_path / "bad.jsonl"
-    path.write_text('{"article": "ok .", "summary": "ok ."}\n\n' + line + "\n")
-    with pytest.raises(ValueError, match=message) as info:
-        load_jsonl(path)
-    assert str(path) in str(info.value) and "line 3" in str(info.value)
+    text = '{"article": "ok .", "summary": "ok ."}\n\n' + line + "\n"
+    assert_loader_error(load_jsonl, tmp_path / "bad.jsonl", text, f".*line 3.*{message}")
 
 
 @pytest.mark.parametrize(

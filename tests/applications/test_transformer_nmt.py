@@ -9,14 +9,8 @@ from applications.transformer_nmt import app
 from applications.transformer_nmt.__main__ import main
 from applications.transformer_nmt.data import save_tsv
 
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    root = tmp_path_factory.mktemp("nmt")
-    result = app.train(
-        size="fast", log_dir=str(root / "logs"), output=str(root / "nmt.keras"), eval_examples=300, verbose=0
-    )
-    return root, result
+# `trained` (tests/applications/conftest.py) trains `app` once with these options.
+FAST_TRAINING = {"output": "nmt.keras", "eval_examples": 300}
 
 
 def test_fast_size_learns_beyond_chance(trained):

@@ -277,6 +277,28 @@ def glue(directory):
     return model, inputs, ["MRPC: the dog chased the cat ||| the cat was chased by the dog"]
 
 
+def dna(directory):
+    from applications.dna import app
+    from applications.dna.data import one_hot
+
+    model = app.build_model(["CTCF", "SRF"], size="fast", seed=0, sequence_length=40)
+    sequences = ["ACGT" * 10, "GGCCAATTGGCCAATTACGTACGTACGTAAATTTCCCGGG"]
+    inputs = one_hot(sequences)
+    model(inputs)
+    return model, inputs, [sequences[0]]
+
+
+def video_activity(directory):
+    from applications.video_activity import app
+    from applications.video_activity.data import generate_clips, write_video
+
+    model = app.build_model(size="fast", architecture="attention")
+    clips, _ = generate_clips(2, frames=8, image_size=32, seed=0)
+    model(clips)
+    video = write_video(os.path.join(directory, "clip.avi"), clips[0])
+    return model, clips, [video]
+
+
 BUILDERS = {
     "dates_nmt": dates_nmt,
     "transformer_nmt": transformer_nmt,
@@ -295,6 +317,8 @@ BUILDERS = {
     "speech_ctc": speech_ctc,
     "trigger_word": trigger_word,
     "glue": glue,
+    "dna": dna,
+    "video_activity": video_activity,
 }
 
 def package(name):

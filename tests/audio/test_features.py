@@ -146,20 +146,19 @@ def test_spec_augment_masks_bands_only_in_training_and_is_seeded():
     assert not np.array_equal(other, out)
 
 
-def test_bad_arguments_raise_value_errors():
-    with pytest.raises(ValueError, match="fft_length"):
-        LogSpectrogram(frame_length=400, fft_length=256)
-    with pytest.raises(ValueError, match="window"):
-        LogSpectrogram(window="kaiser")
-    with pytest.raises(ValueError, match="frame_step"):
-        LogSpectrogram(frame_step=0)
-    with pytest.raises(ValueError, match="upper_edge_hertz"):
-        LogMelSpectrogram(sample_rate=8000, upper_edge_hertz=5000.0)
-    with pytest.raises(ValueError, match="rank 2"):
-        LogSpectrogram()(np.zeros((1, 800, 1), "float32"))
-    with pytest.raises(ValueError, match="time_mask_param"):
-        SpecAugment(time_mask_param=-1)
-    with pytest.raises(ValueError, match="features"):
-        UtteranceNormalization()(np.zeros((2, 3), "float32"))
-    with pytest.raises(ValueError, match="epsilon"):
-        UtteranceNormalization(epsilon=-1.0)
+@pytest.mark.parametrize(
+    "bad_call, match",
+    [
+        (lambda: LogSpectrogram(frame_length=400, fft_length=256), "fft_length"),
+        (lambda: LogSpectrogram(window="kaiser"), "window"),
+        (lambda: LogSpectrogram(frame_step=0), "frame_step"),
+        (lambda: LogMelSpectrogram(sample_rate=8000, upper_edge_hertz=5000.0), "upper_edge_hertz"),
+        (lambda: LogSpectrogram()(np.zeros((1, 800, 1), "float32")), "rank 2"),
+        (lambda: SpecAugment(time_mask_param=-1), "time_mask_param"),
+        (lambda: UtteranceNormalization()(np.zeros((2, 3), "float32")), "features"),
+        (lambda: UtteranceNormalization(epsilon=-1.0), "epsilon"),
+    ],
+)
+def test_bad_arguments_raise_value_errors(bad_call, match):
+    with pytest.raises(ValueError, match=match):
+        bad_call()

@@ -99,6 +99,16 @@ def test_bucket_by_length_groups_similar_lengths():
     assert seen == 200
 
 
+def _firsts_of_full_batches(dataset):
+    """The first source tokens of the batches holding two pairs, sorted."""
+    return sorted(
+        int(first)
+        for source, _ in batches_of(dataset)
+        if len(source) == 2
+        for first in source[:, 0]
+    )
+
+
 def test_bucket_by_length_pairs_and_custom_length_fn():
     pairs = tf.data.Dataset.from_generator(
         lambda: iter([([1], [1, 1, 1, 1, 1]), ([2], [2]), ([3, 3, 3, 3, 3], [3])]),
@@ -108,27 +118,12 @@ def test_bucket_by_length_pairs_and_custom_length_fn():
         ),
     )
     # Default: the longest component -> lengths 5, 1, 5.
-    batches = batches_of(bucket_by_length(pairs, [3], [2, 2]))
-    firsts = sorted(
-        int(first)
-        for source, _ in batches
-        if len(source) == 2
-        for first in source[:, 0]
-    )
-    assert firsts == [1, 3]
+    assert _firsts_of_full_batches(bucket_by_length(pairs, [3], [2, 2])) == [1, 3]
     # Bucketing on the source only: lengths 1, 1, 5.
-    batches = batches_of(
-        bucket_by_length(
-            pairs, [3], [2, 2], length_fn=lambda source, target: tf.size(source)
-        )
+    by_source = bucket_by_length(
+        pairs, [3], [2, 2], length_fn=lambda source, target: tf.size(source)
     )
-    firsts = sorted(
-        int(first)
-        for source, _ in batches
-        if len(source) == 2
-        for first in source[:, 0]
-    )
-    assert firsts == [1, 2]
+    assert _firsts_of_full_batches(by_source) == [1, 2]
 
 
 @pytest.mark.parametrize(

@@ -51,10 +51,14 @@ def test_loss_decreases_and_vectors_reflect_cooccurrence():
     np.testing.assert_allclose(vectors.vectors, glove.w + glove.w_context)
 
 
-def test_bad_arguments():
-    with pytest.raises(ValueError, match="`x_max` must be > 0"):
-        GloVe(x_max=0)
-    with pytest.raises(ValueError, match="`epochs` must be a positive integer"):
-        GloVe(epochs=0)
-    with pytest.raises(ValueError, match="`window` must be a positive integer"):
-        cooccurrence(np.arange(3), np.zeros(3), 0, 3)
+@pytest.mark.parametrize(
+    "bad_call, match",
+    [
+        (lambda: GloVe(x_max=0), "`x_max` must be > 0"),
+        (lambda: GloVe(epochs=0), "`epochs` must be a positive integer"),
+        (lambda: cooccurrence(np.arange(3), np.zeros(3), 0, 3), "`window` must be a positive integer"),
+    ],
+)
+def test_bad_arguments(bad_call, match):
+    with pytest.raises(ValueError, match=match):
+        bad_call()

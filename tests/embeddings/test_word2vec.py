@@ -476,25 +476,23 @@ def test_seeded_training_is_reproducible(trainer):
     assert not np.array_equal(a.vectors, c.vectors)
 
 
-def test_bad_arguments():
-    with pytest.raises(ValueError, match="`window` must be a positive integer"):
-        Word2Vec(window=0)
-    with pytest.raises(ValueError, match="`sample` must be in"):
-        Word2Vec(sample=2)
-    with pytest.raises(ValueError, match="`sentences` must be an iterable of sentences"):
-        Word2Vec().fit("just one string")
-    with pytest.raises(ValueError, match="`workers` must be a positive integer"):
-        Word2Vec(workers=0)
-    with pytest.raises(ValueError, match="`strategy` must be a tf.distribute.Strategy or None"):
-        Word2Vec(strategy="mirrored")
-    with pytest.raises(ValueError, match="`workers` must be 1 when a `strategy` is given"):
-        Word2Vec(workers=2, strategy=tf.distribute.get_strategy())
-    with pytest.raises(ValueError, match="`min_count`=5"):
-        Word2Vec(verbose=0).fit([["rare", "words"]])
-    with pytest.raises(ValueError, match="`trainer` must be one of"):
-        Word2Vec(trainer="gpu")
-    with pytest.raises(ValueError, match="`trainer` must be 'auto' or 'batched' when a `strategy` is given"):
-        Word2Vec(trainer="fused", strategy=tf.distribute.get_strategy())
+@pytest.mark.parametrize(
+    "bad_call, match",
+    [
+        (lambda: Word2Vec(window=0), "`window` must be a positive integer"),
+        (lambda: Word2Vec(sample=2), "`sample` must be in"),
+        (lambda: Word2Vec().fit("just one string"), "`sentences` must be an iterable of sentences"),
+        (lambda: Word2Vec(workers=0), "`workers` must be a positive integer"),
+        (lambda: Word2Vec(strategy="mirrored"), "`strategy` must be a tf.distribute.Strategy or None"),
+        (lambda: Word2Vec(workers=2, strategy=tf.distribute.get_strategy()), "`workers` must be 1 when a `strategy` is given"),
+        (lambda: Word2Vec(verbose=0).fit([["rare", "words"]]), "`min_count`=5"),
+        (lambda: Word2Vec(trainer="gpu"), "`trainer` must be one of"),
+        (lambda: Word2Vec(trainer="fused", strategy=tf.distribute.get_strategy()), "`trainer` must be 'auto' or 'batched' when a `strategy` is given"),
+    ],
+)
+def test_bad_arguments(bad_call, match):
+    with pytest.raises(ValueError, match=match):
+        bad_call()
 
 
 DISTRIBUTED = """

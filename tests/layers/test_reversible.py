@@ -128,6 +128,18 @@ def _gradients(forward, stack, x, cotangent):
     return [y] + tape.gradient(loss, [x] + stack.trainable_variables)
 
 
+def _ordinary_gradients(stack, x, cotangent):
+    """`_gradients` of the same blocks applied one after another (an ordinary
+    residual stack that keeps every activation)."""
+
+    def forward(x):
+        for block in stack.blocks:
+            x = block(x, training=True)
+        return x
+
+    return _gradients(forward, stack, x, cotangent)
+
+
 @pytest.mark.parametrize("mode", ["eager", "function", "jit"])
 @pytest.mark.parametrize("variant", ["plain", "tied", "dropout"])
 def test_gradients_equal_ordinary_residual_stack(mode, variant):
@@ -143,12 +155,7 @@ def test_gradients_equal_ordinary_residual_stack(mode, variant):
         return _gradients(lambda x: stack(x, training=True), stack, x, cotangent)
 
     def ordinary(x):
-        def forward(x):
-            for block in stack.blocks:
-                x = block(x, training=True)
-            return x
-
-        return _gradients(forward, stack, x, cotangent)
+        return _ordinary_gradients(stack, x, cotangent)
 
     wrap = {
         "eager": lambda f: f,
@@ -189,13 +196,7 @@ def test_float32_gradients_close_to_ordinary_stack():
     stack = make_stack(6, dtype="float32")
     x, cotangent = inputs(dtype="float32", seed=4), inputs(dtype="float32", seed=5)
     got = _gradients(lambda x: stack(x, training=True), stack, x, cotangent)
-
-    def forward(x):
-        for block in stack.blocks:
-            x = block(x, training=True)
-        return x
-
-    expected = _gradients(forward, stack, x, cotangent)
+    expected = _ordinary_gradients(stack, x, cotangent)
     for a, e in zip(got, expected):
         np.testing.assert_allclose(a, e, rtol=1e-3, atol=1e-4)
 
@@ -269,13 +270,7 @@ def test_lsh_buckets_are_reused_in_the_backward_pass():
     assert calls == ["hash", "given"] * 2 + ["given"] * 2  # forward, then backward
     for s, v in zip(states, start):
         s.assign(v)
-
-    def forward(x):
-        for block in blocks:
-            x = block(x, training=True)
-        return x
-
-    expected = _gradients(forward, stack, x, cotangent)
+    expected = _ordinary_gradients(stack, x, cotangent)
     for a, e in zip(got, expected):
         np.testing.assert_allclose(a, e, rtol=1e-3, atol=1e-4)
 

@@ -74,13 +74,16 @@ def test_rouge_n_equals_rouge_score(case, n, use_stemmer):
     assert ours == (theirs.precision, theirs.recall, theirs.fmeasure)
 
 
+def _assert_equals_rouge_score(rouge_type, ours_fn, hypothesis, reference, use_stemmer):
+    theirs = _scorer(rouge_type, use_stemmer).score(reference, hypothesis)[rouge_type]
+    ours = ours_fn(hypothesis, reference, use_stemmer=use_stemmer)
+    assert ours == (theirs.precision, theirs.recall, theirs.fmeasure)
+
+
 @pytest.mark.parametrize("use_stemmer", [False, True])
 @pytest.mark.parametrize("case", range(len(PAIRS)))
 def test_rouge_l_equals_rouge_score(case, use_stemmer):
-    hypothesis, reference = PAIRS[case]
-    theirs = _scorer("rougeL", use_stemmer).score(reference, hypothesis)["rougeL"]
-    ours = rouge_l(hypothesis, reference, use_stemmer=use_stemmer)
-    assert ours == (theirs.precision, theirs.recall, theirs.fmeasure)
+    _assert_equals_rouge_score("rougeL", rouge_l, *PAIRS[case], use_stemmer)
 
 
 @pytest.mark.parametrize(
@@ -172,10 +175,7 @@ SUMMARIES = [
 @pytest.mark.parametrize("use_stemmer", [False, True])
 @pytest.mark.parametrize("case", range(len(SUMMARIES)))
 def test_rouge_lsum_equals_rouge_score(case, use_stemmer):
-    hypothesis, reference = SUMMARIES[case]
-    theirs = _scorer("rougeLsum", use_stemmer).score(reference, hypothesis)["rougeLsum"]
-    ours = rouge_lsum(hypothesis, reference, use_stemmer=use_stemmer)
-    assert ours == (theirs.precision, theirs.recall, theirs.fmeasure)
+    _assert_equals_rouge_score("rougeLsum", rouge_lsum, *SUMMARIES[case], use_stemmer)
 
 
 def test_rouge_lsum_union_lcs_by_hand():

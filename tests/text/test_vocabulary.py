@@ -180,7 +180,7 @@ def test_other_errors():
         vocab.id_to_token("a")
     with pytest.raises(ValueError, match="`ids` must be in"):
         vocab.decode([4, 9])
-    with pytest.raises(ValueError, match="`ids` must be 1-D"):
+    with pytest.raises(ValueError, match="`ids` must have rank 1"):
         vocab.decode(np.zeros((1, 2, 3), dtype=np.int32))
     with pytest.raises(ValueError, match="`ids` must hold integers"):
         vocab.decode([1.5])
