@@ -27,23 +27,33 @@ def checkpoint_names(directory):
     return [name for *_, name in sorted(found, reverse=True)]
 
 
-def newest_readable(directory):
-    skipped = []
-    names = checkpoint_names(directory)
-    for name in names:
-        path = os.path.join(directory, name)
-        try:
-            meta = read_checked(path)
-        except (OSError, ValueError, KeyError) as error:
-            skipped.append(f"{name}: {error}")
-            continue
-        if skipped:
-            warnings.warn(
-                "BackupAndRestore: skipped unreadable backups (" + "; ".join(skipped) + f"); using {name}.",
-                stacklevel=3,
-            )
-        return path, meta
-    if names:
+def newest_readable(directory, attempts=5):
+    """`(path, training state)` of the newest backup that reads in full, or
+    None when there is none. A backup that disappears while it is read was
+    rotated away by a trainer still running (a newer one took its place):
+    the directory is listed again rather than the backup called unreadable."""
+    for _ in range(attempts):
+        skipped, vanished = [], False
+        names = checkpoint_names(directory)
+        for name in names:
+            path = os.path.join(directory, name)
+            try:
+                meta = read_checked(path)
+            except (OSError, ValueError, KeyError) as error:
+                if not os.path.exists(path):
+                    vanished = True
+                    continue
+                skipped.append(f"{name}: {error}")
+                continue
+            if skipped:
+                warnings.warn(
+                    "BackupAndRestore: skipped unreadable backups (" + "; ".join(skipped) + f"); using {name}.",
+                    stacklevel=3,
+                )
+            return path, meta
+        if not vanished:
+            break
+    if skipped:
         raise ValueError(
             f"BackupAndRestore: no backup in {directory!r} can be read (" + "; ".join(skipped) + "). "
             "Delete the directory to start training from scratch."

@@ -185,6 +185,31 @@ def test_resumes_when_another_callback_rebuilds_the_train_function(tmp_path):
     assert_same_weights(fit(str(tmp_path / "backup")), reference)
 
 
+def test_a_backup_rotated_away_while_read_is_not_an_error(tmp_path, uninterrupted, monkeypatch):
+    """A reader polling the directory of a running trainer: the backup it
+    listed is renamed away (a newer one replaced it) before it is read. That
+    is not an unreadable backup: the directory is listed again."""
+    from keras_seq.callbacks import _backup_files
+
+    backup = str(tmp_path / "backup")
+    assert fit_lm(backup, interrupt_at=7, save_freq=3, double_checkpoint=True) is None
+    newest, older = sorted(os.listdir(backup), reverse=True)
+    read = _backup_files.read_checked
+    rotated = []
+
+    def rotate_then_read(path):
+        if not rotated:  # the trainer replaces both backups by a newer one meanwhile
+            rotated.append(path)
+            os.rename(os.path.join(backup, newest), os.path.join(backup, "checkpoint-0000000009-000001"))
+            os.rename(os.path.join(backup, older), os.path.join(backup, ".doomed"))
+        return read(path)
+
+    monkeypatch.setattr(_backup_files, "read_checked", rotate_then_read)
+    path, state = latest_backup(backup)
+    assert rotated == [os.path.join(backup, newest)]
+    assert os.path.basename(path) == "checkpoint-0000000009-000001" and state["global_step"] == 6
+
+
 def test_no_readable_backup_is_an_error(tmp_path):
     backup = tmp_path / "backup"
     (backup / "checkpoint-0000000003-000000").mkdir(parents=True)
