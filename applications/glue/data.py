@@ -321,7 +321,7 @@ def make_dataset(train_examples=4000, eval_examples=1000, seed=0, tasks=GENERATE
 
     >>> data = make_dataset(20, 5, seed=1)
     >>> sorted(data), sorted(data["MNLI"])
-    (['CoLA', 'MNLI', 'MRPC', 'STS-B', 'SST-2'], ['diagnostic', 'dev_matched', 'dev_mismatched', 'test_matched', 'test_mismatched', 'train'])
+    (['CoLA', 'MNLI', 'MRPC', 'SST-2', 'STS-B'], ['dev_matched', 'dev_mismatched', 'diagnostic', 'test_matched', 'test_mismatched', 'train'])
     >>> data["MRPC"]["train"][0].label in ("0", "1")
     True
     """

@@ -145,9 +145,9 @@ def glue_score(results):
     matched and mismatched; the GLUE score is the mean over tasks. AX is
     left out. Values are in the units given (the leaderboard uses x100).
 
-    >>> glue_score({"CoLA": {"mcc": 0.5}, "MRPC": {"f1": 0.9, "accuracy": 0.8},
-    ...             "MNLI-m": {"accuracy": 0.7}, "MNLI-mm": {"accuracy": 0.8}})
-    0.6666666666666666
+    >>> round(glue_score({"CoLA": {"mcc": 0.5}, "MRPC": {"f1": 0.9, "accuracy": 0.8},
+    ...                   "MNLI-m": {"accuracy": 0.7}, "MNLI-mm": {"accuracy": 0.8}}), 6)  # (0.5 + 0.85 + 0.75) / 3
+    0.7
     """
     per_task = {}
     for evaluation, metrics in results.items():
