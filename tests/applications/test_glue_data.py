@@ -141,7 +141,6 @@ def _who_did_what(sentence):
 def test_paraphrase_and_similarity_labels_follow_who_did_what(dataset):
     for example in dataset["MRPC"]["train"]:
         assert (_who_did_what(example.text_a) == _who_did_what(example.text_b)) == (example.label == "1")
-        assert sorted(example.text_a.split()) != sorted(example.text_b.split()) or True
     synonyms = {v[0]: group for group in data.VERB_GROUPS for v in group}
     for example in dataset["STS-B"]["train"][:500]:
         kept = _who_did_what(example.text_a) == _who_did_what(example.text_b)
