@@ -19,11 +19,12 @@ from applications.video_activity.data import (
 from keras_seq.layers import BahdanauAttention
 
 
-def frame_encoder(image_size, filters, units, dropout=0.0, name="frame_encoder"):
+def frame_encoder(image_size, filters, units, dropout=0.0, channels=3, name="frame_encoder"):
     """The per-frame CNN: three strided 3x3 convolutions (batch norm, ReLU)
     down to an eighth of the image, flattened (so where things are in the
-    frame survives) into `units` features."""
-    layers = [keras.Input((image_size, image_size, 3))]
+    frame survives) into `units` features. `channels`: 3 for RGB frames, 6
+    for a frame with its `FrameDifferences`."""
+    layers = [keras.Input((image_size, image_size, channels))]
     for index, width in enumerate((filters, 2 * filters, 2 * filters)):
         layers += [
             keras.layers.Conv2D(width, 3, strides=2, padding="same", use_bias=False, name=f"conv_{index}"),
@@ -32,6 +33,32 @@ def frame_encoder(image_size, filters, units, dropout=0.0, name="frame_encoder")
         ]
     layers += [keras.layers.Flatten(), keras.layers.Dropout(dropout), keras.layers.Dense(units, activation="relu", name="features")]
     return keras.Sequential(layers, name=name)
+
+
+@contract.serializable
+class FrameDifferences(keras.layers.Layer):
+    """Each frame of clips `[B, T, H, W, C]` with its difference to the frame
+    before: `[B, T, H, W, 2C]`, the frame's channels then `x_t - x_{t-1}`
+    (zeros for the first frame).
+
+    A pixel the actor has just covered shows the actor's colour minus the
+    background, one it has just left the opposite: the difference says where
+    the outline went between two frames (which way a shape turns), a local
+    pattern a small CNN sees, where comparing two frames' pooled features
+    would need the exact orientation to survive the pooling.
+
+    >>> import numpy as np
+    >>> clips = np.arange(3, dtype="float32").reshape(1, 3, 1, 1, 1) ** 2  # frames 0, 1, 4
+    >>> np.asarray(FrameDifferences()(clips))[0, :, 0, 0].tolist()
+    [[0.0, 0.0], [1.0, 1.0], [4.0, 3.0]]
+    """
+
+    def call(self, clips):
+        previous = ops.concatenate([clips[:, :1], clips[:, :-1]], axis=1)
+        return ops.concatenate([clips, clips - previous], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], None if input_shape[-1] is None else 2 * input_shape[-1])
 
 
 @contract.serializable
@@ -67,7 +94,7 @@ class ActivityRecognizer(keras.Model):
     """
 
     def __init__(self, class_names, architecture="lrcn", frames=16, image_size=64, filters=24, units=128,
-                 dropout=0.2, **kwargs):
+                 dropout=0.2, motion=None, **kwargs):
         super().__init__(**kwargs)
         errors = []
         class_names = list(class_names) if not isinstance(class_names, str) else class_names
@@ -77,16 +104,24 @@ class ActivityRecognizer(keras.Model):
             errors.append(f"`class_names` must be distinct; received {class_names!r}.")
         if architecture not in MODELS:
             errors.append(f"`architecture` must be one of {MODELS}; received {architecture!r}.")
+        if motion is None:
+            motion = architecture != "single_frame"
+        if not isinstance(motion, bool):
+            errors.append(f"`motion` must be True, False or None; received {motion!r}.")
+        elif motion and architecture == "single_frame":
+            errors.append("`motion` must be False for the single_frame baseline (it sees one frame at a time).")
         contract.check_arguments(errors, positive=dict(frames=frames, image_size=image_size, filters=filters,
                                                        units=units), rates=dict(dropout=dropout))
         if image_size < 8:
             raise ValueError(f"`image_size` must be at least 8; received {image_size}.")
         self.class_names, self.architecture = list(class_names), architecture
         self.frames, self.image_size, self.filters, self.units = frames, image_size, filters, units
-        self.dropout = float(dropout)
+        self.dropout, self.motion = float(dropout), motion
         classes = len(self.class_names)
-        self.per_frame = keras.layers.TimeDistributed(frame_encoder(image_size, filters, units, self.dropout),
-                                                      name="per_frame_cnn")
+        if motion:
+            self.frame_differences = FrameDifferences(name="frame_differences")
+        encoder = frame_encoder(image_size, filters, units, self.dropout, channels=6 if motion else 3)
+        self.per_frame = keras.layers.TimeDistributed(encoder, name="per_frame_cnn")
         self.head_dropout = keras.layers.Dropout(self.dropout)
         if architecture == "single_frame":
             self.frame_classifier = keras.layers.TimeDistributed(keras.layers.Dense(classes), name="frame_classifier")
@@ -108,7 +143,10 @@ class ActivityRecognizer(keras.Model):
     def features(self, clips, training=False):
         """Per-frame CNN features `[B, T, units]`."""
         self._check(clips)
-        return self.per_frame(ops.cast(clips, "float32") / 255.0, training=training)
+        frames = ops.cast(clips, "float32") / 255.0
+        if self.motion:
+            frames = self.frame_differences(frames)
+        return self.per_frame(frames, training=training)
 
     def call(self, clips, training=False, return_attention_scores=False):
         features = self.features(clips, training)
@@ -136,7 +174,7 @@ class ActivityRecognizer(keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        names = ("class_names", "architecture", "frames", "image_size", "filters", "units", "dropout")
+        names = ("class_names", "architecture", "frames", "image_size", "filters", "units", "dropout", "motion")
         config.update({name: getattr(self, name) for name in names})
         return config
 
@@ -144,12 +182,12 @@ class ActivityRecognizer(keras.Model):
 load = contract.loader("video_activity", ActivityRecognizer)
 
 
-def build_model(class_names=ACTIONS, size="default", architecture="lrcn", steps=None):
+def build_model(class_names=ACTIONS, size="default", architecture="lrcn", steps=None, motion=None):
     """An `ActivityRecognizer` of `size`, compiled with Adam, warm-up and
     cosine decay over `steps` (default: the size's)."""
     s = contract.choose(SIZES, size)
     model = ActivityRecognizer(class_names, architecture, frames=s.frames, image_size=s.image_size, filters=s.filters,
-                               units=s.units)
+                               units=s.units, motion=motion)
     steps = steps or s.epochs * contract.steps_per_epoch(s.train_examples, s.batch_size)
     rate = contract.schedule(s.learning_rate, steps, warmup_steps=min(100, steps // 10))
     return contract.compile_classifier(model, rate, clipnorm=1.0)
