@@ -67,7 +67,15 @@ class ActivityRecognizer(keras.Model):
     `class_names`.
 
     Every frame goes through the same CNN (`frame_encoder` under
-    `keras.layers.TimeDistributed`); then, by `architecture`:
+    `keras.layers.TimeDistributed`); with `motion` (the default of the
+    sequence models) the CNN sees each frame together with its difference to
+    the frame before (`FrameDifferences`, computed inside the model, so raw
+    clips go in), which tells it where the outline moved: without it, the
+    direction a shape turns, a few pixels at its tips, is lost in the
+    CNN's downsampling before the LSTM can compare the frames. The model
+    stays an LRCN (a per-frame CNN, then an LSTM over time): each step's
+    CNN sees two neighbouring frames, and the LSTM does the rest. Then, by
+    `architecture`:
 
     * ``"lrcn"``: an LSTM reads the frame features in order and its last
       state is classified (LRCN, Donahue et al. 2015);
@@ -76,7 +84,21 @@ class ActivityRecognizer(keras.Model):
       context and the last state are classified;
     * ``"single_frame"``: each frame is classified on its own and the clip's
       probabilities are the mean of the frames' (the baseline: blind to the
-      order of the frames by construction).
+      order of the frames by construction). Never with `motion`: it sees
+      one frame at a time.
+
+    Args:
+        class_names: the classes, at least two distinct names.
+        architecture: one of `MODELS`.
+        frames: the frames a clip is sampled to (for `predict` on video
+            files; the model takes any number).
+        image_size: frame height and width.
+        filters, units: width of the per-frame CNN and of its features (and
+            of the LSTM).
+        dropout: before the features and before the classifier.
+        motion: whether the per-frame CNN also sees each frame's difference
+            to the previous one; `None`: yes for `lrcn` and `attention`, no
+            for `single_frame` (where `True` is an error).
 
     Call arguments:
         clips: `[B, T, image_size, image_size, 3]`; any number of frames.
