@@ -53,9 +53,9 @@ class FrameDifferences(keras.layers.Layer):
     [[0.0, 0.0], [1.0, 1.0], [4.0, 3.0]]
     """
 
-    def call(self, clips):
-        previous = ops.concatenate([clips[:, :1], clips[:, :-1]], axis=1)
-        return ops.concatenate([clips, clips - previous], axis=-1)
+    def call(self, inputs):
+        previous = ops.concatenate([inputs[:, :1], inputs[:, :-1]], axis=1)
+        return ops.concatenate([inputs, inputs - previous], axis=-1)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], None if input_shape[-1] is None else 2 * input_shape[-1])
