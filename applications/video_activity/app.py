@@ -200,6 +200,11 @@ class ActivityRecognizer(keras.Model):
         config.update({name: getattr(self, name) for name in names})
         return config
 
+    @classmethod
+    def from_config(cls, config):
+        # Models saved before `motion` existed had no difference channel.
+        return cls(**{"motion": False, **config})
+
 
 load = contract.loader("video_activity", ActivityRecognizer)
 

@@ -108,6 +108,11 @@ def test_the_sequence_models_see_neighbouring_frames_and_the_baseline_one_frame(
         app.ActivityRecognizer(["a", "b"], "single_frame", motion=True)
     with pytest.raises(ValueError, match="`motion` must be True, False or None"):
         app.ActivityRecognizer(["a", "b"], motion="yes")
+    # The config keeps `motion`; a config saved before it existed means none.
+    config = app.ActivityRecognizer(["a", "b"], image_size=16, filters=4, units=8).get_config()
+    assert config["motion"] is True and app.ActivityRecognizer.from_config(config).motion is True
+    del config["motion"]
+    assert app.ActivityRecognizer.from_config(config).motion is False
 
 
 def test_scores_equal_scikit_learn():
