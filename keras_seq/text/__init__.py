@@ -1,8 +1,10 @@
 """Text utilities: vocabularies, teacher forcing, BERT-style pre-training data.
 
 The WordPiece helpers (`train_wordpiece`, `wordpiece_tokenizer`) need keras-hub
-and tensorflow-text, which take seconds to import; they are loaded on first
-use, so `import keras_seq.text` does not pay for them.
+and tensorflow-text, which take about a second to import; they are loaded on
+first use, so `import keras_seq.text` does not pay for them.
+`WordPieceTokenizer` gives keras-hub's WordPiece ids without importing
+keras-hub (and, called eagerly, without tensorflow-text).
 
 Example:
 
@@ -21,12 +23,14 @@ from keras_seq.text.teacher_forcing import shift_right
 from keras_seq.text.vocabulary import Vocabulary
 
 _LAZY = {
+    "WordPieceTokenizer": "keras_seq.text.tokenizer",
     "train_wordpiece": "keras_seq.text.wordpiece",
     "wordpiece_tokenizer": "keras_seq.text.wordpiece",
 }
 
 __all__ = [
     "Vocabulary",
+    "WordPieceTokenizer",
     "mlm_mask",
     "nsp_pairs",
     "shift_right",
