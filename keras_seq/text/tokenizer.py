@@ -64,7 +64,9 @@ _DEFAULT_IGNORABLE = (
     (0x1D173, 0x1D17A),
     (0xE0000, 0xE0FFF),
 )
-_IGNORABLE_CLASS = "[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _DEFAULT_IGNORABLE) + "]"
+_IGNORABLE_CLASS = (
+    "[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _DEFAULT_IGNORABLE) + "]"
+)
 _IGNORABLE = re.compile(_IGNORABLE_CLASS)
 _BRACKETED = re.compile(r"^\[[^\[\]\s]+\]$")
 
@@ -77,7 +79,9 @@ def _case_fold(text: str) -> str:
 
 
 def _strip_accents(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
+    return "".join(
+        c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn"
+    )
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
@@ -225,8 +229,14 @@ class WordPieceTokenizer(keras.layers.Layer):
 
     def id_to_token(self, id: int) -> str:  # noqa: A002 (keras-hub's name)
         """The token of `id`."""
-        if isinstance(id, bool) or not isinstance(id, int | np.integer) or not 0 <= id < len(self.vocabulary):
-            raise ValueError(f"`id` must be an integer in [0, {len(self.vocabulary) - 1}]; got {id!r}.")
+        if (
+            isinstance(id, bool)
+            or not isinstance(id, int | np.integer)
+            or not 0 <= id < len(self.vocabulary)
+        ):
+            raise ValueError(
+                f"`id` must be an integer in [0, {len(self.vocabulary) - 1}]; got {id!r}."
+            )
         return self.vocabulary[int(id)]
 
     # -- tokenize ---------------------------------------------------------------
@@ -289,7 +299,11 @@ class WordPieceTokenizer(keras.layers.Layer):
         ids, start = [], 0
         while start < len(word):
             for end in range(len(word), start, -1):
-                piece = word[start:end] if start == 0 else self.suffix_indicator + word[start:end]
+                piece = (
+                    word[start:end]
+                    if start == 0
+                    else self.suffix_indicator + word[start:end]
+                )
                 if piece in self._ids:
                     ids.append(self._ids[piece])
                     start = end
@@ -299,10 +313,16 @@ class WordPieceTokenizer(keras.layers.Layer):
         return ids
 
     def _tokenize_python(self, texts, batched):
-        rows = [[i for word in self._words(text) for i in self._word_ids(word)] for text in texts]
+        rows = [
+            [i for word in self._words(text) for i in self._word_ids(word)]
+            for text in texts
+        ]
         if self.sequence_length:
             length = self.sequence_length
-            dense = np.array([row[:length] + [0] * (length - len(row[:length])) for row in rows], "int32")
+            dense = np.array(
+                [row[:length] + [0] * (length - len(row[:length])) for row in rows],
+                "int32",
+            )
             return dense if batched else dense[0]
         return rows if batched else np.array(rows[0], "int32")
 
@@ -331,7 +351,9 @@ class WordPieceTokenizer(keras.layers.Layer):
             if not isinstance(inputs, tf.RaggedTensor):
                 inputs = tf.convert_to_tensor(inputs)
             if inputs.dtype != tf.string:
-                raise ValueError(f"`inputs` must be strings; got a tensor of {inputs.dtype.name}.")
+                raise ValueError(
+                    f"`inputs` must be strings; got a tensor of {inputs.dtype.name}."
+                )
             scalar = inputs.shape.rank == 0
             text = tf.expand_dims(inputs, 0) if scalar else inputs
             delimiter, kept = f"{_RE2_WHITESPACE}|{_PUNCTUATION}", _PUNCTUATION
@@ -340,16 +362,24 @@ class WordPieceTokenizer(keras.layers.Layer):
                 text = tf.strings.regex_replace(text, _RE2_CJK, r" \0 ")
                 delimiter, kept = f"{delimiter}|{_RE2_CJK}", f"{kept}|{_RE2_CJK}"
             if self.strip_accents:
-                text = tf.strings.regex_replace(tensorflow_text.normalize_utf8(text, "NFD"), r"\p{Mn}", "")
+                text = tf.strings.regex_replace(
+                    tensorflow_text.normalize_utf8(text, "NFD"), r"\p{Mn}", ""
+                )
             special = self._special_pattern()
             if special:
                 delimiter, kept = f"{special}|{delimiter}", f"{special}|{kept}"
-            words = tensorflow_text.regex_split(text, delim_regex_pattern=delimiter, keep_delim_regex_pattern=kept)
+            words = tensorflow_text.regex_split(
+                text, delim_regex_pattern=delimiter, keep_delim_regex_pattern=kept
+            )
             if self.lowercase:
                 folded = tensorflow_text.case_fold_utf8(words)
                 if special:
                     folded = tf.ragged.map_flat_values(
-                        lambda w, f: tf.where(tf.strings.regex_full_match(w, special), w, f), words, folded
+                        lambda w, f: tf.where(
+                            tf.strings.regex_full_match(w, special), w, f
+                        ),
+                        words,
+                        folded,
                     )
                 words = folded
             ids = fast.tokenize(words).merge_dims(-2, -1)
@@ -399,7 +429,9 @@ class WordPieceTokenizer(keras.layers.Layer):
     # -- Keras -------------------------------------------------------------------
 
     def compute_output_spec(self, inputs):
-        return keras.KerasTensor(tuple(inputs.shape) + (self.sequence_length,), dtype="int32")
+        return keras.KerasTensor(
+            tuple(inputs.shape) + (self.sequence_length,), dtype="int32"
+        )
 
     def get_config(self):
         config = super().get_config()
@@ -436,7 +468,9 @@ def _python_strings(inputs):
         return [_as_str(inputs, "the input")], False
     if isinstance(inputs, tf.Tensor):
         if inputs.dtype != tf.string:
-            raise ValueError(f"`inputs` must be strings; got a tensor of {inputs.dtype.name}.")
+            raise ValueError(
+                f"`inputs` must be strings; got a tensor of {inputs.dtype.name}."
+            )
         inputs = inputs.numpy()
     if isinstance(inputs, np.ndarray):
         if inputs.ndim == 0:
@@ -448,8 +482,12 @@ def _python_strings(inputs):
         items = list(inputs)
         if any(isinstance(item, list | tuple | np.ndarray) for item in items):
             return None
-        return [_as_str(item, f"item {index}") for index, item in enumerate(items)], True
-    raise ValueError(f"`inputs` must be a string, a list of strings or a string tensor; got {inputs!r}.")
+        return [
+            _as_str(item, f"item {index}") for index, item in enumerate(items)
+        ], True
+    raise ValueError(
+        f"`inputs` must be a string, a list of strings or a string tensor; got {inputs!r}."
+    )
 
 
 def _python_ids(inputs):
@@ -468,7 +506,9 @@ def _python_ids(inputs):
             return [[int(i) for i in inputs]], False
         if inputs.ndim == 2:
             return inputs.astype("int64").tolist(), True
-        raise ValueError(f"`inputs` must be ids of rank 0, 1 or 2; got shape {inputs.shape}.")
+        raise ValueError(
+            f"`inputs` must be ids of rank 0, 1 or 2; got shape {inputs.shape}."
+        )
     if isinstance(inputs, list | tuple):
         if not inputs or isinstance(inputs[0], int | np.integer):
             return [[int(i) for i in inputs]], False
