@@ -4,7 +4,8 @@ The WordPiece helpers (`train_wordpiece`, `wordpiece_tokenizer`) need keras-hub
 and tensorflow-text, which take about a second to import; they are loaded on
 first use, so `import keras_seq.text` does not pay for them.
 `WordPieceTokenizer` gives keras-hub's WordPiece ids without importing
-keras-hub (and, called eagerly, without tensorflow-text).
+keras-hub (and, called eagerly, without tensorflow-text); it is imported with
+the package, so `keras.saving.load_model` finds it after `import keras_seq`.
 
 Example:
 
@@ -20,10 +21,10 @@ import importlib
 from keras_seq.text.masking import mlm_mask
 from keras_seq.text.sentence_pairs import nsp_pairs
 from keras_seq.text.teacher_forcing import shift_right
+from keras_seq.text.tokenizer import WordPieceTokenizer
 from keras_seq.text.vocabulary import Vocabulary
 
 _LAZY = {
-    "WordPieceTokenizer": "keras_seq.text.tokenizer",
     "train_wordpiece": "keras_seq.text.wordpiece",
     "wordpiece_tokenizer": "keras_seq.text.wordpiece",
 }
