@@ -12,6 +12,7 @@ from keras_seq._validation import positive_int_error, raise_errors, rate_error
 from keras_seq.layers._block_utils import plain_projections
 from keras_seq.layers.masks import causal_mask
 from keras_seq.ops.attention import (
+    _probabilities,
     broadcast_error,
     linear,
     masked_fill_value,
@@ -558,6 +559,26 @@ class MultiHeadAttention(keras.layers.Layer):
             )
         scores_shape = (query.shape[0], self.num_heads, query.shape[1], key.shape[1])
         self._check_attention_mask(attention_mask, scores_shape)
+        if (
+            keras.backend.backend() == "tensorflow"
+            and not self._flash
+            and self._plain(
+                self.query_dense, self.key_dense, self.value_dense, self.gate_dense,
+                self.output_dense,
+            )
+        ):
+            return self._call_heads(
+                query,
+                value,
+                key,
+                query_mask,
+                value_mask,
+                key_mask,
+                attention_mask,
+                use_causal_mask,
+                return_attention_scores,
+                training,
+            )
         query_2d, batch_time = self._flatten(query)
         gate = None
         if self._plain(self.query_dense, self.key_dense, self.value_dense, self.gate_dense):
@@ -591,6 +612,97 @@ class MultiHeadAttention(keras.layers.Layer):
         )
         attended, scores = self._attend(q, k, v, mask, return_attention_scores, training)
         outputs = self._output(attended, gate, batch_time)
+        return (outputs, scores) if return_attention_scores else outputs
+
+    def _call_heads(
+        self,
+        query,
+        value,
+        key,
+        query_mask,
+        value_mask,
+        key_mask,
+        attention_mask,
+        use_causal_mask,
+        return_attention_scores,
+        training,
+    ):
+        """TensorFlow, rank 3, plain projections: head-major computation.
+
+        The projections write `[B, H, T, d]` directly (no transposes of the
+        queries, keys and values); the keys' bias is left out (softmax over
+        a row removes q . b_k, the same for every key; its gradient is
+        exactly zero); without dropout and gate the values' bias moves to
+        the output projection (the weights of a row sum to one, so
+        P (V + b_v) W_o = P V W_o + b_v W_o).
+        """
+        import tensorflow as tf
+
+        from keras_seq.ops._attention_tf import (
+            attention_heads,
+            head_projection,
+            merge_heads,
+        )
+
+        dtype = self.compute_dtype
+
+        def tensor(weight):
+            return None if weight is None else tf.convert_to_tensor(ops.cast(weight, dtype))
+
+        scale = tf.constant(self._scale, dtype)
+        query_bias = tensor(self.query_dense.bias)
+        q = head_projection(
+            query,
+            tensor(self.query_dense.kernel) * scale,
+            None if query_bias is None else query_bias * scale,
+        )
+        k = head_projection(key, tensor(self.key_dense.kernel), tensor(self.key_dense.bias),
+                            add_bias=False)
+        dropout_active = self.dropout > 0.0 and bool(training)
+        value_bias = tensor(self.value_dense.bias)
+        fold_value_bias = (
+            value_bias is not None and not dropout_active and self.gate_dense is None
+        )
+        v = head_projection(
+            value, tensor(self.value_dense.kernel), None if fold_value_bias else value_bias
+        )
+        mask = self._merged_mask(
+            ops.shape(query)[1],
+            ops.shape(key)[1],
+            query_mask,
+            value_mask,
+            key_mask,
+            attention_mask,
+            use_causal_mask,
+            0,
+            4,
+        )
+        dropout_fn = None
+        if dropout_active:
+
+            def dropout_fn(weights):
+                return self._dropout_layer(weights, training=True)
+
+        attended, scores = attention_heads(
+            q, k, v, _probabilities, mask, return_attention_scores, dropout_fn
+        )
+        flat = merge_heads(attended)
+        query_2d, batch_time = self._flatten(query)
+        if self.gate_dense is not None:
+            gate, _ = self._project(self.gate_dense, query_2d, batch_time)
+            flat = flat * ops.sigmoid(gate)
+        width = self.num_heads * self.value_dim
+        kernel = tensor(self.output_dense.kernel)
+        out_dims = tuple(kernel.shape[2:])
+        kernel = tf.reshape(kernel, (width, -1))
+        bias = tensor(self.output_dense.bias)
+        if bias is not None:
+            bias = tf.reshape(bias, (-1,))
+        if fold_value_bias:
+            moved = tf.reshape(tf.matmul(tf.reshape(value_bias, (1, width)), kernel), (-1,))
+            bias = moved if bias is None else bias + moved
+        outputs = linear(flat, kernel, bias)
+        outputs = ops.reshape(outputs, (batch_time[0], batch_time[1]) + out_dims)
         return (outputs, scores) if return_attention_scores else outputs
 
     def _attend(self, q, k, v, mask, return_scores, training):
