@@ -131,3 +131,57 @@ def attention_heads(query, key, value, probabilities, mask=None, return_scores=F
         return outputs, grad
 
     return attend(query, key, value), None
+
+
+def dense_2d(inputs, kernel, bias=None, relu=False):
+    """`relu?(inputs @ kernel + bias)` for 2-D `inputs`, in one fused kernel.
+
+    The forward pass is MatMul -> BiasAdd (-> Relu), which TensorFlow's
+    graph optimiser runs as one fused oneDNN matmul (the `[N, units]`
+    product is written once, not re-read by a separate add and activation);
+    the backward pass takes the ReLU's gradient from the output (`y > 0`
+    exactly where the pre-activation is), the bias gradient as a
+    `[1, N] x [N, units]` matmul, and 2-D GEMMs with transpose flags.
+    """
+    if bias is None and not relu:
+        return tf.matmul(inputs, kernel)
+
+    def forward(inputs, kernel, bias):
+        outputs = tf.matmul(inputs, kernel)
+        if bias is not None:
+            outputs = tf.nn.bias_add(outputs, bias)
+        return tf.nn.relu(outputs) if relu else outputs
+
+    def backward(d_outputs, outputs, inputs, kernel):
+        if relu:
+            d_outputs = tf.raw_ops.ReluGrad(gradients=d_outputs, features=outputs)
+        d_inputs = tf.matmul(d_outputs, kernel, transpose_b=True)
+        d_kernel = tf.matmul(inputs, d_outputs, transpose_a=True)
+        return d_outputs, d_inputs, d_kernel
+
+    if bias is None:
+
+        @tf.custom_gradient
+        def project(inputs, kernel):
+            outputs = forward(inputs, kernel, None)
+
+            def grad(d_outputs):
+                return backward(d_outputs, outputs, inputs, kernel)[1:]
+
+            return outputs, grad
+
+        return project(inputs, kernel)
+
+    @tf.custom_gradient
+    def project_with_bias(inputs, kernel, bias):
+        outputs = forward(inputs, kernel, bias)
+
+        def grad(d_outputs):
+            d_pre, d_inputs, d_kernel = backward(d_outputs, outputs, inputs, kernel)
+            ones = tf.ones((1, tf.shape(d_pre)[0]), d_pre.dtype)
+            d_bias = tf.reshape(tf.matmul(ones, d_pre), tf.shape(bias))
+            return d_inputs, d_kernel, d_bias
+
+        return outputs, grad
+
+    return project_with_bias(inputs, kernel, bias)
