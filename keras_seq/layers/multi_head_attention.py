@@ -89,12 +89,19 @@ class MultiHeadAttention(keras.layers.Layer):
     `[B, H, T, S]`.
 
     How it computes (same function as Keras, different arithmetic):
-    - Rank-3 inputs: each projection is one 2-D matmul on the reshaped
-      kernel, the softmax scale is folded into the query kernel, and the
-      heads are combined by batched matmuls in `[B, H, T, d]` layout with a
-      hand-written backward pass. The softmax runs in float32 under every
-      dtype policy. Quantized or LoRA sublayers, and an
-      `activity_regularizer`, run the sublayers themselves instead.
+    - Rank-3 inputs on TensorFlow: the queries, keys and values are
+      projected straight into the `[B, H, T, d]` layout of the batched
+      matmuls (one broadcast batched matmul each, no transposes; the
+      backward pass uses 2-D GEMMs), the softmax scale is folded into the
+      query kernel, the keys' bias is left out (q . b_k is the same for
+      every key of a row, so the softmax removes it; its gradient is
+      exactly zero), without dropout or gate the values' bias is added
+      after the weights, through the output projection's bias (each row of
+      weights sums to one), and the attention has a hand-written backward
+      pass. Other backends project with one 2-D matmul per projection and
+      use the backend's fused attention where it can run. The softmax runs
+      in float32 under every dtype policy. Quantized or LoRA sublayers, and
+      an `activity_regularizer`, run the sublayers themselves instead.
     - Rank > 3 (or explicit `attention_axes`): einsum over the attention
       axes, softmax jointly over them, as Keras.
     - Dropout is applied only in training, so inference never pays for it
