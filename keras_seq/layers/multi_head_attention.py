@@ -656,7 +656,9 @@ class MultiHeadAttention(keras.layers.Layer):
         def tensor(weight):
             return None if weight is None else tf.convert_to_tensor(ops.cast(weight, dtype))
 
-        scale = tf.constant(self._scale, dtype)
+        # As Keras: the scale goes through a float32 constant (1/sqrt(32) is
+        # not exact in float32, so float64 results match Keras's this way).
+        scale = tf.convert_to_tensor(ops.cast(self._scale, dtype))
         query_bias = tensor(self.query_dense.bias)
         q = head_projection(
             query,
