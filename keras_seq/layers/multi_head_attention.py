@@ -90,8 +90,9 @@ class MultiHeadAttention(keras.layers.Layer):
 
     How it computes (same function as Keras, different arithmetic):
     - Rank-3 inputs on TensorFlow: the queries, keys and values are
-      projected straight into the `[B, H, T, d]` layout of the batched
-      matmuls (one broadcast batched matmul each, no transposes; the
+      projected into the `[B, H, T, d]` layout of the batched matmuls
+      (heads of >= 64 columns by one broadcast batched matmul each, with no
+      transposes; narrower heads by one 2-D GEMM and a transpose; the
       backward pass uses 2-D GEMMs), the softmax scale is folded into the
       query kernel, the keys' bias is left out (q . b_k is the same for
       every key of a row, so the softmax removes it; its gradient is

@@ -635,3 +635,34 @@ def test_key_bias_cancels_in_the_softmax_and_value_bias_moves_to_the_output(data
     assert np.abs(np.asarray(after) - before).max() > 0.1
     ours.value_dense.bias.assign(ours.value_dense.bias + 0.5)
     close(ours(query, value, attention_mask=mask), before)
+
+
+@pytest.mark.parametrize("key_dim", [4, 64])
+def test_both_projection_forms_match_keras_with_gradients(rng, key_dim):
+    """On TensorFlow, heads of >= 64 columns are projected by broadcast
+    batched matmuls straight into [B, H, T, d], narrower ones by a 2-D GEMM
+    and a transpose; both must give Keras's outputs and gradients, with a
+    mask, in training (dropout 0) and in inference with dropout > 0."""
+    query = rng.normal(size=(2, 6, 8)).astype("float32")
+    value = rng.normal(size=(2, 9, 8)).astype("float32")
+    mask = rng.random((2, 6, 9)) > 0.3
+    cotangent = rng.normal(size=(2, 6, 8)).astype("float32")
+    for dropout in (0.0, 0.2):
+        peer, ours = twin_layers(query, value, num_heads=2, key_dim=key_dim, dropout=dropout)
+        close(
+            ours(query, value, attention_mask=mask, training=False),
+            peer(query, value, attention_mask=mask, training=False),
+            atol=1e-4,
+        )
+    peer, ours = twin_layers(query, value, num_heads=2, key_dim=key_dim)
+
+    def grads(layer):
+        q = tf.constant(query)
+        with tf.GradientTape() as tape:
+            tape.watch(q)
+            out = layer(q, value, attention_mask=mask, training=True)
+            loss = tf.reduce_sum(out * cotangent)
+        return tape.gradient(loss, [q] + [w.value for w in layer.trainable_weights])
+
+    for a, b in zip(grads(ours), grads(peer)):
+        close(a, b, atol=1e-4)
