@@ -660,29 +660,21 @@ class MultiHeadAttention(keras.layers.Layer):
         # As Keras: the scale goes through a float32 constant (1/sqrt(32) is
         # not exact in float32, so float64 results match Keras's this way).
         scale = tf.convert_to_tensor(ops.cast(self._scale, dtype))
-        # Broadcast projections (no transposes) for heads of >= 64 columns;
-        # narrower heads make B*H narrow GEMMs (and XLA broadcasts the input
-        # H times), so those use one 2-D GEMM and a transpose.
-        broadcast = min(self.key_dim, self.value_dim) >= 64
         query_bias = tensor(self.query_dense.bias)
         q = head_projection(
             query,
             tensor(self.query_dense.kernel) * scale,
             None if query_bias is None else query_bias * scale,
-            broadcast=broadcast,
         )
         k = head_projection(key, tensor(self.key_dense.kernel), tensor(self.key_dense.bias),
-                            add_bias=False, broadcast=broadcast)
+                            add_bias=False)
         dropout_active = self.dropout > 0.0 and bool(training)
         value_bias = tensor(self.value_dense.bias)
         fold_value_bias = (
             value_bias is not None and not dropout_active and self.gate_dense is None
         )
         v = head_projection(
-            value,
-            tensor(self.value_dense.kernel),
-            None if fold_value_bias else value_bias,
-            broadcast=broadcast,
+            value, tensor(self.value_dense.kernel), None if fold_value_bias else value_bias
         )
         mask = self._merged_mask(
             ops.shape(query)[1],

@@ -17,29 +17,19 @@ from __future__ import annotations
 import tensorflow as tf
 
 
-def head_projection(inputs, kernel, bias=None, add_bias=True, broadcast=True):
+def head_projection(inputs, kernel, bias=None, add_bias=True):
     """`[B, T, C]` x kernel `[C, H, d]` (+ bias `[H, d]`) -> `[B, H, T, d]`.
 
     With `add_bias=False` the bias is left out of the result and its gradient
     is zero: for the keys' bias, whose term q . b_k is the same for every key
     of a query row, so the softmax over the row removes it (the attention's
     output does not depend on it and its exact gradient is zero).
-
-    With `broadcast=False` the forward pass is one 2-D GEMM `[B*T, C] x
-    [C, H*d]` followed by a transpose to `[B, H, T, d]` (better for narrow
-    heads: the broadcast form runs B*H GEMMs of only d columns, and XLA
-    materialises the input H times to broadcast it).
     """
     channels, heads, depth = kernel.shape
     width = heads * depth
 
     def forward(inputs, kernel):
-        if broadcast:
-            return tf.matmul(inputs[:, None], tf.transpose(kernel, (1, 0, 2))[None])
-        shape = tf.shape(inputs)
-        flat = tf.matmul(tf.reshape(inputs, (-1, channels)), tf.reshape(kernel, (channels, width)))
-        heads_last = tf.reshape(flat, tf.stack([shape[0], shape[1], heads, depth]))
-        return tf.transpose(heads_last, (0, 2, 1, 3))
+        return tf.matmul(inputs[:, None], tf.transpose(kernel, (1, 0, 2))[None])
 
     def backward(d_heads, inputs, kernel):
         flat = tf.reshape(tf.transpose(d_heads, (0, 2, 1, 3)), (-1, width))
