@@ -89,18 +89,21 @@ class MultiHeadAttention(keras.layers.Layer):
     `[B, H, T, S]`.
 
     How it computes (same function as Keras, different arithmetic):
-    - Rank-3 inputs on TensorFlow: the queries, keys and values are
-      projected into the `[B, H, T, d]` layout of the batched matmuls
-      (heads of >= 64 columns by one broadcast batched matmul each, with no
-      transposes; narrower heads by one 2-D GEMM and a transpose; the
-      backward pass uses 2-D GEMMs), the softmax scale is folded into the
+    - Rank-3 inputs on TensorFlow, heads of >= 64 columns: the queries,
+      keys and values are projected straight into the `[B, H, T, d]`
+      layout of the batched matmuls (one broadcast batched matmul each, no
+      transposes; the backward pass uses 2-D GEMMs), the softmax scale is
+      folded into the
       query kernel, the keys' bias is left out (q . b_k is the same for
       every key of a row, so the softmax removes it; its gradient is
       exactly zero), without dropout or gate the values' bias is added
       after the weights, through the output projection's bias (each row of
       weights sums to one), and the attention has a hand-written backward
-      pass. Other backends project with one 2-D matmul per projection and
-      use the backend's fused attention where it can run. The softmax runs
+      pass. Narrower heads, and other backends, project with one 2-D
+      matmul per projection (the softmax scale folded into the query
+      kernel) and combine the heads by batched matmuls in `[B, H, T, d]`
+      layout with the same hand-written backward (other backends use their
+      fused attention where it can run). The softmax runs
       in float32 under every dtype policy. Quantized or LoRA sublayers, and
       an `activity_regularizer`, run the sublayers themselves instead.
     - Rank > 3 (or explicit `attention_axes`): einsum over the attention
@@ -567,9 +570,13 @@ class MultiHeadAttention(keras.layers.Layer):
             )
         scores_shape = (query.shape[0], self.num_heads, query.shape[1], key.shape[1])
         self._check_attention_mask(attention_mask, scores_shape)
+        # The head-major path for heads of >= 64 columns only: with narrower
+        # heads its broadcast projections are B*H GEMMs of few columns (and
+        # under XLA H copies of the input); those keep the path below.
         if (
             keras.backend.backend() == "tensorflow"
             and not self._flash
+            and min(self.key_dim, self.value_dim) >= 64
             and self._plain(
                 self.query_dense, self.key_dense, self.value_dense, self.gate_dense,
                 self.output_dense,

@@ -639,10 +639,11 @@ def test_key_bias_cancels_in_the_softmax_and_value_bias_moves_to_the_output(data
 
 @pytest.mark.parametrize("key_dim", [4, 64])
 def test_both_projection_forms_match_keras_with_gradients(rng, key_dim):
-    """On TensorFlow, heads of >= 64 columns are projected by broadcast
-    batched matmuls straight into [B, H, T, d], narrower ones by a 2-D GEMM
-    and a transpose; both must give Keras's outputs and gradients, with a
-    mask, in training (dropout 0) and in inference with dropout > 0."""
+    """On TensorFlow, heads of >= 64 columns take the head-major path
+    (broadcast projections, keys' bias left out, values' bias moved to the
+    output), narrower ones the 2-D-projection path; both must give Keras's
+    outputs and gradients, with a mask, in training (dropout 0) and in
+    inference with dropout > 0."""
     query = rng.normal(size=(2, 6, 8)).astype("float32")
     value = rng.normal(size=(2, 9, 8)).astype("float32")
     mask = rng.random((2, 6, 9)) > 0.3
