@@ -607,15 +607,16 @@ def test_call_errors_show_shapes(data):
 
 
 def test_key_bias_cancels_in_the_softmax_and_value_bias_moves_to_the_output(data, rng):
-    """Ours leaves the keys' bias out (q . b_k is the same for every key of a
-    row, so the softmax removes it) and, without dropout, adds the values'
-    bias after the weights (each row of weights sums to one). Both are exact
+    """On its head-major path (TensorFlow, heads of >= 64 columns) ours leaves
+    the keys' bias out (q . b_k is the same for every key of a row, so the
+    softmax removes it) and, without dropout, adds the values' bias after
+    the weights (each row of weights sums to one). Both are exact
     identities: Keras's layer, which adds both biases, agrees; its key-bias
     gradient is round-off around zero, ours is exactly zero."""
     query, value = data
     mask = rng.random((3, 5, 7)) > 0.4
     mask[0, 1] = False  # a fully masked row: uniform weights, still summing to one
-    peer, ours = twin_layers(query, value, num_heads=2, key_dim=4)
+    peer, ours = twin_layers(query, value, num_heads=2, key_dim=64)
     cotangent = rng.normal(size=(3, 5, 16)).astype("float32")
 
     def key_bias_gradient(layer):
@@ -624,17 +625,17 @@ def test_key_bias_cancels_in_the_softmax_and_value_bias_moves_to_the_output(data
         return tape.gradient(loss, layer.key_dense.bias.value).numpy()
 
     assert np.all(key_bias_gradient(ours) == 0.0)
-    close(key_bias_gradient(peer), np.zeros((2, 4)), atol=1e-5)
+    close(key_bias_gradient(peer), np.zeros((2, 64)), atol=1e-4)
     before = np.asarray(ours(query, value, attention_mask=mask))
     for layer in (ours, peer):
         layer.key_dense.bias.assign(layer.key_dense.bias + 3.0)
         layer.value_dense.bias.assign(layer.value_dense.bias - 0.5)
     after = ours(query, value, attention_mask=mask)
-    close(after, peer(query, value, attention_mask=mask))
+    close(after, peer(query, value, attention_mask=mask), atol=1e-4)
     # A different value bias changes the output; the key bias alone would not.
     assert np.abs(np.asarray(after) - before).max() > 0.1
     ours.value_dense.bias.assign(ours.value_dense.bias + 0.5)
-    close(ours(query, value, attention_mask=mask), before)
+    close(ours(query, value, attention_mask=mask), before, atol=1e-4)
 
 
 @pytest.mark.parametrize("key_dim", [4, 64])
