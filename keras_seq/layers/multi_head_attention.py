@@ -570,29 +570,10 @@ class MultiHeadAttention(keras.layers.Layer):
             )
         scores_shape = (query.shape[0], self.num_heads, query.shape[1], key.shape[1])
         self._check_attention_mask(attention_mask, scores_shape)
-        # The head-major path for heads of >= 64 columns only: with narrower
-        # heads its broadcast projections are B*H GEMMs of few columns (and
-        # under XLA H copies of the input); those keep the path below.
-        if (
-            keras.backend.backend() == "tensorflow"
-            and not self._flash
-            and min(self.key_dim, self.value_dim) >= 64
-            and self._plain(
-                self.query_dense, self.key_dense, self.value_dense, self.gate_dense,
-                self.output_dense,
-            )
-        ):
+        if self._head_major():
+            masks = (query_mask, value_mask, key_mask, attention_mask, use_causal_mask)
             return self._call_heads(
-                query,
-                value,
-                key,
-                query_mask,
-                value_mask,
-                key_mask,
-                attention_mask,
-                use_causal_mask,
-                return_attention_scores,
-                training,
+                query, value, key, *masks, return_attention_scores, training
             )
         query_2d, batch_time = self._flatten(query)
         gate = None
@@ -628,6 +609,22 @@ class MultiHeadAttention(keras.layers.Layer):
         attended, scores = self._attend(q, k, v, mask, return_attention_scores, training)
         outputs = self._output(attended, gate, batch_time)
         return (outputs, scores) if return_attention_scores else outputs
+
+    def _head_major(self):
+        """Whether `_call_heads` runs: TensorFlow, no flash attention, plain
+        projections, heads of >= 64 columns (with narrower heads its
+        broadcast projections are B*H GEMMs of few columns, and under XLA H
+        copies of the input; the T=512, 32-column rows of
+        `benchmarks/attention.py` were slower under XLA)."""
+        return (
+            keras.backend.backend() == "tensorflow"
+            and not self._flash
+            and min(self.key_dim, self.value_dim) >= 64
+            and self._plain(
+                self.query_dense, self.key_dense, self.value_dense, self.gate_dense,
+                self.output_dense,
+            )
+        )
 
     def _call_heads(
         self,
