@@ -176,25 +176,20 @@ class WordPieceTokenizer(keras.layers.Layer):
         **kwargs,
     ):
         # Imported here: `wordpiece` imports this module.
-        from keras_seq._validation import check_positive_ints
-        from keras_seq.text.wordpiece import _check_splitting, _read_vocabulary
+        from keras_seq.text.wordpiece import _checked_tokenizer_arguments
 
         kwargs.pop("dtype", None)  # the ids are always int32
         super().__init__(dtype="int32", **kwargs)
-        tokens = _read_vocabulary(vocabulary)
-        check_positive_ints({"sequence_length": sequence_length}, allow_none=True)
-        _check_splitting(
+        tokens = _checked_tokenizer_arguments(
+            vocabulary,
+            sequence_length,
             suffix_indicator,
+            oov_token,
             lowercase=lowercase,
             strip_accents=strip_accents,
             split_on_cjk=split_on_cjk,
             special_tokens_in_strings=special_tokens_in_strings,
         )
-        if not isinstance(oov_token, str) or oov_token not in tokens:
-            raise ValueError(
-                f"`oov_token` {oov_token!r} must be in the vocabulary (it is the id "
-                "of words that cannot be tokenized)."
-            )
         self.vocabulary = tokens
         self.sequence_length = sequence_length
         self.lowercase = lowercase
