@@ -20,6 +20,7 @@ import math
 from keras import ops
 from keras.backend import backend
 
+from keras_seq.ops._gather import take
 from keras_seq.ops.attention import masked_fill_value
 from keras_seq.ops.lsh_rounds import (
     _merge_round,
@@ -242,9 +243,9 @@ def _round_function(indices, num_hashes, bucket_size, causal, mask_self, dropout
             sort_r, undo_r = sort_indices[:, :, r], undo_indices[:, :, r]
             previous = last_chunks[:, :, (r - 1) % num_hashes]
         else:
-            sort_r = ops.take(sort_indices, r, axis=2)
-            undo_r = ops.take(undo_indices, r, axis=2)
-            previous = ops.take(last_chunks, (r + num_hashes - 1) % num_hashes, axis=2)
+            sort_r = take(sort_indices, r, axis=2)
+            undo_r = take(undo_indices, r, axis=2)
+            previous = take(last_chunks, (r + num_hashes - 1) % num_hashes, axis=2)
         return _round_attention(
             query_key, value, sort_r, undo_r, previous, bucket_size, causal, valid,
             mask_self, dropout_fn, r,
