@@ -234,23 +234,38 @@ def _combine_rounds(query_key, value, round_fn, num_hashes):
 def _round_function(indices, num_hashes, bucket_size, causal, mask_self, dropout_fn):
     """`round_fn(query_key, value, r, indices=indices)`: round `r` (an int or
     a scalar tensor) of `_round_attention`, its permutations taken from
-    `indices` = `(sort, undo, last chunks, valid)`."""
+    `indices` = `(sort, undo, last chunks, valid)` at `slot` (defaults to
+    `r`; `keras_seq.ops.lsh_tf` rotates the rounds and reads slot 0). `round_fn.options` holds
+    `(num_hashes, bucket_size, causal, mask_self, dropout_fn)` for the
+    hand-written backward pass of `keras_seq.ops.lsh_tf`."""
 
-    def round_fn(query_key, value, r, indices=indices):
-        sort_indices, undo_indices, last_chunks, valid = indices
-        if isinstance(r, int):
-            sort_r, undo_r = sort_indices[:, :, r], undo_indices[:, :, r]
-            previous = last_chunks[:, :, (r - 1) % num_hashes]
-        else:
-            sort_r = ops.take(sort_indices, r, axis=2)
-            undo_r = ops.take(undo_indices, r, axis=2)
-            previous = ops.take(last_chunks, (r + num_hashes - 1) % num_hashes, axis=2)
+    def round_fn(query_key, value, r, indices=indices, slot=None):
+        slot = r if slot is None else slot
+        sort_r, undo_r, previous, valid = _round_indices(indices, slot, num_hashes)
         return _round_attention(
             query_key, value, sort_r, undo_r, previous, bucket_size, causal, valid,
             mask_self, dropout_fn, r,
         )
 
+    round_fn.options = (num_hashes, bucket_size, causal, mask_self, dropout_fn)
     return round_fn
+
+
+def _round_indices(indices, r, num_hashes):
+    """Round `r`'s `(sort, undo, previous chunk's tokens, valid)` from `indices`
+    (`r` an int or a scalar tensor)."""
+    sort_indices, undo_indices, last_chunks, valid = indices
+    if isinstance(r, int):
+        return (
+            sort_indices[:, :, r], undo_indices[:, :, r],
+            last_chunks[:, :, (r - 1) % num_hashes], valid,
+        )
+    return (
+        ops.take(sort_indices, r, axis=2),
+        ops.take(undo_indices, r, axis=2),
+        ops.take(last_chunks, (r + num_hashes - 1) % num_hashes, axis=2),
+        valid,
+    )
 
 
 def lsh_attention(
