@@ -113,6 +113,27 @@ def _total(factors):
     return total
 
 
+def _first_argmax(candidates):
+    """int32 argmax along the last axis of the concatenated `candidates` (the
+    first index holding the maximum, as `argmax`), without concatenating:
+    the maximum, then the smallest index that holds it. Two plain
+    reductions, which XLA vectorises on CPU, where its arg-reduction is
+    scalar."""
+    best = None
+    for candidate in candidates:
+        top = ops.max(candidate, axis=-1, keepdims=True)
+        best = top if best is None else ops.maximum(best, top)
+    index, offset = None, 0
+    for candidate in candidates:
+        width = _static_or_dynamic(candidate, -1)
+        columns = ops.arange(width, dtype="int32") + offset
+        limit = ops.cast(2**31 - 1, "int32")
+        first = ops.min(ops.where(candidate == best, columns, limit), axis=-1)
+        index = first if index is None else ops.minimum(index, first)
+        offset = offset + width
+    return index
+
+
 def lsh_hash(vectors, rotations, padding_mask=None, num_buckets=None):
     """Angular LSH: bucket = argmax over [xR; -xR] for each hash round.
 
@@ -160,9 +181,7 @@ def lsh_hash(vectors, rotations, padding_mask=None, num_buckets=None):
             # column then yields bucket 0.
             fill = ops.full_like(rotated[..., :1], masked_fill_value("float32"))
             candidates.append(fill)
-        factor_buckets = ops.cast(
-            ops.argmax(ops.concatenate(candidates, axis=-1), axis=-1), "int32"
-        )
+        factor_buckets = _first_argmax(candidates)
         term = factor_buckets if _is_static(product) and product == 1 else (
             factor_buckets * ops.cast(product, "int32")
         )
