@@ -14,7 +14,8 @@ from applications.bert_pretraining.data import load_corpus, load_lee_documents
 from applications.qa.data import make_dataset as make_qa_dataset
 from keras_seq.models import BertEncoder, BertPretrainer, SpanQAHead, best_span
 from keras_seq.text import mlm_mask, nsp_pairs
-from keras_seq.text.wordpiece import train_wordpiece, wordpiece_tokenizer
+from keras_seq.text.tokenizer import WordPieceTokenizer
+from keras_seq.text.wordpiece import train_wordpiece
 
 PAD, UNK, CLS, SEP, MASK = range(5)
 
@@ -27,7 +28,7 @@ class WordPieces:
 
     def __init__(self, vocabulary):
         self.vocabulary = list(vocabulary)
-        self.tokenizer = wordpiece_tokenizer(self.vocabulary)
+        self.tokenizer = WordPieceTokenizer(self.vocabulary)
 
     def __len__(self):
         return len(self.vocabulary)

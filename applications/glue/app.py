@@ -470,8 +470,8 @@ def train(size="default", *, data=None, tasks=None, encoder=None, adapter_dim=No
     with run.strategy.scope():
         compile_model(model, s.learning_rate, steps)
     model, _ = run.fit(model, train_set, callbacks=callbacks)
+    run.save(model)  # before scoring: a run stopped while scoring keeps its model
     results = score(model, evaluations)
-    run.save(model)
     files = write_predictions(model, loaded, submission) if submission else []
     return run.result(
         model, sum(len(examples) for _, examples in evaluations.values()), results=results,

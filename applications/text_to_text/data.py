@@ -64,8 +64,6 @@ import re
 from collections.abc import Iterator
 
 from applications import contract
-from applications.qa.data import generate_examples as generate_qa_examples
-from applications.transformer_nmt.data import generate_examples as generate_nmt_examples
 
 TASKS = ("date_to_iso", "translate_de_en", "answer")
 PREFIXES = {
@@ -171,6 +169,12 @@ def _dates(split: str, seed: int) -> Iterator[tuple[str, str, dict]]:
 
 
 def _numbers(split: str, seed: int) -> Iterator[tuple[str, str, dict]]:
+    # Imported here, as the other generators: `predict` does not need them
+    # (the transformer_nmt package imports its app, and Keras).
+    from applications.transformer_nmt.data import (
+        generate_examples as generate_nmt_examples,
+    )
+
     prefix = PREFIXES["translate_de_en"]
     chunk = 0
     while True:
@@ -188,6 +192,8 @@ def _numbers(split: str, seed: int) -> Iterator[tuple[str, str, dict]]:
 
 
 def _answers(split: str, seed: int) -> Iterator[tuple[str, str, dict]]:
+    from applications.qa.data import generate_examples as generate_qa_examples
+
     prefix = PREFIXES["answer"]
     chunk = 0
     while True:

@@ -10,7 +10,8 @@ from applications.transformer_nmt.data import load_tsv, make_dataset
 from keras_seq.metrics import corpus_bleu
 from keras_seq.models import Transformer
 from keras_seq.text import Vocabulary, shift_right
-from keras_seq.text.wordpiece import train_wordpiece, wordpiece_tokenizer
+from keras_seq.text.tokenizer import WordPieceTokenizer
+from keras_seq.text.wordpiece import train_wordpiece
 
 
 @contract.serializable
@@ -31,7 +32,7 @@ class Translator(Transformer):
     def tokenizer(self):
         # Kept out of Keras's state tracking: it is rebuilt from the vocabulary.
         if "_tokenizer" not in self.__dict__:
-            object.__setattr__(self, "_tokenizer", wordpiece_tokenizer(self.source_vocabulary))
+            object.__setattr__(self, "_tokenizer", WordPieceTokenizer(self.source_vocabulary))
         return self.__dict__["_tokenizer"]
 
     def encode_sources(self, texts):

@@ -19,11 +19,12 @@ from applications.video_activity.data import (
 from keras_seq.layers import BahdanauAttention
 
 
-def frame_encoder(image_size, filters, units, dropout=0.0, name="frame_encoder"):
+def frame_encoder(image_size, filters, units, dropout=0.0, channels=3, name="frame_encoder"):
     """The per-frame CNN: three strided 3x3 convolutions (batch norm, ReLU)
     down to an eighth of the image, flattened (so where things are in the
-    frame survives) into `units` features."""
-    layers = [keras.Input((image_size, image_size, 3))]
+    frame survives) into `units` features. `channels`: 3 for RGB frames, 6
+    for a frame with its `FrameDifferences`."""
+    layers = [keras.Input((image_size, image_size, channels))]
     for index, width in enumerate((filters, 2 * filters, 2 * filters)):
         layers += [
             keras.layers.Conv2D(width, 3, strides=2, padding="same", use_bias=False, name=f"conv_{index}"),
@@ -35,12 +36,46 @@ def frame_encoder(image_size, filters, units, dropout=0.0, name="frame_encoder")
 
 
 @contract.serializable
+class FrameDifferences(keras.layers.Layer):
+    """Each frame of clips `[B, T, H, W, C]` with its difference to the frame
+    before: `[B, T, H, W, 2C]`, the frame's channels then `x_t - x_{t-1}`
+    (zeros for the first frame).
+
+    A pixel the actor has just covered shows the actor's colour minus the
+    background, one it has just left the opposite: the difference says where
+    the outline went between two frames (which way a shape turns), a local
+    pattern a small CNN sees, where comparing two frames' pooled features
+    would need the exact orientation to survive the pooling.
+
+    >>> import numpy as np
+    >>> clips = np.arange(3, dtype="float32").reshape(1, 3, 1, 1, 1) ** 2  # frames 0, 1, 4
+    >>> np.asarray(FrameDifferences()(clips))[0, :, 0, 0].tolist()
+    [[0.0, 0.0], [1.0, 1.0], [4.0, 3.0]]
+    """
+
+    def call(self, inputs):
+        previous = ops.concatenate([inputs[:, :1], inputs[:, :-1]], axis=1)
+        return ops.concatenate([inputs, inputs - previous], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], None if input_shape[-1] is None else 2 * input_shape[-1])
+
+
+@contract.serializable
 class ActivityRecognizer(keras.Model):
     """Classifies clips `[B, T, H, W, 3]` (uint8 or floats in 0-255) into
     `class_names`.
 
     Every frame goes through the same CNN (`frame_encoder` under
-    `keras.layers.TimeDistributed`); then, by `architecture`:
+    `keras.layers.TimeDistributed`); with `motion` (the default of the
+    sequence models) the CNN sees each frame together with its difference to
+    the frame before (`FrameDifferences`, computed inside the model, so raw
+    clips go in), which tells it where the outline moved: without it, the
+    direction a shape turns, a few pixels at its tips, is lost in the
+    CNN's downsampling before the LSTM can compare the frames. The model
+    stays an LRCN (a per-frame CNN, then an LSTM over time): each step's
+    CNN sees two neighbouring frames, and the LSTM does the rest. Then, by
+    `architecture`:
 
     * ``"lrcn"``: an LSTM reads the frame features in order and its last
       state is classified (LRCN, Donahue et al. 2015);
@@ -49,7 +84,21 @@ class ActivityRecognizer(keras.Model):
       context and the last state are classified;
     * ``"single_frame"``: each frame is classified on its own and the clip's
       probabilities are the mean of the frames' (the baseline: blind to the
-      order of the frames by construction).
+      order of the frames by construction). Never with `motion`: it sees
+      one frame at a time.
+
+    Args:
+        class_names: the classes, at least two distinct names.
+        architecture: one of `MODELS`.
+        frames: the frames a clip is sampled to (for `predict` on video
+            files; the model takes any number).
+        image_size: frame height and width.
+        filters, units: width of the per-frame CNN and of its features (and
+            of the LSTM).
+        dropout: before the features and before the classifier.
+        motion: whether the per-frame CNN also sees each frame's difference
+            to the previous one; `None`: yes for `lrcn` and `attention`, no
+            for `single_frame` (where `True` is an error).
 
     Call arguments:
         clips: `[B, T, image_size, image_size, 3]`; any number of frames.
@@ -67,7 +116,7 @@ class ActivityRecognizer(keras.Model):
     """
 
     def __init__(self, class_names, architecture="lrcn", frames=16, image_size=64, filters=24, units=128,
-                 dropout=0.2, **kwargs):
+                 dropout=0.2, motion=None, **kwargs):
         super().__init__(**kwargs)
         errors = []
         class_names = list(class_names) if not isinstance(class_names, str) else class_names
@@ -77,16 +126,24 @@ class ActivityRecognizer(keras.Model):
             errors.append(f"`class_names` must be distinct; received {class_names!r}.")
         if architecture not in MODELS:
             errors.append(f"`architecture` must be one of {MODELS}; received {architecture!r}.")
+        if motion is None:
+            motion = architecture != "single_frame"
+        if not isinstance(motion, bool):
+            errors.append(f"`motion` must be True, False or None; received {motion!r}.")
+        elif motion and architecture == "single_frame":
+            errors.append("`motion` must be False for the single_frame baseline (it sees one frame at a time).")
         contract.check_arguments(errors, positive=dict(frames=frames, image_size=image_size, filters=filters,
                                                        units=units), rates=dict(dropout=dropout))
         if image_size < 8:
             raise ValueError(f"`image_size` must be at least 8; received {image_size}.")
         self.class_names, self.architecture = list(class_names), architecture
         self.frames, self.image_size, self.filters, self.units = frames, image_size, filters, units
-        self.dropout = float(dropout)
+        self.dropout, self.motion = float(dropout), motion
         classes = len(self.class_names)
-        self.per_frame = keras.layers.TimeDistributed(frame_encoder(image_size, filters, units, self.dropout),
-                                                      name="per_frame_cnn")
+        if motion:
+            self.frame_differences = FrameDifferences(name="frame_differences")
+        encoder = frame_encoder(image_size, filters, units, self.dropout, channels=6 if motion else 3)
+        self.per_frame = keras.layers.TimeDistributed(encoder, name="per_frame_cnn")
         self.head_dropout = keras.layers.Dropout(self.dropout)
         if architecture == "single_frame":
             self.frame_classifier = keras.layers.TimeDistributed(keras.layers.Dense(classes), name="frame_classifier")
@@ -108,7 +165,10 @@ class ActivityRecognizer(keras.Model):
     def features(self, clips, training=False):
         """Per-frame CNN features `[B, T, units]`."""
         self._check(clips)
-        return self.per_frame(ops.cast(clips, "float32") / 255.0, training=training)
+        frames = ops.cast(clips, "float32") / 255.0
+        if self.motion:
+            frames = self.frame_differences(frames)
+        return self.per_frame(frames, training=training)
 
     def call(self, clips, training=False, return_attention_scores=False):
         features = self.features(clips, training)
@@ -136,20 +196,25 @@ class ActivityRecognizer(keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        names = ("class_names", "architecture", "frames", "image_size", "filters", "units", "dropout")
+        names = ("class_names", "architecture", "frames", "image_size", "filters", "units", "dropout", "motion")
         config.update({name: getattr(self, name) for name in names})
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        # Models saved before `motion` existed had no difference channel.
+        return cls(**{"motion": False, **config})
 
 
 load = contract.loader("video_activity", ActivityRecognizer)
 
 
-def build_model(class_names=ACTIONS, size="default", architecture="lrcn", steps=None):
+def build_model(class_names=ACTIONS, size="default", architecture="lrcn", steps=None, motion=None):
     """An `ActivityRecognizer` of `size`, compiled with Adam, warm-up and
     cosine decay over `steps` (default: the size's)."""
     s = contract.choose(SIZES, size)
     model = ActivityRecognizer(class_names, architecture, frames=s.frames, image_size=s.image_size, filters=s.filters,
-                               units=s.units)
+                               units=s.units, motion=motion)
     steps = steps or s.epochs * contract.steps_per_epoch(s.train_examples, s.batch_size)
     rate = contract.schedule(s.learning_rate, steps, warmup_steps=min(100, steps // 10))
     return contract.compile_classifier(model, rate, clipnorm=1.0)

@@ -436,12 +436,14 @@ class ReformerLM(GenerationMixin, StoredConfig, keras.Model):
         """
         if isinstance(num_hashes, bool) or not isinstance(num_hashes, int) or num_hashes < 1:
             raise ValueError(f"`num_hashes` must be a positive integer; received {num_hashes!r}.")
-        if not self.built:
-            self(ops.ones((1, 1), "int32"))
+        # `build` creates every weight without running the model (a forward
+        # pass would run all the LSH rounds eagerly, which is most of the
+        # start-up of `applications.reformer_lm predict`).
+        self.build()
         config = self.get_config()
         config["num_hashes"] = num_hashes
         clone = self.__class__.from_config(config)
-        clone(ops.ones((1, 1), "int32"))
+        clone.build()
         clone.set_weights(self.get_weights())
         return clone
 

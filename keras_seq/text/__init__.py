@@ -1,8 +1,11 @@
 """Text utilities: vocabularies, teacher forcing, BERT-style pre-training data.
 
 The WordPiece helpers (`train_wordpiece`, `wordpiece_tokenizer`) need keras-hub
-and tensorflow-text, which take seconds to import; they are loaded on first
-use, so `import keras_seq.text` does not pay for them.
+and tensorflow-text, which take about a second to import; they are loaded on
+first use, so `import keras_seq.text` does not pay for them.
+`WordPieceTokenizer` gives keras-hub's WordPiece ids without importing
+keras-hub (and, called eagerly, without tensorflow-text); it is imported with
+the package, so `keras.saving.load_model` finds it after `import keras_seq`.
 
 Example:
 
@@ -18,6 +21,7 @@ import importlib
 from keras_seq.text.masking import mlm_mask
 from keras_seq.text.sentence_pairs import nsp_pairs
 from keras_seq.text.teacher_forcing import shift_right
+from keras_seq.text.tokenizer import WordPieceTokenizer
 from keras_seq.text.vocabulary import Vocabulary
 
 _LAZY = {
@@ -27,6 +31,7 @@ _LAZY = {
 
 __all__ = [
     "Vocabulary",
+    "WordPieceTokenizer",
     "mlm_mask",
     "nsp_pairs",
     "shift_right",

@@ -1,15 +1,22 @@
-"""WordPiece vocabularies and tokenizers, through keras-hub and tensorflow-text."""
+"""WordPiece vocabularies and tokenizers, through keras-hub and tensorflow-text.
+
+keras-hub is imported inside the functions that need it (it takes ~0.7 s to
+import); `keras_seq.text.WordPieceTokenizer` tokenizes without it.
+"""
 
 from __future__ import annotations
 
 import os
 import re
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-import keras_hub
 import tensorflow as tf
 
 from keras_seq._validation import check_bools, check_positive_ints
+
+if TYPE_CHECKING:
+    import keras_hub
 
 DEFAULT_RESERVED_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 _BRACKETED = re.compile(r"^\[[^\[\]\s]+\]$")
@@ -96,6 +103,8 @@ def train_wordpiece(
         strip_accents=strip_accents,
         split_on_cjk=split_on_cjk,
     )
+    import keras_hub
+
     dataset = _as_text_dataset(texts)
     vocabulary = keras_hub.tokenizers.compute_word_piece_vocabulary(
         dataset,
@@ -151,7 +160,10 @@ def wordpiece_tokenizer(
             Defaults to `False` (they are split like any text).
 
     Returns:
-        A `keras_hub.tokenizers.WordPieceTokenizer`.
+        A `keras_hub.tokenizers.WordPieceTokenizer` (importing keras-hub
+        takes ~0.7 s; `keras_seq.text.WordPieceTokenizer` takes the same
+        arguments, gives the same ids and text, and imports neither
+        keras-hub nor, outside `tf.data`, tensorflow-text).
 
     Raises:
         ValueError: If an argument is invalid, ``[PAD]`` is present but not at
@@ -186,6 +198,8 @@ def wordpiece_tokenizer(
             f"`oov_token` {oov_token!r} must be in the vocabulary (it is the id "
             "of words that cannot be tokenized)."
         )
+    import keras_hub
+
     return keras_hub.tokenizers.WordPieceTokenizer(
         vocabulary=tokens,
         sequence_length=sequence_length,

@@ -28,25 +28,33 @@ def trained(tmp_path_factory):
     return root, result
 
 
-# The sets the fast size learns. MRPC and STS-B (who did what to whom across
-# the two sentences) stay at their baselines at the fast size (2,000 examples
-# per task, D=64); the default size learns them (applications/RESULTS.md),
-# which the test suite cannot afford to train, so this test does not claim it.
+# The sets the fast size learns. Each must be clearly above both of its
+# baselines on its own: its GLUE score (the mean of its metrics) by at least
+# MARGIN over the majority and over the lexical baseline, and each of its
+# metrics above the same metric of both. MRPC and STS-B (who did what to whom
+# across the two sentences) stay at their baselines at the fast size: a D=64
+# encoder trained from scratch needs ~300-500 steps of a pair task before it
+# learns the comparison at all (some seeds many more), more than the fast
+# size's budget shared by five tasks gives (see applications/RESULTS.md); the
+# default size learns them, which the test suite cannot afford to train.
 LEARNED = ("CoLA", "SST-2", "MNLI-m", "MNLI-mm")
+MARGIN = 0.10
 
 
 @pytest.mark.long
-def test_fast_fine_tuning_beats_both_baselines_on_the_learned_tasks(trained):
+def test_fast_fine_tuning_beats_both_baselines_on_each_learned_task(trained):
     _, result = trained
     assert sorted(result["results"]) == ["CoLA", "MNLI-m", "MNLI-mm", "MRPC", "SST-2", "STS-B"]
     behind = []
     for name in LEARNED:
         metrics = result["results"][name]
-        model = evaluation_score(metrics)
-        baselines = {b: evaluation_score(result["baselines"][b][name]) for b in ("majority", "lexical")}
-        if not model > max(baselines.values()) + 0.10:
-            behind.append(name)
-    assert not behind, f"{behind} not clearly above both baselines:\n{app.describe(result)}"
+        for baseline in ("majority", "lexical"):
+            other = result["baselines"][baseline][name]
+            assert set(other) == set(metrics)
+            if not evaluation_score(metrics) > evaluation_score(other) + MARGIN:
+                behind.append((name, baseline, "score"))
+            behind += [(name, baseline, metric) for metric in metrics if not metrics[metric] > other[metric]]
+    assert not behind, f"not clearly above the baselines: {behind}\n{app.describe(result)}"
     assert result["glue_score"] == pytest.approx(glue_score(result["results"]))
     assert result["glue_score"] > glue_score(result["baselines"]["lexical"]) + 0.2
     assert len(result["history"]["val_glue_score"]) == app.SIZES["fast"].epochs

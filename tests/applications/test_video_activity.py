@@ -1,6 +1,7 @@
 """The activity recogniser: the fast LRCN beats the single-frame baseline on
 held-out appearances, the baseline is blind to the order of frames (so it
-cannot tell the direction pairs apart), scores equal scikit-learn's, the
+cannot tell the direction pairs apart) while the sequence models' per-frame
+CNN sees each frame with its difference to the one before, scores equal scikit-learn's, the
 confusion matrix reaches TensorBoard, and a saved model predicts on video
 files after reloading."""
 
@@ -13,6 +14,7 @@ from sklearn.metrics import confusion_matrix, recall_score
 
 from applications.video_activity import app, data
 from applications.video_activity.__main__ import main
+from keras_seq.testing import run_layer_test
 
 FAST = app.SIZES["fast"]
 
@@ -47,14 +49,14 @@ def test_fast_lrcn_beats_the_single_frame_baseline_on_held_out_appearances(train
     _, lrcn, baseline = trained
     assert lrcn["eval_examples"] == 450
     assert lrcn["accuracy"] > baseline["accuracy"] + 0.15, (app.describe(lrcn), app.describe(baseline))
-    assert lrcn["accuracy"] > 0.6, app.describe(lrcn)
+    assert lrcn["accuracy"] > 0.75, app.describe(lrcn)
     # Per direction pair (shares of its two classes' clips), the LRCN is
     # well above the baseline, which sits near chance (1/2 within the pair).
     for first, second in data.DIRECTION_PAIRS:
         lrcn_pair = (lrcn["per_class"][first] + lrcn["per_class"][second]) / 2
         base_pair = (baseline["per_class"][first] + baseline["per_class"][second]) / 2
         assert base_pair < 0.65, (first, app.describe(baseline))
-        if first == "move_left":
+        if first in ("move_left", "grow"):  # turning is too fine for the fast size's 32x32 frames
             assert lrcn_pair > 0.85, app.describe(lrcn)
     assert lrcn["history"]["val_loss"][-1] < lrcn["history"]["val_loss"][0]
     assert set(lrcn["per_class"]) == set(data.ACTIONS)
@@ -73,6 +75,44 @@ def test_only_the_order_of_frames_separates_the_direction_pairs(trained):
             # The LRCN reads the order: backwards, a leftward clip is rightward to it.
             predictions = lrcn["model"].probabilities(clips).argmax(-1)
             assert (predictions == labels).mean() > 0.85, (first, predictions, labels)
+
+
+def test_frame_differences_are_each_frame_minus_the_one_before():
+    rng = np.random.default_rng(0)
+    clips = rng.uniform(0, 1, (2, 5, 6, 6, 3)).astype("float32")
+    out = np.asarray(app.FrameDifferences()(clips))
+    assert out.shape == (2, 5, 6, 6, 6)
+    np.testing.assert_array_equal(out[..., :3], clips)
+    np.testing.assert_array_equal(out[:, 0, ..., 3:], 0.0)  # nothing before the first frame
+    np.testing.assert_allclose(out[:, 1:, ..., 3:], np.diff(clips, axis=1), atol=1e-7)
+    # Config round trip, symbolic call with dynamic batch and length,
+    # mixed precision and .keras saving (no weights to train).
+    run_layer_test(app.FrameDifferences, {}, clips, expected_output_shape=(2, 5, 6, 6, 6), run_training=False)
+
+
+def test_the_sequence_models_see_neighbouring_frames_and_the_baseline_one_frame():
+    # Changing frame 2 changes the per-frame features of frames 2 and 3 of a
+    # motion model (frame 3's difference is to frame 2), and only frame 2's
+    # of the single-frame baseline, which has no difference channel.
+    clips = np.random.default_rng(1).integers(0, 256, (1, 5, 16, 16, 3)).astype("uint8")
+    changed = clips.copy()
+    changed[:, 2] = 255 - changed[:, 2]
+    for architecture, touched in (("lrcn", {2, 3}), ("attention", {2, 3}), ("single_frame", {2})):
+        model = app.ActivityRecognizer(["a", "b"], architecture, image_size=16, filters=4, units=8)
+        assert model.motion == (architecture != "single_frame")
+        before, after = (np.asarray(model.features(c)) for c in (clips, changed))
+        differs = {t for t in range(5) if not np.allclose(before[:, t], after[:, t])}
+        assert differs == touched, architecture
+    assert app.ActivityRecognizer(["a", "b"], "lrcn", image_size=16, filters=4, units=8, motion=False).motion is False
+    with pytest.raises(ValueError, match="`motion` must be False for the single_frame baseline"):
+        app.ActivityRecognizer(["a", "b"], "single_frame", motion=True)
+    with pytest.raises(ValueError, match="`motion` must be True, False or None"):
+        app.ActivityRecognizer(["a", "b"], motion="yes")
+    # The config keeps `motion`; a config saved before it existed means none.
+    config = app.ActivityRecognizer(["a", "b"], image_size=16, filters=4, units=8).get_config()
+    assert config["motion"] is True and app.ActivityRecognizer.from_config(config).motion is True
+    del config["motion"]
+    assert app.ActivityRecognizer.from_config(config).motion is False
 
 
 def test_scores_equal_scikit_learn():

@@ -63,6 +63,35 @@ def test_the_frames_of_a_direction_pair_are_the_same_set():
         assert not np.array_equal(clip[0], clip[-1])  # the actor really moves
 
 
+def _symmetry_order(shape):
+    """The largest k for which turning the outline by 360/k degrees maps its
+    vertices onto themselves (1: no rotational symmetry), by brute force."""
+    points = np.asarray(data.SHAPES[shape], "float64")
+    points = points - points.mean(0)  # the centroid of the vertices: a symmetric outline turns about it
+    for k in range(12, 1, -1):
+        theta = 2 * np.pi / k
+        turned = points @ np.array([[np.cos(theta), np.sin(theta)], [-np.sin(theta), np.cos(theta)]])
+        if all(np.min(np.linalg.norm(points - p, axis=1)) < 1e-6 for p in turned):
+            return k
+    return 1
+
+
+@pytest.mark.parametrize("frames", [8, 16])
+def test_a_turning_actor_shows_its_direction(frames):
+    # The direction of a turn is visible only if no shape looks the same after
+    # a step the other way: every step is under half the angle of the
+    # outline's rotational symmetry, and the held-out shapes have none.
+    orders = {shape: _symmetry_order(shape) for shape in data.SHAPES}
+    assert orders["square"] == 4 and orders["cross"] == 4 and orders["bar"] == 2  # the check finds symmetry
+    assert all(orders[shape] == 1 for shape in data.HELD_OUT_SHAPES), orders
+    limit = 180 / max(orders.values())
+    rng = np.random.default_rng(7)
+    for action in ("rotate_cw", "rotate_ccw"):
+        for _ in range(100):
+            steps = np.abs(np.diff(data.trajectory(action, rng, frames)[:, 2]))
+            assert 5 < steps.min() and steps.max() < 0.7 * limit, (action, steps)
+
+
 def _circular_distance(a, b):
     return min(abs(a - b), 1 - abs(a - b))
 
