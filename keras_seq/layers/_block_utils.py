@@ -211,8 +211,19 @@ class TransformerBlockBase(keras.layers.Layer):
             # single product (a 3-D Dense computes one per example and sums).
             shape = ops.shape(x)
             flat = ops.reshape(x, (-1, x.shape[-1]))
-            flat = first.activation(linear(flat, *self._dense_weights(first)))
-            x = ops.reshape(linear(flat, *self._dense_weights(second)), shape)
+            if keras.backend.backend() == "tensorflow":
+                # MatMul + BiasAdd (+ ReLU) fused into one oneDNN kernel.
+                from keras_seq.ops._attention_tf import dense_2d
+
+                relu = first.activation is keras.activations.relu
+                flat = dense_2d(flat, *self._dense_weights(first), relu=relu)
+                if not relu:
+                    flat = first.activation(flat)
+                flat = dense_2d(flat, *self._dense_weights(second))
+            else:
+                flat = first.activation(linear(flat, *self._dense_weights(first)))
+                flat = linear(flat, *self._dense_weights(second))
+            x = ops.reshape(flat, shape)
         else:
             x = second(first(x))
         return (self._feedforward_dropout(x, training=training),)

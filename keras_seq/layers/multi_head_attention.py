@@ -12,6 +12,7 @@ from keras_seq._validation import positive_int_error, raise_errors, rate_error
 from keras_seq.layers._block_utils import plain_projections
 from keras_seq.layers.masks import causal_mask
 from keras_seq.ops.attention import (
+    _probabilities,
     broadcast_error,
     linear,
     masked_fill_value,
@@ -88,12 +89,23 @@ class MultiHeadAttention(keras.layers.Layer):
     `[B, H, T, S]`.
 
     How it computes (same function as Keras, different arithmetic):
-    - Rank-3 inputs: each projection is one 2-D matmul on the reshaped
-      kernel, the softmax scale is folded into the query kernel, and the
-      heads are combined by batched matmuls in `[B, H, T, d]` layout with a
-      hand-written backward pass. The softmax runs in float32 under every
-      dtype policy. Quantized or LoRA sublayers, and an
-      `activity_regularizer`, run the sublayers themselves instead.
+    - Rank-3 inputs on TensorFlow, heads of >= 64 columns: the queries,
+      keys and values are projected straight into the `[B, H, T, d]`
+      layout of the batched matmuls (one broadcast batched matmul each, no
+      transposes; the backward pass uses 2-D GEMMs), the softmax scale is
+      folded into the
+      query kernel, the keys' bias is left out (q . b_k is the same for
+      every key of a row, so the softmax removes it; its gradient is
+      exactly zero), without dropout or gate the values' bias is added
+      after the weights, through the output projection's bias (each row of
+      weights sums to one), and the attention has a hand-written backward
+      pass. Narrower heads, and other backends, project with one 2-D
+      matmul per projection (the softmax scale folded into the query
+      kernel) and combine the heads by batched matmuls in `[B, H, T, d]`
+      layout with the same hand-written backward (other backends use their
+      fused attention where it can run). The softmax runs
+      in float32 under every dtype policy. Quantized or LoRA sublayers, and
+      an `activity_regularizer`, run the sublayers themselves instead.
     - Rank > 3 (or explicit `attention_axes`): einsum over the attention
       axes, softmax jointly over them, as Keras.
     - Dropout is applied only in training, so inference never pays for it
@@ -558,6 +570,11 @@ class MultiHeadAttention(keras.layers.Layer):
             )
         scores_shape = (query.shape[0], self.num_heads, query.shape[1], key.shape[1])
         self._check_attention_mask(attention_mask, scores_shape)
+        if self._head_major():
+            masks = (query_mask, value_mask, key_mask, attention_mask, use_causal_mask)
+            return self._call_heads(
+                query, value, key, *masks, return_attention_scores, training
+            )
         query_2d, batch_time = self._flatten(query)
         gate = None
         if self._plain(self.query_dense, self.key_dense, self.value_dense, self.gate_dense):
@@ -591,6 +608,115 @@ class MultiHeadAttention(keras.layers.Layer):
         )
         attended, scores = self._attend(q, k, v, mask, return_attention_scores, training)
         outputs = self._output(attended, gate, batch_time)
+        return (outputs, scores) if return_attention_scores else outputs
+
+    def _head_major(self):
+        """Whether `_call_heads` runs: TensorFlow, no flash attention, plain
+        projections, heads of >= 64 columns (with narrower heads its
+        broadcast projections are B*H GEMMs of few columns, and under XLA H
+        copies of the input; the T=512, 32-column rows of
+        `benchmarks/attention.py` were slower under XLA)."""
+        return (
+            keras.backend.backend() == "tensorflow"
+            and not self._flash
+            and min(self.key_dim, self.value_dim) >= 64
+            and self._plain(
+                self.query_dense, self.key_dense, self.value_dense, self.gate_dense,
+                self.output_dense,
+            )
+        )
+
+    def _call_heads(
+        self,
+        query,
+        value,
+        key,
+        query_mask,
+        value_mask,
+        key_mask,
+        attention_mask,
+        use_causal_mask,
+        return_attention_scores,
+        training,
+    ):
+        """TensorFlow, rank 3, plain projections: head-major computation.
+
+        The projections write `[B, H, T, d]` directly (no transposes of the
+        queries, keys and values); the keys' bias is left out (softmax over
+        a row removes q . b_k, the same for every key; its gradient is
+        exactly zero); without dropout and gate the values' bias moves to
+        the output projection (the weights of a row sum to one, so
+        P (V + b_v) W_o = P V W_o + b_v W_o).
+        """
+        import tensorflow as tf
+
+        from keras_seq.ops._attention_tf import (
+            attention_heads,
+            head_projection,
+            merge_heads,
+        )
+
+        dtype = self.compute_dtype
+
+        def tensor(weight):
+            return None if weight is None else tf.convert_to_tensor(ops.cast(weight, dtype))
+
+        # As Keras: the scale goes through a float32 constant (1/sqrt(32) is
+        # not exact in float32, so float64 results match Keras's this way).
+        scale = tf.convert_to_tensor(ops.cast(self._scale, dtype))
+        query_bias = tensor(self.query_dense.bias)
+        q = head_projection(
+            query,
+            tensor(self.query_dense.kernel) * scale,
+            None if query_bias is None else query_bias * scale,
+        )
+        k = head_projection(key, tensor(self.key_dense.kernel), tensor(self.key_dense.bias),
+                            add_bias=False)
+        dropout_active = self.dropout > 0.0 and bool(training)
+        value_bias = tensor(self.value_dense.bias)
+        fold_value_bias = (
+            value_bias is not None and not dropout_active and self.gate_dense is None
+        )
+        v = head_projection(
+            value, tensor(self.value_dense.kernel), None if fold_value_bias else value_bias
+        )
+        mask = self._merged_mask(
+            ops.shape(query)[1],
+            ops.shape(key)[1],
+            query_mask,
+            value_mask,
+            key_mask,
+            attention_mask,
+            use_causal_mask,
+            0,
+            4,
+        )
+        dropout_fn = None
+        if dropout_active:
+
+            def dropout_fn(weights):
+                return self._dropout_layer(weights, training=True)
+
+        attended, scores = attention_heads(
+            q, k, v, _probabilities, mask, return_attention_scores, dropout_fn
+        )
+        flat = merge_heads(attended)
+        query_2d, batch_time = self._flatten(query)
+        if self.gate_dense is not None:
+            gate, _ = self._project(self.gate_dense, query_2d, batch_time)
+            flat = flat * ops.sigmoid(gate)
+        width = self.num_heads * self.value_dim
+        kernel = tensor(self.output_dense.kernel)
+        out_dims = tuple(kernel.shape[2:])
+        kernel = tf.reshape(kernel, (width, -1))
+        bias = tensor(self.output_dense.bias)
+        if bias is not None:
+            bias = tf.reshape(bias, (-1,))
+        if fold_value_bias:
+            moved = tf.reshape(tf.matmul(tf.reshape(value_bias, (1, width)), kernel), (-1,))
+            bias = moved if bias is None else bias + moved
+        outputs = linear(flat, kernel, bias)
+        outputs = ops.reshape(outputs, (batch_time[0], batch_time[1]) + out_dims)
         return (outputs, scores) if return_attention_scores else outputs
 
     def _attend(self, q, k, v, mask, return_scores, training):

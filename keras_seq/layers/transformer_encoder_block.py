@@ -23,7 +23,8 @@ class TransformerEncoderBlock(TransformerBlockBase):
     `keras_hub.layers.TransformerEncoder` computes, to float rounding (its
     `normalize_first` is our `norm_first`), faster: the attention is our
     `MultiHeadAttention` and the feed-forward network runs as 2-D matmuls on
-    the `Dense` kernels. It can also return the attention weights, and gives
+    the `Dense` kernels (on TensorFlow with the bias and a ReLU fused into
+    the matmul). It can also return the attention weights, and gives
     its output shape and dtype without tracing (`compute_output_shape` /
     `compute_output_spec`, also under mixed precision).
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
+
+from keras_seq.text._tokenizer_inputs import _python_ids, _python_strings
 
 # Where words split, in RE2 syntax for the graph path (tensorflow-text) and
 # in the `regex` module's syntax for the eager path. RE2's `\s` is ASCII
@@ -174,25 +176,20 @@ class WordPieceTokenizer(keras.layers.Layer):
         **kwargs,
     ):
         # Imported here: `wordpiece` imports this module.
-        from keras_seq._validation import check_positive_ints
-        from keras_seq.text.wordpiece import _check_splitting, _read_vocabulary
+        from keras_seq.text.wordpiece import _checked_tokenizer_arguments
 
         kwargs.pop("dtype", None)  # the ids are always int32
         super().__init__(dtype="int32", **kwargs)
-        tokens = _read_vocabulary(vocabulary)
-        check_positive_ints({"sequence_length": sequence_length}, allow_none=True)
-        _check_splitting(
+        tokens = _checked_tokenizer_arguments(
+            vocabulary,
+            sequence_length,
             suffix_indicator,
+            oov_token,
             lowercase=lowercase,
             strip_accents=strip_accents,
             split_on_cjk=split_on_cjk,
             special_tokens_in_strings=special_tokens_in_strings,
         )
-        if not isinstance(oov_token, str) or oov_token not in tokens:
-            raise ValueError(
-                f"`oov_token` {oov_token!r} must be in the vocabulary (it is the id "
-                "of words that cannot be tokenized)."
-            )
         self.vocabulary = tokens
         self.sequence_length = sequence_length
         self.lowercase = lowercase
@@ -450,67 +447,3 @@ class WordPieceTokenizer(keras.layers.Layer):
         )
         return config
 
-
-def _as_str(value, what):
-    if isinstance(value, bytes | np.bytes_):
-        return value.decode("utf-8")
-    if isinstance(value, str):
-        return str(value)
-    raise ValueError(f"`inputs` must be strings; {what} is {value!r}.")
-
-
-def _python_strings(inputs):
-    """`(texts, batched)` for a string or a rank-1 batch of strings, `None`
-    for inputs the graph path handles (ragged, rank >= 2)."""
-    if isinstance(inputs, tf.RaggedTensor):
-        return None
-    if isinstance(inputs, str | bytes):
-        return [_as_str(inputs, "the input")], False
-    if isinstance(inputs, tf.Tensor):
-        if inputs.dtype != tf.string:
-            raise ValueError(
-                f"`inputs` must be strings; got a tensor of {inputs.dtype.name}."
-            )
-        inputs = inputs.numpy()
-    if isinstance(inputs, np.ndarray):
-        if inputs.ndim == 0:
-            return [_as_str(inputs.item(), "the input")], False
-        if inputs.ndim > 1:
-            return None
-        inputs = inputs.tolist()
-    if isinstance(inputs, Iterable):
-        items = list(inputs)
-        if any(isinstance(item, list | tuple | np.ndarray) for item in items):
-            return None
-        return [
-            _as_str(item, f"item {index}") for index, item in enumerate(items)
-        ], True
-    raise ValueError(
-        f"`inputs` must be a string, a list of strings or a string tensor; got {inputs!r}."
-    )
-
-
-def _python_ids(inputs):
-    """`(rows, batched)`: lists of Python ints from ids of rank 0, 1 or 2
-    (lists, NumPy arrays, dense or ragged tensors)."""
-    if isinstance(inputs, tf.RaggedTensor):
-        return [[int(i) for i in row] for row in inputs.to_list()], True
-    if isinstance(inputs, tf.Tensor) or keras.ops.is_tensor(inputs):
-        inputs = keras.ops.convert_to_numpy(inputs)
-    if isinstance(inputs, int | np.integer):
-        return [[int(inputs)]], False
-    if isinstance(inputs, np.ndarray):
-        if inputs.ndim == 0:
-            return [[int(inputs)]], False
-        if inputs.ndim == 1:
-            return [[int(i) for i in inputs]], False
-        if inputs.ndim == 2:
-            return inputs.astype("int64").tolist(), True
-        raise ValueError(
-            f"`inputs` must be ids of rank 0, 1 or 2; got shape {inputs.shape}."
-        )
-    if isinstance(inputs, list | tuple):
-        if not inputs or isinstance(inputs[0], int | np.integer):
-            return [[int(i) for i in inputs]], False
-        return [[int(i) for i in np.asarray(row).tolist()] for row in inputs], True
-    raise ValueError(f"`inputs` must be token ids; got {inputs!r}.")

@@ -32,6 +32,22 @@ def _check_splitting(suffix_indicator, **flags):
         )
 
 
+def _checked_tokenizer_arguments(
+    vocabulary, sequence_length, suffix_indicator, oov_token, **flags
+) -> list[str]:
+    """Checks what `wordpiece_tokenizer` and `WordPieceTokenizer` take; returns
+    the vocabulary as a list of tokens."""
+    tokens = _read_vocabulary(vocabulary)
+    check_positive_ints({"sequence_length": sequence_length}, allow_none=True)
+    _check_splitting(suffix_indicator, **flags)
+    if not isinstance(oov_token, str) or oov_token not in tokens:
+        raise ValueError(
+            f"`oov_token` {oov_token!r} must be in the vocabulary (it is the id "
+            "of words that cannot be tokenized)."
+        )
+    return tokens
+
+
 def train_wordpiece(
     texts: Iterable[str] | tf.data.Dataset,
     vocabulary_size: int,
@@ -184,20 +200,16 @@ def wordpiece_tokenizer(
     >>> ragged.detokenize(ragged("the cat sat"))
     'the cat sat'
     """
-    tokens = _read_vocabulary(vocabulary)
-    check_positive_ints({"sequence_length": sequence_length}, allow_none=True)
-    _check_splitting(
+    tokens = _checked_tokenizer_arguments(
+        vocabulary,
+        sequence_length,
         suffix_indicator,
+        oov_token,
         lowercase=lowercase,
         strip_accents=strip_accents,
         split_on_cjk=split_on_cjk,
         special_tokens_in_strings=special_tokens_in_strings,
     )
-    if oov_token not in tokens:
-        raise ValueError(
-            f"`oov_token` {oov_token!r} must be in the vocabulary (it is the id "
-            "of words that cannot be tokenized)."
-        )
     import keras_hub
 
     return keras_hub.tokenizers.WordPieceTokenizer(

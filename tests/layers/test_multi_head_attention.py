@@ -604,3 +604,67 @@ def test_call_errors_show_shapes(data):
         MultiHeadAttention(num_heads=2, key_dim=4)(query, value, value[:, :3])
     with pytest.raises(ValueError, match="`attention_axes`"):
         MultiHeadAttention(num_heads=2, key_dim=4, attention_axes=3)(query, value)
+
+
+def test_key_bias_cancels_in_the_softmax_and_value_bias_moves_to_the_output(data, rng):
+    """On its head-major path (TensorFlow, heads of >= 64 columns) ours leaves
+    the keys' bias out (q . b_k is the same for every key of a row, so the
+    softmax removes it) and, without dropout, adds the values' bias after
+    the weights (each row of weights sums to one). Both are exact
+    identities: Keras's layer, which adds both biases, agrees; its key-bias
+    gradient is round-off around zero, ours is exactly zero."""
+    query, value = data
+    mask = rng.random((3, 5, 7)) > 0.4
+    mask[0, 1] = False  # a fully masked row: uniform weights, still summing to one
+    peer, ours = twin_layers(query, value, num_heads=2, key_dim=64)
+    cotangent = rng.normal(size=(3, 5, 16)).astype("float32")
+
+    def key_bias_gradient(layer):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(layer(query, value, attention_mask=mask) * cotangent)
+        return tape.gradient(loss, layer.key_dense.bias.value).numpy()
+
+    assert np.all(key_bias_gradient(ours) == 0.0)
+    close(key_bias_gradient(peer), np.zeros((2, 64)), atol=1e-4)
+    before = np.asarray(ours(query, value, attention_mask=mask))
+    for layer in (ours, peer):
+        layer.key_dense.bias.assign(layer.key_dense.bias + 3.0)
+        layer.value_dense.bias.assign(layer.value_dense.bias - 0.5)
+    after = ours(query, value, attention_mask=mask)
+    close(after, peer(query, value, attention_mask=mask), atol=1e-4)
+    # A different value bias changes the output; the key bias alone would not.
+    assert np.abs(np.asarray(after) - before).max() > 0.1
+    ours.value_dense.bias.assign(ours.value_dense.bias + 0.5)
+    close(ours(query, value, attention_mask=mask), before, atol=1e-4)
+
+
+@pytest.mark.parametrize("key_dim", [4, 64])
+def test_both_projection_forms_match_keras_with_gradients(rng, key_dim):
+    """On TensorFlow, heads of >= 64 columns take the head-major path
+    (broadcast projections, keys' bias left out, values' bias moved to the
+    output), narrower ones the 2-D-projection path; both must give Keras's
+    outputs and gradients, with a mask, in training (dropout 0) and in
+    inference with dropout > 0."""
+    query = rng.normal(size=(2, 6, 8)).astype("float32")
+    value = rng.normal(size=(2, 9, 8)).astype("float32")
+    mask = rng.random((2, 6, 9)) > 0.3
+    cotangent = rng.normal(size=(2, 6, 8)).astype("float32")
+    for dropout in (0.0, 0.2):
+        peer, ours = twin_layers(query, value, num_heads=2, key_dim=key_dim, dropout=dropout)
+        close(
+            ours(query, value, attention_mask=mask, training=False),
+            peer(query, value, attention_mask=mask, training=False),
+            atol=1e-4,
+        )
+    peer, ours = twin_layers(query, value, num_heads=2, key_dim=key_dim)
+
+    def grads(layer):
+        q = tf.constant(query)
+        with tf.GradientTape() as tape:
+            tape.watch(q)
+            out = layer(q, value, attention_mask=mask, training=True)
+            loss = tf.reduce_sum(out * cotangent)
+        return tape.gradient(loss, [q] + [w.value for w in layer.trainable_weights])
+
+    for a, b in zip(grads(ours), grads(peer)):
+        close(a, b, atol=1e-4)
