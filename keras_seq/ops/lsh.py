@@ -242,10 +242,11 @@ def sort_by_bucket(buckets, num_buckets=None):
 def _combine_rounds(query_key, value, round_fn, num_hashes):
     """Ordinary autodiff: the rounds one after another, merged online."""
     stats_dtype = _statistics_dtype(value.dtype)
-    output, lse = round_fn(query_key, value, 0)
+    output, lse, _ = round_fn(query_key, value, 0)
     state = (ops.cast(output, stats_dtype), lse, ops.ones_like(lse))
     for r in range(1, num_hashes):
-        state = _merge_round(state, *round_fn(query_key, value, r))
+        output, lse, _ = round_fn(query_key, value, r)
+        state = _merge_round(state, output, lse)
     total, _, normaliser = state
     return ops.cast(total / normaliser[..., None], value.dtype)
 

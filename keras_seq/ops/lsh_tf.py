@@ -6,7 +6,7 @@ gradient, so one round's chunk-sized tensors are alive at a time.
 
 from __future__ import annotations
 
-from keras_seq.ops.lsh_rounds import _merge_round, _statistics_dtype
+from keras_seq.ops.lsh_rounds import _merge_round, _statistics_dtype, _window_dropout
 
 
 def _rotate(per_round):
@@ -56,31 +56,40 @@ def combine_rounds_recomputed(query_key, value, round_fn, num_hashes, indices):
     def forward(query_key, value):
         # One copy of the round in the graph (no peeled first round): the
         # running max starts at -inf, which the first round replaces
-        # (logsumexps are finite: masked logits are finite).
+        # (logsumexps are finite: masked logits are finite). Each round's
+        # row statistics are appended to `per_round` `[B, H, R, L, 2]` (the
+        # oldest dropped), so after the loop slot r holds round r.
         rows = tf.shape(value)[:-1]
         initial = (
             tf.zeros(tf.shape(value), stats_dtype),
             tf.fill(rows, tf.constant(-float("inf"), stats_dtype)),
             tf.zeros(rows, stats_dtype),
+            tf.zeros(
+                tf.concat([rows[:2], [num_hashes], rows[2:], [2]], 0), stats_dtype
+            ),
         )
 
-        def body(r, rotated, *state):
-            outputs = round_fn(query_key, value, r, rotated + indices[-1:], 0)
-            return (r + 1, _rotate(rotated)) + tuple(_merge_round(state, *outputs))
+        def body(r, rotated, total, running_max, normaliser, per_round):
+            output, lse, statistics = round_fn(
+                query_key, value, r, rotated + indices[-1:], 0
+            )
+            state = _merge_round((total, running_max, normaliser), output, lse)
+            per_round = tf.concat([per_round[:, :, 1:], statistics[:, :, None]], axis=2)
+            return (r + 1, _rotate(rotated)) + tuple(state) + (per_round,)
 
         _, _, *state = loop(body, (tf.constant(0, "int32"), indices[:-1]) + initial)
-        total, running_max, normaliser = state
-        return total / normaliser[..., None], running_max, tf.math.log(normaliser)
+        total, running_max, normaliser, per_round = state
+        return total / normaliser[..., None], running_max, tf.math.log(normaliser), per_round
 
     @tf.custom_gradient
     def combined(query_key, value):
         with stop_recording():
-            output, running_max, log_normaliser = forward(query_key, value)
+            output, running_max, log_normaliser, per_round = forward(query_key, value)
 
         def grad(upstream):
             return _recomputed_gradients(
                 query_key, value, round_fn.options, indices, upstream,
-                output, running_max, log_normaliser, loop,
+                output, running_max, log_normaliser, per_round, loop,
             )
 
         return tf.cast(output, value.dtype), grad
@@ -89,28 +98,43 @@ def combine_rounds_recomputed(query_key, value, round_fn, num_hashes, indices):
 
 
 def _recomputed_gradients(
-    query_key, value, options, indices, upstream, output, running_max, log_normaliser, loop,
+    query_key, value, options, indices, upstream, output, running_max, log_normaliser,
+    per_round, loop,
 ):
     """The backward pass of `combine_rounds_recomputed`: the rounds again,
-    one at a time, each with the hand-written gradient of `_round_gradients`."""
+    one at a time, each with the hand-written gradient of `_round_gradients`.
+
+    The weight of a key in the combined output is `exp(S - m_r) / t_r` (its
+    round's softmax, `m_r` the row max, `t_r` the row sum) times the
+    round's weight `exp(lse_r - M) / N` (`lse_r = m_r + log t_r`, `M` and
+    `N` the running max and normaliser over the rounds), as the forward
+    pass computes it, i.e. `exp((S - m_r) - bias_r)` with `bias_r = log t_r
+    - (lse_r - M - log N)`. This is `exp(S - LSE)` with the combined
+    log-normaliser `LSE = M + log N`, but it is evaluated in this order: for
+    a row that sees only itself `m_r` is about half the dtype's most
+    negative value, which absorbs `log t_r` and `log N` (adding `log 2`
+    changes nothing), and `exp(S - LSE)` would then not sum to one over
+    the row when the token meets itself twice in a window.
+    """
     import tensorflow as tf
 
     stats_dtype = _statistics_dtype(value.dtype)
     upstream = tf.cast(upstream, stats_dtype)
     with tf.control_dependencies([upstream]):
         gated = tuple(None if t is None else tf.identity(t) for t in indices)
+    row_max, log_total = per_round[..., 0], per_round[..., 1]
+    lse = row_max + log_total
+    round_log_weight = (lse - running_max[:, :, None]) - log_normaliser[:, :, None]
+    per_round = tf.stack([row_max, log_total - round_log_weight], axis=-1)
     # Everything a round gathers in sorted order, side by side (one gather):
     # the query/key vectors, the values, the upstream gradient and per
-    # token `delta = d_out . out` and the combined log-normaliser as its
-    # running max and the log of the normaliser below it.
+    # token `delta = d_out . out`.
     rows = tf.concat(
         [
             tf.cast(query_key, stats_dtype),
             tf.cast(value, stats_dtype),
             upstream,
             tf.reduce_sum(upstream * output, axis=-1, keepdims=True),
-            running_max[..., None],
-            log_normaliser[..., None],
         ],
         axis=-1,
     )
@@ -122,7 +146,9 @@ def _recomputed_gradients(
         )
 
     zeros = tf.zeros(tf.concat([tf.shape(value)[:-1], [sum(widths)]], 0), stats_dtype)
-    _, _, gradients = loop(body, (tf.constant(0, "int32"), gated[:-1], zeros))
+    _, _, gradients = loop(
+        body, (tf.constant(0, "int32"), gated[:-1] + (per_round,), zeros)
+    )
     return (
         tf.cast(gradients[..., : widths[0]], query_key.dtype),
         tf.cast(gradients[..., widths[0] :], value.dtype),
@@ -142,115 +168,98 @@ def _key_scale_gradient(vectors, scales, key_grad):
 def _round_gradients(rows, widths, rotated, r, options):
     """Gradients `[B, H, L, d + d_v]` (query/key vectors, then values; the
     statistics dtype) of the combined output through hash round `r`, whose
-    permutations are in slot 0 of `rotated`. `rows` `[B, H, L, d + 2 d_v +
-    3]` holds per token the vectors, values, upstream gradient, `delta`, and
-    the combined log-normaliser's max and log normaliser.
+    permutations and row statistics `(m_r, bias_r)` (see
+    `_recomputed_gradients`) are in slot 0 of `rotated` (the padding mask
+    last). `rows` `[B, H, L, d + 2 d_v + 1]` holds per token the vectors,
+    values, upstream gradient and `delta`.
 
     Combining the rounds with weights softmax_r(lse_r) is one softmax over
     every (round, key) pair of a row, normalised by the combined
     log-normaliser `LSE`. So with the round's logits `S` (recomputed),
-    `P = exp(S - LSE)`, dropout's scaled keep mask `M` (ones without
+    `P = exp(S - LSE)` (evaluated as `exp((S - m_r) - bias_r)`), dropout's scaled keep mask `M` (ones without
     dropout), the upstream gradient `dO` and `delta = dO . out` per row:
     `dV = (M P)^T dO`, `dS = P (M (dO V^T) - delta)` where `S` depends on the
     inputs (zero at masked logits, which are constants), `dQ = dS K_hat`,
     `dK_hat = dS^T Q`, then through the key normalisation
-    (`_key_scale_gradient`). The keys of a chunk's previous half belong to
-    the chunk before it, or for the first chunk to the last chunk of the
-    previous round (`previous`), whose gradients are scattered back.
+    (`_key_scale_gradient`). Each chunk attends to a window of its previous
+    chunk and itself (`_sorted_window`): the gradients of the window's first
+    half belong to the chunk before, or for the first chunk to the last
+    chunk of the previous round (`previous`), whose gradients are scattered
+    back.
     """
     import tensorflow as tf
 
     from keras_seq.ops.lsh import _round_indices
     from keras_seq.ops.lsh_rounds import (
-        _after_first,
         _gather_rows,
-        _half_logits,
         _key_validity,
         _scaled_keys,
+        _window_indices,
+        _window_logits,
     )
 
     num_hashes, bucket_size, causal, mask_self, dropout_fn = options
-    sort_r, undo_r, previous, valid = _round_indices(rotated, 0, num_hashes)
+    sort_r, undo_r, previous, valid = _round_indices(
+        rotated[:3] + rotated[-1:], 0, num_hashes
+    )
     depth, value_depth = widths
     stats_dtype = rows.dtype
     shape = tf.shape(rows)
     batch, length = shape[0], shape[2]
     heads = rows.shape[1]
-
-    sorted_rows = tf.reshape(
-        _gather_rows(rows, sort_r), [batch, heads, -1, bucket_size, rows.shape[-1]]
-    )
-    queries = sorted_rows[..., :depth]
-    keys, scales = _scaled_keys(queries)
-    values = sorted_rows[..., depth : depth + value_depth]
-    out_grad = sorted_rows[..., depth + value_depth : depth + 2 * value_depth]
     total_width = rows.shape[-1]
-    delta, row_max, row_log_normaliser = (
-        sorted_rows[..., total_width - 3 + i : total_width - 2 + i] for i in range(3)
-    )
-    positions = tf.reshape(sort_r, [batch, heads, -1, bucket_size])
-    first = _gather_rows(rows[..., : depth + value_depth], previous)[:, :, None]
-    first_x = first[..., :depth]
-    first_keys, first_scales = _scaled_keys(first_x)
-    halves = (
-        (
-            _after_first(first_keys, keys),
-            _after_first(first[..., depth:], values),
-            _after_first(previous[:, :, None], positions),
-        ),
-        (keys, values, positions),
-    )
-    query_pos = positions[..., :, None]
-    key_valid_fn = _key_validity(valid, batch, length)
 
-    query_grad = None
-    key_grads, value_grads = [], []
-    for half, (half_keys, half_values, _) in enumerate(halves):
-        logits, live = _half_logits(
-            queries, halves[half], query_pos, causal, key_valid_fn, mask_self, stats_dtype
-        )
-        probabilities = tf.exp((logits - row_max) - row_log_normaliser)
-        keep = None
-        if dropout_fn is not None:
-            keep = dropout_fn(tf.ones_like(probabilities), 2 * r + half)
-        dropped = probabilities if keep is None else probabilities * keep
-        value_grads.append(tf.einsum("bhcij,bhcid->bhcjd", dropped, out_grad))
-        weight_grad = tf.einsum("bhcid,bhcjd->bhcij", out_grad, half_values)
-        if keep is not None:
-            weight_grad = weight_grad * keep
-        logit_grad = probabilities * (weight_grad - delta)
-        if live is not None:
-            logit_grad = tf.where(live, logit_grad, tf.zeros_like(logit_grad))
-        term = tf.einsum("bhcij,bhcjd->bhcid", logit_grad, half_keys)
-        query_grad = term if query_grad is None else query_grad + term
-        key_grads.append(tf.einsum("bhcij,bhcid->bhcjd", logit_grad, queries))
-
-    def shift_back(previous_half):
-        # The previous half's gradient of chunk c + 1 belongs to chunk c.
-        rest = previous_half[:, :, 1:]
-        return tf.concat([rest, tf.zeros_like(previous_half[:, :, :1])], axis=2)
-
-    key_grad = key_grads[1] + shift_back(key_grads[0])
-    sorted_grads = tf.concat(
-        [
-            query_grad + _key_scale_gradient(queries, scales, key_grad),
-            value_grads[1] + shift_back(value_grads[0]),
-        ],
-        axis=-1,
+    key_positions = _window_indices(sort_r, previous, bucket_size)
+    window = tf.reshape(
+        _gather_rows(rows, tf.reshape(key_positions, [batch, heads, -1])),
+        [batch, heads, -1, 2 * bucket_size, total_width],
     )
-    first_grads = tf.concat(
-        [
-            _key_scale_gradient(first_x, first_scales, key_grads[0][:, :, :1]),
-            value_grads[0][:, :, :1],
-        ],
-        axis=-1,
+    window_x = window[..., :depth]
+    keys, scales = _scaled_keys(window_x)
+    values = window[..., depth : depth + value_depth]
+    own = window[..., bucket_size:, :]
+    queries = own[..., :depth]
+    out_grad = own[..., depth + value_depth : depth + 2 * value_depth]
+    delta = own[..., total_width - 1 :]
+    statistics = tf.reshape(
+        _gather_rows(rotated[3][:, :, 0], sort_r), [batch, heads, -1, bucket_size, 2]
+    )
+    query_pos = tf.reshape(sort_r, [batch, heads, -1, bucket_size])[..., :, None]
+
+    logits, live = _window_logits(
+        queries, keys, key_positions, query_pos, causal,
+        _key_validity(valid, batch, length), mask_self, stats_dtype,
+    )
+    probabilities = tf.exp((logits - statistics[..., :1]) - statistics[..., 1:])
+    keep = None
+    if dropout_fn is not None:
+        keep = _window_dropout(dropout_fn, tf.ones_like(probabilities), r, bucket_size)
+    dropped = probabilities if keep is None else probabilities * keep
+    value_grad = tf.einsum("bhcij,bhcid->bhcjd", dropped, out_grad)
+    weight_grad = tf.einsum("bhcid,bhcjd->bhcij", out_grad, values)
+    if keep is not None:
+        weight_grad = weight_grad * keep
+    logit_grad = probabilities * (weight_grad - delta)
+    if live is not None:
+        logit_grad = tf.where(live, logit_grad, tf.zeros_like(logit_grad))
+    query_grad = tf.einsum("bhcij,bhcjd->bhcid", logit_grad, keys)
+    key_grad = tf.einsum("bhcij,bhcid->bhcjd", logit_grad, queries)
+    # Per window row: gradient of its vector (as a key) and of its value.
+    window_grads = tf.concat(
+        [_key_scale_gradient(window_x, scales, key_grad), value_grad], axis=-1
     )
     width = depth + value_depth
+    before = window_grads[..., :bucket_size, :]
+    # The first half of chunk c + 1's window is chunk c.
+    shifted = tf.concat([before[:, :, 1:], tf.zeros_like(before[:, :, :1])], axis=2)
+    sorted_grads = window_grads[..., bucket_size:, :] + shifted + tf.pad(
+        query_grad, [[0, 0]] * 4 + [[0, value_depth]]
+    )
     grads = _gather_rows(tf.reshape(sorted_grads, [batch, heads, -1, width]), undo_r)
     flat = tf.reshape(
         previous + tf.reshape(tf.range(batch * heads) * length, (-1, heads, 1)), (-1, 1)
     )
     grads = tf.tensor_scatter_nd_add(
-        tf.reshape(grads, (-1, width)), flat, tf.reshape(first_grads, (-1, width))
+        tf.reshape(grads, (-1, width)), flat, tf.reshape(before[:, :, 0], (-1, width))
     )
     return tf.reshape(grads, [batch, heads, length, width])
