@@ -54,6 +54,11 @@ def _permute_rows(values, indices, inverse):
     return permute(values)
 
 
+def _after_first(first, chunks):
+    """Chunks shifted by one along axis 2, `first` `[B, H, 1, ...]` in front."""
+    return ops.concatenate([ops.cast(first, chunks.dtype), chunks[:, :, :-1]], axis=2)
+
+
 def _statistics_dtype(dtype):
     # Softmax statistics run in float32 under float16/bfloat16 policies.
     return "float64" if standardize_dtype(dtype) == "float64" else "float32"
@@ -74,58 +79,36 @@ def _scaled_keys(vectors):
     return ops.cast(vectors, scales.dtype) * scales[..., None], scales
 
 
-def _window_indices(sort_indices, previous_indices, bucket_size):
-    """Original positions `[B, H, C, 2 * bucket]` of the keys each chunk of a
-    round attends to: the previous chunk's tokens, then its own. The first
-    chunk's previous chunk is the last one of the previous round
-    (`previous_indices` `[B, H, bucket]`)."""
-    batch = _static_or_dynamic(sort_indices, 0)
-    chunk_shape = (batch, sort_indices.shape[1], -1, bucket_size)
-    own = ops.reshape(sort_indices, chunk_shape)
-    before = ops.reshape(
-        ops.concatenate([previous_indices, sort_indices[..., :-bucket_size]], axis=-1),
-        chunk_shape,
-    )
-    return ops.concatenate([before, own], axis=-1)
+def _sorted_halves(query_key, value, sort_indices, undo_indices, previous_indices, bucket_size):
+    """The round's sorted chunks: `(queries, halves)`, where `queries` is
+    `[B, H, C, bucket, d]` and each half `(keys, values, positions)` is what
+    the chunks attend to: the previous chunk, then their own. Keys are the
+    scaled, length-normalised vectors `k_hat`.
 
-
-def _sorted_window(query_key, value, sort_indices, previous_indices, bucket_size):
-    """The round's sorted chunks and what they attend to: `(queries, keys,
-    values, key_positions)`, `queries` `[B, H, C, bucket, d]`, the keys
-    (scaled, length-normalised vectors `k_hat`), values and original
-    positions of each chunk's window `[B, H, C, 2 * bucket, ...]`: the
-    previous chunk, then its own (`_window_indices`).
-
-    One gather of the window rows (vectors and values side by side; a row
-    gather costs about the same at any width), so each chunk attends to its
-    window with one `bucket x 2 bucket` product instead of two halves and
-    no shifted copies of the chunks are made.
+    The two halves are kept apart (no concatenated copies of keys and values,
+    nor their gradients). The first chunk's previous chunk is the last one of
+    the previous round (`previous_indices`).
     """
     heads, depth, value_depth = query_key.shape[1], query_key.shape[-1], value.shape[-1]
     batch = _static_or_dynamic(query_key, 0)
-    key_positions = _window_indices(sort_indices, previous_indices, bucket_size)
-    # Values are cast exactly (float16/bfloat16 into float32).
+    # One gather for both (the cost of a row gather hardly depends on its
+    # width); values are cast exactly (float16/bfloat16 into float32).
     both = ops.concatenate([query_key, ops.cast(value, query_key.dtype)], axis=-1)
-    window = ops.reshape(
-        _gather_rows(both, ops.reshape(key_positions, (batch, heads, -1))),
-        (batch, heads, -1, 2 * bucket_size, depth + value_depth),
+    sorted_both = _permute_rows(both, sort_indices, undo_indices)
+    chunk_shape = (batch, heads, -1, bucket_size)
+    sorted_both = ops.reshape(sorted_both, chunk_shape + (depth + value_depth,))
+    queries = sorted_both[..., :depth]
+    keys, _ = _scaled_keys(queries)
+    values = ops.cast(sorted_both[..., depth:], value.dtype)
+    positions = ops.reshape(sort_indices, chunk_shape)
+    first_keys, _ = _scaled_keys(_gather_rows(query_key, previous_indices)[:, :, None])
+    first_values = _gather_rows(value, previous_indices)[:, :, None]
+    previous = (
+        _after_first(first_keys, keys),
+        _after_first(first_values, values),
+        _after_first(previous_indices[:, :, None], positions),
     )
-    queries = window[..., bucket_size:, :depth]
-    keys, _ = _scaled_keys(window[..., :depth])
-    values = ops.cast(window[..., depth:], value.dtype)
-    return queries, keys, values, key_positions
-
-
-def _window_dropout(dropout_fn, weights, round_index, bucket_size):
-    """Dropout on a round's weights `[..., bucket, 2 * bucket]`, each half
-    with its own index (`2 r` for the previous chunk, `2 r + 1` for the own)."""
-    return ops.concatenate(
-        [
-            dropout_fn(weights[..., :bucket_size], 2 * round_index),
-            dropout_fn(weights[..., bucket_size:], 2 * round_index + 1),
-        ],
-        axis=-1,
-    )
+    return queries, (previous, (keys, values, positions))
 
 
 def _key_validity(valid, batch, length):
@@ -144,23 +127,22 @@ def _key_validity(valid, batch, length):
     return key_valid_fn
 
 
-def _window_logits(queries, keys, key_positions, query_pos, causal, key_valid_fn, mask_self,
-                   stats_dtype):
-    """Masked logits `[B, H, C, bucket, 2 * bucket]` of the queries against
-    their chunk's window (`_sorted_window`), and `live` (None if nothing is
-    masked): True where a logit depends on the inputs (the masked ones are
-    constants). `key_valid_fn(positions)` gives keys' padding validity (or
-    is None)."""
+def _half_logits(queries, half, query_pos, causal, key_valid_fn, mask_self, stats_dtype):
+    """Masked logits `[B, H, C, bucket, bucket]` of the queries against one
+    half, and `live` (None if nothing is masked): True where a logit depends
+    on the inputs (the masked ones are constants). `key_valid_fn(positions)`
+    gives keys' padding validity (or is None)."""
+    half_keys, _, half_positions = half
     masked_value = masked_fill_value(stats_dtype)
     logits = ops.einsum(
-        "bhcid,bhcjd->bhcij", ops.cast(queries, stats_dtype), ops.cast(keys, stats_dtype)
+        "bhcid,bhcjd->bhcij", ops.cast(queries, stats_dtype), ops.cast(half_keys, stats_dtype)
     )
-    key_pos = key_positions[..., None, :]
+    key_pos = half_positions[..., None, :]
     allowed = None
     if causal:
         allowed = query_pos >= key_pos
     if key_valid_fn is not None:
-        key_valid = key_valid_fn(key_positions)[..., None, :]
+        key_valid = key_valid_fn(half_positions)[..., None, :]
         allowed = key_valid if allowed is None else ops.logical_and(allowed, key_valid)
     if allowed is not None:
         logits = ops.where(allowed, logits, masked_value)
@@ -196,25 +178,36 @@ def _round_attention(
     heads, value_depth = query_key.shape[1], value.shape[-1]
     length = _static_or_dynamic(query_key, 2)
     batch = _static_or_dynamic(query_key, 0)
-    queries, keys, values, key_positions = _sorted_window(
-        query_key, value, sort_indices, previous_indices, bucket_size
+    queries, halves = _sorted_halves(
+        query_key, value, sort_indices, undo_indices, previous_indices, bucket_size
     )
     query_pos = ops.reshape(sort_indices, (batch, heads, -1, bucket_size))[..., :, None]
-    logits, _ = _window_logits(
-        queries, keys, key_positions, query_pos, causal,
-        _key_validity(valid, batch, length), mask_self, stats_dtype,
+    key_valid_fn = _key_validity(valid, batch, length)
+    all_logits = [
+        _half_logits(queries, half, query_pos, causal, key_valid_fn, mask_self, stats_dtype)[0]
+        for half in halves
+    ]
+    row_max = ops.stop_gradient(
+        ops.maximum(
+            ops.max(all_logits[0], axis=-1, keepdims=True),
+            ops.max(all_logits[1], axis=-1, keepdims=True),
+        )
     )
-    row_max = ops.stop_gradient(ops.max(logits, axis=-1, keepdims=True))
-    weights = ops.exp(logits - row_max)
-    total = ops.sum(weights, axis=-1, keepdims=True)
+    shifted = [ops.exp(logits - row_max) for logits in all_logits]
+    total = ops.sum(shifted[0], axis=-1, keepdims=True) + ops.sum(
+        shifted[1], axis=-1, keepdims=True
+    )
     log_total = ops.log(total)
     # Normalising after the value product (divide [c, d] rather than the
-    # weights [c, 2c]) leaves one chunk-sized tensor to keep for the
-    # backward pass instead of two. Dropout commutes with the division.
-    weights = ops.cast(weights, compute_dtype)
-    if dropout_fn is not None:
-        weights = _window_dropout(dropout_fn, weights, round_index, bucket_size)
-    attended = ops.einsum("bhcij,bhcjd->bhcid", weights, values)
+    # weights [c, 2c]) leaves one chunk-sized tensor per half to keep for
+    # the backward pass instead of two. Dropout commutes with the division.
+    attended = None
+    for half, (part, (_, half_values, _)) in enumerate(zip(shifted, halves)):
+        part = ops.cast(part, compute_dtype)
+        if dropout_fn is not None:
+            part = dropout_fn(part, 2 * round_index + half)
+        term = ops.einsum("bhcij,bhcjd->bhcid", part, half_values)
+        attended = term if attended is None else attended + term
     attended = attended / ops.cast(total, compute_dtype)
 
     # Undo the sort (one gather for the output and the row statistics; the

@@ -6,7 +6,7 @@ gradient, so one round's chunk-sized tensors are alive at a time.
 
 from __future__ import annotations
 
-from keras_seq.ops.lsh_rounds import _merge_round, _statistics_dtype, _window_dropout
+from keras_seq.ops.lsh_rounds import _merge_round, _statistics_dtype
 
 
 def _rotate(per_round):
@@ -114,7 +114,8 @@ def _recomputed_gradients(
     a row that sees only itself `m_r` is about half the dtype's most
     negative value, which absorbs `log t_r` and `log N` (adding `log 2`
     changes nothing), and `exp(S - LSE)` would then not sum to one over
-    the row when the token meets itself twice in a window.
+    the row when the token meets itself twice in a window (a causal row
+    whose chunk attends to a copy of it from the previous round).
     """
     import tensorflow as tf
 
@@ -123,8 +124,9 @@ def _recomputed_gradients(
     with tf.control_dependencies([upstream]):
         gated = tuple(None if t is None else tf.identity(t) for t in indices)
     row_max, log_total = per_round[..., 0], per_round[..., 1]
-    lse = row_max + log_total
-    round_log_weight = (lse - running_max[:, :, None]) - log_normaliser[:, :, None]
+    round_log_weight = ((row_max + log_total) - running_max[:, :, None]) - log_normaliser[
+        :, :, None
+    ]
     per_round = tf.stack([row_max, log_total - round_log_weight], axis=-1)
     # Everything a round gathers in sorted order, side by side (one gather):
     # the query/key vectors, the values, the upstream gradient and per
@@ -181,21 +183,19 @@ def _round_gradients(rows, widths, rotated, r, options):
     `dV = (M P)^T dO`, `dS = P (M (dO V^T) - delta)` where `S` depends on the
     inputs (zero at masked logits, which are constants), `dQ = dS K_hat`,
     `dK_hat = dS^T Q`, then through the key normalisation
-    (`_key_scale_gradient`). Each chunk attends to a window of its previous
-    chunk and itself (`_sorted_window`): the gradients of the window's first
-    half belong to the chunk before, or for the first chunk to the last
-    chunk of the previous round (`previous`), whose gradients are scattered
-    back.
+    (`_key_scale_gradient`). The keys of a chunk's previous half belong to
+    the chunk before it, or for the first chunk to the last chunk of the
+    previous round (`previous`), whose gradients are scattered back.
     """
     import tensorflow as tf
 
     from keras_seq.ops.lsh import _round_indices
     from keras_seq.ops.lsh_rounds import (
+        _after_first,
         _gather_rows,
+        _half_logits,
         _key_validity,
         _scaled_keys,
-        _window_indices,
-        _window_logits,
     )
 
     num_hashes, bucket_size, causal, mask_self, dropout_fn = options
@@ -207,59 +207,82 @@ def _round_gradients(rows, widths, rotated, r, options):
     shape = tf.shape(rows)
     batch, length = shape[0], shape[2]
     heads = rows.shape[1]
-    total_width = rows.shape[-1]
 
-    key_positions = _window_indices(sort_r, previous, bucket_size)
-    window = tf.reshape(
-        _gather_rows(rows, tf.reshape(key_positions, [batch, heads, -1])),
-        [batch, heads, -1, 2 * bucket_size, total_width],
+    sorted_rows = tf.reshape(
+        _gather_rows(rows, sort_r), [batch, heads, -1, bucket_size, rows.shape[-1]]
     )
-    window_x = window[..., :depth]
-    keys, scales = _scaled_keys(window_x)
-    values = window[..., depth : depth + value_depth]
-    own = window[..., bucket_size:, :]
-    queries = own[..., :depth]
-    out_grad = own[..., depth + value_depth : depth + 2 * value_depth]
-    delta = own[..., total_width - 1 :]
+    queries = sorted_rows[..., :depth]
+    keys, scales = _scaled_keys(queries)
+    values = sorted_rows[..., depth : depth + value_depth]
+    out_grad = sorted_rows[..., depth + value_depth : depth + 2 * value_depth]
+    total_width = rows.shape[-1]
+    delta = sorted_rows[..., total_width - 1 :]
     statistics = tf.reshape(
         _gather_rows(rotated[3][:, :, 0], sort_r), [batch, heads, -1, bucket_size, 2]
     )
-    query_pos = tf.reshape(sort_r, [batch, heads, -1, bucket_size])[..., :, None]
-
-    logits, live = _window_logits(
-        queries, keys, key_positions, query_pos, causal,
-        _key_validity(valid, batch, length), mask_self, stats_dtype,
+    positions = tf.reshape(sort_r, [batch, heads, -1, bucket_size])
+    first = _gather_rows(rows[..., : depth + value_depth], previous)[:, :, None]
+    first_x = first[..., :depth]
+    first_keys, first_scales = _scaled_keys(first_x)
+    halves = (
+        (
+            _after_first(first_keys, keys),
+            _after_first(first[..., depth:], values),
+            _after_first(previous[:, :, None], positions),
+        ),
+        (keys, values, positions),
     )
-    probabilities = tf.exp((logits - statistics[..., :1]) - statistics[..., 1:])
-    keep = None
-    if dropout_fn is not None:
-        keep = _window_dropout(dropout_fn, tf.ones_like(probabilities), r, bucket_size)
-    dropped = probabilities if keep is None else probabilities * keep
-    value_grad = tf.einsum("bhcij,bhcid->bhcjd", dropped, out_grad)
-    weight_grad = tf.einsum("bhcid,bhcjd->bhcij", out_grad, values)
-    if keep is not None:
-        weight_grad = weight_grad * keep
-    logit_grad = probabilities * (weight_grad - delta)
-    if live is not None:
-        logit_grad = tf.where(live, logit_grad, tf.zeros_like(logit_grad))
-    query_grad = tf.einsum("bhcij,bhcjd->bhcid", logit_grad, keys)
-    key_grad = tf.einsum("bhcij,bhcid->bhcjd", logit_grad, queries)
-    # Per window row: gradient of its vector (as a key) and of its value.
-    window_grads = tf.concat(
-        [_key_scale_gradient(window_x, scales, key_grad), value_grad], axis=-1
+    query_pos = positions[..., :, None]
+    key_valid_fn = _key_validity(valid, batch, length)
+
+    query_grad = None
+    key_grads, value_grads = [], []
+    for half, (half_keys, half_values, _) in enumerate(halves):
+        logits, live = _half_logits(
+            queries, halves[half], query_pos, causal, key_valid_fn, mask_self, stats_dtype
+        )
+        probabilities = tf.exp((logits - statistics[..., :1]) - statistics[..., 1:])
+        keep = None
+        if dropout_fn is not None:
+            keep = dropout_fn(tf.ones_like(probabilities), 2 * r + half)
+        dropped = probabilities if keep is None else probabilities * keep
+        value_grads.append(tf.einsum("bhcij,bhcid->bhcjd", dropped, out_grad))
+        weight_grad = tf.einsum("bhcid,bhcjd->bhcij", out_grad, half_values)
+        if keep is not None:
+            weight_grad = weight_grad * keep
+        logit_grad = probabilities * (weight_grad - delta)
+        if live is not None:
+            logit_grad = tf.where(live, logit_grad, tf.zeros_like(logit_grad))
+        term = tf.einsum("bhcij,bhcjd->bhcid", logit_grad, half_keys)
+        query_grad = term if query_grad is None else query_grad + term
+        key_grads.append(tf.einsum("bhcij,bhcid->bhcjd", logit_grad, queries))
+
+    def shift_back(previous_half):
+        # The previous half's gradient of chunk c + 1 belongs to chunk c.
+        rest = previous_half[:, :, 1:]
+        return tf.concat([rest, tf.zeros_like(previous_half[:, :, :1])], axis=2)
+
+    key_grad = key_grads[1] + shift_back(key_grads[0])
+    sorted_grads = tf.concat(
+        [
+            query_grad + _key_scale_gradient(queries, scales, key_grad),
+            value_grads[1] + shift_back(value_grads[0]),
+        ],
+        axis=-1,
+    )
+    first_grads = tf.concat(
+        [
+            _key_scale_gradient(first_x, first_scales, key_grads[0][:, :, :1]),
+            value_grads[0][:, :, :1],
+        ],
+        axis=-1,
     )
     width = depth + value_depth
-    before = window_grads[..., :bucket_size, :]
-    # The first half of chunk c + 1's window is chunk c.
-    shifted = tf.concat([before[:, :, 1:], tf.zeros_like(before[:, :, :1])], axis=2)
-    sorted_grads = window_grads[..., bucket_size:, :] + shifted + tf.pad(
-        query_grad, [[0, 0]] * 4 + [[0, value_depth]]
-    )
     grads = _gather_rows(tf.reshape(sorted_grads, [batch, heads, -1, width]), undo_r)
     flat = tf.reshape(
         previous + tf.reshape(tf.range(batch * heads) * length, (-1, heads, 1)), (-1, 1)
     )
     grads = tf.tensor_scatter_nd_add(
-        tf.reshape(grads, (-1, width)), flat, tf.reshape(before[:, :, 0], (-1, width))
+        tf.reshape(grads, (-1, width)), flat, tf.reshape(first_grads, (-1, width))
     )
     return tf.reshape(grads, [batch, heads, length, width])
