@@ -193,7 +193,6 @@ def _round_gradients(rows, widths, rotated, r, options):
     from keras_seq.ops.lsh_rounds import (
         _after_first,
         _gather_rows,
-        _half_logits,
         _key_validity,
         _scaled_keys,
     )
@@ -203,7 +202,6 @@ def _round_gradients(rows, widths, rotated, r, options):
         rotated[:3] + rotated[-1:], 0, num_hashes
     )
     depth, value_depth = widths
-    stats_dtype = rows.dtype
     shape = tf.shape(rows)
     batch, length = shape[0], shape[2]
     heads = rows.shape[1]
@@ -234,28 +232,9 @@ def _round_gradients(rows, widths, rotated, r, options):
     )
     query_pos = positions[..., :, None]
     key_valid_fn = _key_validity(valid, batch, length)
-
-    query_grad = None
-    key_grads, value_grads = [], []
-    for half, (half_keys, half_values, _) in enumerate(halves):
-        logits, live = _half_logits(
-            queries, halves[half], query_pos, causal, key_valid_fn, mask_self, stats_dtype
-        )
-        probabilities = tf.exp((logits - statistics[..., :1]) - statistics[..., 1:])
-        keep = None
-        if dropout_fn is not None:
-            keep = dropout_fn(tf.ones_like(probabilities), 2 * r + half)
-        dropped = probabilities if keep is None else probabilities * keep
-        value_grads.append(tf.einsum("bhcij,bhcid->bhcjd", dropped, out_grad))
-        weight_grad = tf.einsum("bhcid,bhcjd->bhcij", out_grad, half_values)
-        if keep is not None:
-            weight_grad = weight_grad * keep
-        logit_grad = probabilities * (weight_grad - delta)
-        if live is not None:
-            logit_grad = tf.where(live, logit_grad, tf.zeros_like(logit_grad))
-        term = tf.einsum("bhcij,bhcjd->bhcid", logit_grad, half_keys)
-        query_grad = term if query_grad is None else query_grad + term
-        key_grads.append(tf.einsum("bhcij,bhcid->bhcjd", logit_grad, queries))
+    query_grad, key_grads, value_grads = _halves_gradients(
+        queries, halves, (query_pos, key_valid_fn), statistics, (out_grad, delta), r, options
+    )
 
     def shift_back(previous_half):
         # The previous half's gradient of chunk c + 1 belongs to chunk c.
@@ -286,3 +265,40 @@ def _round_gradients(rows, widths, rotated, r, options):
         tf.reshape(grads, (-1, width)), flat, tf.reshape(first_grads, (-1, width))
     )
     return tf.reshape(grads, [batch, heads, length, width])
+
+
+def _halves_gradients(queries, halves, where, statistics, upstream, r, options):
+    """The gradients of one round's two halves (a chunk's previous chunk and
+    itself): the queries' gradient summed over both, and the keys' and
+    values' gradient of each half. `where` is `(query positions, key
+    validity)`, `upstream` is `(dO, delta)`; see `_round_gradients`."""
+    import tensorflow as tf
+
+    from keras_seq.ops.lsh_rounds import _half_logits
+
+    _, _, causal, mask_self, dropout_fn = options
+    query_pos, key_valid_fn = where
+    out_grad, delta = upstream
+    stats_dtype = queries.dtype  # the rows' dtype (the statistics dtype)
+    query_grad = None
+    key_grads, value_grads = [], []
+    for half, (half_keys, half_values, _) in enumerate(halves):
+        logits, live = _half_logits(
+            queries, halves[half], query_pos, causal, key_valid_fn, mask_self, stats_dtype
+        )
+        probabilities = tf.exp((logits - statistics[..., :1]) - statistics[..., 1:])
+        keep = None
+        if dropout_fn is not None:
+            keep = dropout_fn(tf.ones_like(probabilities), 2 * r + half)
+        dropped = probabilities if keep is None else probabilities * keep
+        value_grads.append(tf.einsum("bhcij,bhcid->bhcjd", dropped, out_grad))
+        weight_grad = tf.einsum("bhcid,bhcjd->bhcij", out_grad, half_values)
+        if keep is not None:
+            weight_grad = weight_grad * keep
+        logit_grad = probabilities * (weight_grad - delta)
+        if live is not None:
+            logit_grad = tf.where(live, logit_grad, tf.zeros_like(logit_grad))
+        term = tf.einsum("bhcij,bhcjd->bhcid", logit_grad, half_keys)
+        query_grad = term if query_grad is None else query_grad + term
+        key_grads.append(tf.einsum("bhcij,bhcid->bhcjd", logit_grad, queries))
+    return query_grad, key_grads, value_grads
