@@ -489,9 +489,10 @@ def training_batches(model, data, names, batch_size, seed, task_weights=None):
     With `task_weights` (`{task: weight}`, 1 for a task left out) every
     batch mixes all the tasks instead: `batch_size` examples shared in
     proportion to the weights (at least one each; see `task_quotas`),
-    padded to the longest input of any task, each task's examples drawn
-    in a reshuffled cycle, so every step trains every head; an epoch is as
-    many steps as it takes to show as many examples as the tasks hold."""
+    padded to the longest input of any task, so every step trains every
+    head. An epoch is as many steps as it takes to show as many examples
+    as the tasks hold; in each, every task's examples come in a fresh
+    shuffle (cycled when its share asks for more than it holds)."""
     import tensorflow as tf
 
     if task_weights is not None:
