@@ -272,7 +272,7 @@ def test_mixed_batches_hold_every_task_in_its_share_and_cycle_through_each_task(
                 1: app.encode(model.pieces, generated["MRPC"]["train"], model.sequence_length)}  # fmt: skip
     rows = {number: {tuple(r[r > 0]) for r in inputs["token_ids"]} for number, inputs in expected.items()}
     orders = []
-    for epoch in range(2):
+    for _ in range(2):
         seen = {0: [], 1: []}
         for x, y in dataset:
             task = y["task"].numpy()
