@@ -586,8 +586,10 @@ def evaluate(model_path, examples=1000, seed=0, data=None, submission=None):
     for a model trained on the generated tasks, the `data` folder of its log
     directory holds its exact held-out splits) or of freshly generated tasks
     (`examples` per set, generator seed `1000 + seed`, so not the training
-    run's stream; a short text may still recur by chance), with the
-    baselines fitted on the training split; with `submission`, also writes
+    run's stream; a short text may still recur by chance; generated as the
+    default size's data, with adverbials in MRPC and STS-B, which a model
+    of the fast size never saw), with the baselines fitted on the training
+    split; with `submission`, also writes
     the leaderboard files of the test sets there."""
     contract.check_count("examples", examples, allow_none=False)
     model = load(model_path)
