@@ -46,6 +46,28 @@ def plain_projections(*layers):
     )
 
 
+def normalize(norm, x):
+    """`norm(x)` for a Keras `LayerNormalization`; on TensorFlow, for the
+    plain case (last axis, centre and scale, no RMS scaling, no
+    regularizer), through `layer_norm` of `keras_seq/ops/_attention_tf.py`:
+    the same function in fewer element-wise passes."""
+    axes = tuple(norm.axis) if isinstance(norm.axis, (list, tuple)) else (norm.axis,)
+    plain = (
+        keras.backend.backend() == "tensorflow"
+        and axes in ((-1,), (len(x.shape) - 1,))
+        and norm.center
+        and norm.scale
+        and not norm.rms_scaling
+        and norm.activity_regularizer is None
+    )
+    if not plain:
+        return norm(x)
+    from keras_seq.ops._attention_tf import layer_norm
+
+    outputs = layer_norm(x, norm.gamma.value, norm.beta.value, norm.epsilon)
+    return ops.cast(outputs, norm.compute_dtype)
+
+
 def clone_initializer(initializer):
     return initializer.__class__.from_config(initializer.get_config())
 
@@ -197,11 +219,11 @@ class TransformerBlockBase(keras.layers.Layer):
         """x + sublayer(x) with pre- or post-normalisation; returns extras too."""
         residual = x
         if self.norm_first:
-            x = norm(x)
+            x = normalize(norm, x)
         x, *extras = sublayer(x)
         x = x + residual
         if not self.norm_first:
-            x = norm(x)
+            x = normalize(norm, x)
         return (x, *extras)
 
     def _feedforward(self, x, training):

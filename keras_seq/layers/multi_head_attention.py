@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import math
 import string
 
@@ -20,6 +21,13 @@ from keras_seq.ops.attention import (
     multi_head_attention_core,
     softmax,
     statistics_dtype,
+)
+
+# The arguments of one call, as `_call_heads` and `_call_general` take them.
+_CallState = collections.namedtuple(
+    "_CallState",
+    "query value key query_mask value_mask key_mask attention_mask use_causal_mask "
+    "return_attention_scores training",
 )
 
 
@@ -555,26 +563,24 @@ class MultiHeadAttention(keras.layers.Layer):
                 cache,
                 cache_update_index,
             )
+        state = _CallState(
+            query,
+            value,
+            key,
+            query_mask,
+            value_mask,
+            key_mask,
+            attention_mask,
+            use_causal_mask,
+            return_attention_scores,
+            training,
+        )
         if not self._rank3 or self.attention_axes is not None and self._axes != (1,):
-            return self._call_general(
-                query,
-                value,
-                key,
-                query_mask,
-                value_mask,
-                key_mask,
-                attention_mask,
-                use_causal_mask,
-                return_attention_scores,
-                training,
-            )
+            return self._call_general(state)
         scores_shape = (query.shape[0], self.num_heads, query.shape[1], key.shape[1])
         self._check_attention_mask(attention_mask, scores_shape)
         if self._head_major():
-            masks = (query_mask, value_mask, key_mask, attention_mask, use_causal_mask)
-            return self._call_heads(
-                query, value, key, *masks, return_attention_scores, training
-            )
+            return self._call_heads(state)
         query_2d, batch_time = self._flatten(query)
         gate = None
         if self._plain(self.query_dense, self.key_dense, self.value_dense, self.gate_dense):
@@ -626,19 +632,7 @@ class MultiHeadAttention(keras.layers.Layer):
             )
         )
 
-    def _call_heads(
-        self,
-        query,
-        value,
-        key,
-        query_mask,
-        value_mask,
-        key_mask,
-        attention_mask,
-        use_causal_mask,
-        return_attention_scores,
-        training,
-    ):
+    def _call_heads(self, state):
         """TensorFlow, rank 3, plain projections: head-major computation.
 
         The projections write `[B, H, T, d]` directly (no transposes of the
@@ -648,6 +642,8 @@ class MultiHeadAttention(keras.layers.Layer):
         the output projection (the weights of a row sum to one, so
         P (V + b_v) W_o = P V W_o + b_v W_o).
         """
+        query, value, key, query_mask, value_mask, key_mask = state[:6]
+        attention_mask, use_causal_mask, return_attention_scores, training = state[6:]
         import tensorflow as tf
 
         from keras_seq.ops._attention_tf import (
@@ -861,19 +857,9 @@ class MultiHeadAttention(keras.layers.Layer):
         )
         return f"{query_sub},{key_sub}->{scores_sub}", f"{scores_sub},{key_sub}->{query_sub}"
 
-    def _call_general(
-        self,
-        query,
-        value,
-        key,
-        query_mask,
-        value_mask,
-        key_mask,
-        attention_mask,
-        use_causal_mask,
-        return_attention_scores,
-        training,
-    ):
+    def _call_general(self, state):
+        query, value, key, query_mask, value_mask, key_mask = state[:6]
+        attention_mask, use_causal_mask, return_attention_scores, training = state[6:]
         rank = len(query.shape)
         scores_shape = self._scores_shape(tuple(query.shape), tuple(key.shape))
         self._check_attention_mask(attention_mask, scores_shape)

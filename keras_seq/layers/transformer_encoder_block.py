@@ -24,7 +24,10 @@ class TransformerEncoderBlock(TransformerBlockBase):
     `normalize_first` is our `norm_first`), faster: the attention is our
     `MultiHeadAttention` and the feed-forward network runs as 2-D matmuls on
     the `Dense` kernels (on TensorFlow with the bias and a ReLU fused into
-    the matmul). It can also return the attention weights, and gives
+    the matmul); on TensorFlow the LayerNorms (Keras `LayerNormalization`
+    sublayers) are computed as `(x - mean) * (rsqrt(var + eps) * gamma) +
+    beta`, fewer element-wise passes than Keras's form. It can also return
+    the attention weights, and gives
     its output shape and dtype without tracing (`compute_output_shape` /
     `compute_output_spec`, also under mixed precision).
 

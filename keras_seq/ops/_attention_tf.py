@@ -185,3 +185,31 @@ def dense_2d(inputs, kernel, bias=None, relu=False):
         return outputs, grad
 
     return project_with_bias(inputs, kernel, bias)
+
+
+def layer_norm(inputs, gamma, beta, epsilon):
+    """Layer normalisation over the last axis, as Keras's
+    `LayerNormalization` (center and scale), in fewer element-wise passes.
+
+    `(x - mean) * (rsqrt(var + eps) * gamma) + beta`, with the variance
+    from `SquaredDifference(x, stop_gradient(mean))` as `tf.nn.moments`
+    (its derivative with respect to the mean is zero, so the gradient is
+    the same). Keras computes `x * inv + (beta - mean * inv)`, which
+    TensorFlow's graph optimiser turns into more full-size passes (a Neg,
+    an AddN and two adds); this form is one Sub, two Muls and one Add over
+    `[..., D]` besides the two reductions. Statistics and arithmetic run in
+    float32 for 16-bit inputs, as Keras; `gamma`/`beta` may be None.
+    """
+    dtype = inputs.dtype
+    x = tf.cast(inputs, tf.float32) if dtype in (tf.float16, tf.bfloat16) else inputs
+    mean = tf.reduce_mean(x, axis=-1, keepdims=True)
+    variance = tf.reduce_mean(
+        tf.math.squared_difference(x, tf.stop_gradient(mean)), axis=-1, keepdims=True
+    )
+    scale = tf.math.rsqrt(variance + tf.constant(epsilon, x.dtype))
+    if gamma is not None:
+        scale = scale * tf.cast(gamma, x.dtype)
+    outputs = (x - mean) * scale
+    if beta is not None:
+        outputs = outputs + tf.cast(beta, x.dtype)
+    return tf.cast(outputs, dtype)

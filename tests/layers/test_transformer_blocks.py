@@ -262,3 +262,53 @@ def test_mask_errors_show_both_shapes(seqs):
         decoder(y, x, encoder_padding_mask=np.ones((2, 4), bool))
     with pytest.raises(ValueError, match="`cross_attention_cache_update_index` was given without"):
         decoder(y, x, cross_attention_cache_update_index=0)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "mixed_float16"])
+@pytest.mark.parametrize("offset", [0.0, 50.0])
+def test_block_layer_norm_matches_keras(rng, dtype, offset):
+    # The blocks normalise through `normalize` (on TensorFlow a shorter op
+    # chain than Keras's); outputs and gradients (inputs, gamma, beta) agree
+    # with `keras.layers.LayerNormalization` itself, also for inputs far from
+    # zero mean and under mixed precision (statistics in float32 there).
+    from keras_seq.layers._block_utils import normalize
+
+    norm = keras.layers.LayerNormalization(epsilon=1e-5, dtype=dtype)
+    x = tf.constant(offset + 3.0 * rng.normal(size=(3, 5, 24)), norm.compute_dtype)
+    norm.build(x.shape)
+    norm.gamma.assign(1.0 + 0.5 * rng.normal(size=24))
+    norm.beta.assign(rng.normal(size=24))
+    cotangent = tf.constant(rng.normal(size=(3, 5, 24)), "float64")
+    results = []
+    for fn in (norm, lambda t: normalize(norm, t)):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = fn(x)
+            loss = tf.reduce_sum(tf.cast(y, "float64") * cotangent)
+        grads = tape.gradient(loss, [x, norm.gamma.value, norm.beta.value])
+        assert y.dtype == norm.compute_dtype
+        results.append([y] + grads)
+    tol = {"float32": 1e-5, "float64": 1e-12, "mixed_float16": 2e-3}[dtype]
+    for ours, theirs in zip(results[1], results[0]):
+        ours, theirs = np.asarray(ours, "float64"), np.asarray(theirs, "float64")
+        np.testing.assert_allclose(ours, theirs, atol=tol * (1 + np.abs(theirs).max()))
+
+
+def test_encoder_with_random_layer_norms_matches_keras_hub_in_float64(rng):
+    # Non-trivial LayerNorm weights and gradients of every weight, in float64
+    # (the fast LayerNorm of the blocks against keras-hub's Keras ones).
+    x = tf.constant(rng.normal(size=(2, 6, 16)), "float64")
+    peer = keras_hub.layers.TransformerEncoder(20, 4, dtype="float64")
+    ours = TransformerEncoderBlock(4, 20, dtype="float64")
+    peer(x)
+    ours(x)
+    peer.set_weights([w + 0.1 * rng.normal(size=w.shape) for w in peer.get_weights()])
+    ours.set_weights(peer.get_weights())
+    grads = []
+    for layer in (ours, peer):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(layer(x, training=True) ** 2)
+        grads.append(tape.gradient(loss, [x] + layer.trainable_variables))
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a, b, atol=1e-10)

@@ -200,9 +200,14 @@ def test_vocabulary_helpers(tmp_path, vocabulary):
         ((42,), {}, "`vocabulary`"),
     ],
 )
-def test_argument_errors(args, kwargs, match):
+@pytest.mark.parametrize(
+    "make", [WordPieceTokenizer, wordpiece_tokenizer], ids=["layer", "keras_hub"]
+)
+def test_argument_errors(make, args, kwargs, match):
+    # One table for both constructors: `wordpiece_tokenizer` (keras-hub's
+    # layer) and `WordPieceTokenizer` check their arguments in one function.
     with pytest.raises(ValueError, match=match):
-        WordPieceTokenizer(*args, **kwargs)
+        make(*args, **kwargs)
 
 
 def test_input_errors(vocabulary):

@@ -98,21 +98,3 @@ def test_train_errors(kwargs, match):
     call.update(kwargs)
     with pytest.raises(ValueError, match=match):
         train_wordpiece(**call)
-
-
-@pytest.mark.parametrize(
-    "args, kwargs, match",
-    [
-        ((["a", "[PAD]", "[UNK]"],), {}, "'\\[PAD\\]' at id 0"),
-        ((["[PAD]", "a"],), {}, "`oov_token`"),
-        ((["[PAD]", "[UNK]", "a", "a"],), {}, "duplicate"),
-        (([],), {}, "must not be empty"),
-        ((["[PAD]", "[UNK]"],), dict(sequence_length=0), "`sequence_length`"),
-        ((["[PAD]", "[UNK]"],), dict(lowercase=1), "`lowercase`"),
-        (("/no/such/vocab.txt",), {}, "cannot be read"),
-        ((42,), {}, "`vocabulary`"),
-    ],
-)
-def test_tokenizer_errors(args, kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        wordpiece_tokenizer(*args, **kwargs)
