@@ -31,11 +31,13 @@ def trained(tmp_path_factory):
 # Every set must be clearly above both of its baselines on its own: its
 # GLUE score (the mean of its metrics) by at least MARGIN over the majority
 # and over the lexical baseline, and each of its metrics above the same
-# metric of both. The fast size learns all six within its budget because
+# metric of both. The fast size can learn all six within its budget because
 # each batch mixes every task (so each head trains at every step; one task
 # per batch gave the pair tasks too few of their ~300-500 plateau steps),
-# the encoder has no dropout and the pair tasks are bare clauses (see
-# applications/RESULTS.md for the seeds and margins measured).
+# the encoder has no dropout and the pair tasks are bare clauses. Whether
+# every task leaves its plateau in time still depends on the seed: seed 0
+# (trained here, deterministic on the CI machine) does; other seeds may not
+# (applications/RESULTS.md lists the seeds measured).
 LEARNED = ("CoLA", "SST-2", "MRPC", "STS-B", "MNLI-m", "MNLI-mm")
 MARGIN = 0.10
 
