@@ -20,6 +20,10 @@ place, instead of deep inside a layer.
   `tf.GradientTape.stop_recording` only pauses one tape the caller holds.
   The reversible stack and LSH attention recompute activations in their
   backward pass and must not let outer tapes record the forward pass.
+- `tape_recording`: TensorFlow's `record.could_possibly_record()`, whether
+  any gradient tape could record an op now. With none, the reversible stack
+  runs its blocks plainly (the recomputing custom gradient only matters to
+  a tape), which keeps inference graphs, e.g. a decoding loop, smaller.
 """
 
 from __future__ import annotations
@@ -46,3 +50,10 @@ def stop_recording():
     from tensorflow.python.eager import record
 
     return record.stop_recording()
+
+
+def tape_recording():
+    """Whether a gradient tape could record operations now (TensorFlow)."""
+    from tensorflow.python.eager import record
+
+    return bool(record.could_possibly_record())

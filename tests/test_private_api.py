@@ -54,3 +54,19 @@ def test_stop_recording_pauses_every_active_tape():
     assert inner.gradient(hidden, x) is None, "stop_recording no longer stops tapes"
     assert outer.gradient(hidden, x) is None
     assert float(outer.gradient(seen, x)) == 4.0
+
+
+def test_tape_recording_sees_every_active_tape():
+    assert not _private_api.tape_recording()
+    with tf.GradientTape():
+        assert _private_api.tape_recording(), "could_possibly_record no longer sees tapes"
+        with _private_api.stop_recording():
+            assert not _private_api.tape_recording()
+    assert not _private_api.tape_recording()
+
+    @tf.function
+    def inside():
+        with tf.GradientTape():
+            return tf.constant(_private_api.tape_recording())
+
+    assert bool(inside())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from keras import ops, tree
 
 from keras_seq._validation import check_positive_ints
-from keras_seq.decoding.greedy import _validate
+from keras_seq.decoding.greedy import _validate, token_buffer, write_column
 from keras_seq.decoding.step import call_step
 
 _DEAD = -1e30  # score of an impossible hypothesis (finite: no inf - inf = NaN)
@@ -100,8 +100,7 @@ def beam_search(
     width = beam_width
     batch = ops.shape(start_tokens)[0]
     prompt_length = start_tokens.shape[1]
-    tokens = ops.zeros((batch, max_length), "int32")
-    tokens = ops.slice_update(tokens, (0, 0), start_tokens)
+    tokens = token_buffer(start_tokens, max_length)
     tokens = ops.repeat(tokens, width, axis=0)  # [B*K, L]
     state = _repeat_state({} if state is None else state, width)
     first_beam = ops.cast(ops.equal(ops.arange(width), 0), "float32")
@@ -146,7 +145,7 @@ def beam_search(
             finished = was_finished
         source = ops.reshape(beam + offsets, (-1,))
         tokens = ops.take(tokens, source, axis=0)
-        tokens = ops.slice_update(tokens, (0, t), ops.reshape(token, (-1, 1)))
+        tokens = write_column(tokens, t, ops.reshape(token, (-1,)))
         state = _gather_state(state, source)
         return t + 1, tokens, scores, lengths, finished, state
 

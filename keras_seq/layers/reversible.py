@@ -16,6 +16,7 @@ import inspect
 import keras
 from keras import ops
 
+from keras_seq._private_api import tape_recording
 from keras_seq._same_shape import SameShape
 
 __all__ = ["ReversibleBlock", "ReversibleSequence"]
@@ -361,6 +362,9 @@ class ReversibleSequence(SameShape, keras.layers.Layer):
     seed generators are not rewound); a hashing `f` (`LSHSelfAttention`)
     hashes once and its buckets are reused. On other backends the stack runs
     with ordinary autodiff (same values and gradients, no memory saving).
+    At inference (`training=False` and no gradient tape recording, e.g.
+    `predict` or a decoding loop) the blocks simply run one after another:
+    same values, and a smaller graph to trace.
 
     Args:
         blocks: non-empty list of `ReversibleBlock` (or their serialised
@@ -423,7 +427,7 @@ class ReversibleSequence(SameShape, keras.layers.Layer):
         x1, x2, paired = _split(inputs)
         padding_mask = _merge_masks(padding_mask, mask)
         training = False if training is None else training
-        if keras.backend.backend() == "tensorflow":
+        if keras.backend.backend() == "tensorflow" and (training or tape_recording()):
             from keras_seq.layers._reversible_tf import reversible_stack
 
             y1, y2 = reversible_stack(self.blocks, x1, x2, padding_mask, training)

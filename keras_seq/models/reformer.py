@@ -22,6 +22,7 @@ from keras_seq.models._transformer_common import (
     StoredConfig,
     check_token_ids,
 )
+from keras_seq.ops._gather import take
 
 __all__ = ["AxialPositionEmbedding", "ReformerAttention", "ReformerFeedForward", "ReformerLM"]
 
@@ -466,7 +467,7 @@ class ReformerLM(GenerationMixin, StoredConfig, keras.Model):
 
         def run():
             logits = self(tokens, training=False)
-            return ops.cast(ops.take(logits, index - 1, axis=1), "float32")
+            return ops.cast(take(logits, index - 1, axis=1), "float32")
 
         def skip():
             return ops.zeros((ops.shape(tokens)[0], self.vocabulary_size), "float32")

@@ -20,6 +20,7 @@ import math
 from keras import ops
 from keras.backend import backend
 
+from keras_seq.ops._gather import take
 from keras_seq.ops.attention import masked_fill_value
 from keras_seq.ops.lsh_rounds import (
     _merge_round,
@@ -113,6 +114,27 @@ def _total(factors):
     return total
 
 
+def _first_argmax(candidates):
+    """int32 argmax along the last axis of the concatenated `candidates` (the
+    first index holding the maximum, as `argmax`), without concatenating:
+    the maximum, then the smallest index that holds it. Two plain
+    reductions, which XLA vectorises on CPU, where its arg-reduction is
+    scalar."""
+    best = None
+    for candidate in candidates:
+        top = ops.max(candidate, axis=-1, keepdims=True)
+        best = top if best is None else ops.maximum(best, top)
+    index, offset = None, 0
+    for candidate in candidates:
+        width = _static_or_dynamic(candidate, -1)
+        columns = ops.arange(width, dtype="int32") + offset
+        limit = ops.cast(2**31 - 1, "int32")
+        first = ops.min(ops.where(candidate == best, columns, limit), axis=-1)
+        index = first if index is None else ops.minimum(index, first)
+        offset = offset + width
+    return index
+
+
 def lsh_hash(vectors, rotations, padding_mask=None, num_buckets=None):
     """Angular LSH: bucket = argmax over [xR; -xR] for each hash round.
 
@@ -160,9 +182,7 @@ def lsh_hash(vectors, rotations, padding_mask=None, num_buckets=None):
             # column then yields bucket 0.
             fill = ops.full_like(rotated[..., :1], masked_fill_value("float32"))
             candidates.append(fill)
-        factor_buckets = ops.cast(
-            ops.argmax(ops.concatenate(candidates, axis=-1), axis=-1), "int32"
-        )
+        factor_buckets = _first_argmax(candidates)
         term = factor_buckets if _is_static(product) and product == 1 else (
             factor_buckets * ops.cast(product, "int32")
         )
@@ -223,10 +243,11 @@ def sort_by_bucket(buckets, num_buckets=None):
 def _combine_rounds(query_key, value, round_fn, num_hashes):
     """Ordinary autodiff: the rounds one after another, merged online."""
     stats_dtype = _statistics_dtype(value.dtype)
-    output, lse = round_fn(query_key, value, 0)
+    output, lse, _ = round_fn(query_key, value, 0)
     state = (ops.cast(output, stats_dtype), lse, ops.ones_like(lse))
     for r in range(1, num_hashes):
-        state = _merge_round(state, *round_fn(query_key, value, r))
+        output, lse, _ = round_fn(query_key, value, r)
+        state = _merge_round(state, output, lse)
     total, _, normaliser = state
     return ops.cast(total / normaliser[..., None], value.dtype)
 
@@ -234,23 +255,38 @@ def _combine_rounds(query_key, value, round_fn, num_hashes):
 def _round_function(indices, num_hashes, bucket_size, causal, mask_self, dropout_fn):
     """`round_fn(query_key, value, r, indices=indices)`: round `r` (an int or
     a scalar tensor) of `_round_attention`, its permutations taken from
-    `indices` = `(sort, undo, last chunks, valid)`."""
+    `indices` = `(sort, undo, last chunks, valid)` at `slot` (defaults to
+    `r`; `keras_seq.ops.lsh_tf` rotates the rounds and reads slot 0). `round_fn.options` holds
+    `(num_hashes, bucket_size, causal, mask_self, dropout_fn)` for the
+    hand-written backward pass of `keras_seq.ops.lsh_tf`."""
 
-    def round_fn(query_key, value, r, indices=indices):
-        sort_indices, undo_indices, last_chunks, valid = indices
-        if isinstance(r, int):
-            sort_r, undo_r = sort_indices[:, :, r], undo_indices[:, :, r]
-            previous = last_chunks[:, :, (r - 1) % num_hashes]
-        else:
-            sort_r = ops.take(sort_indices, r, axis=2)
-            undo_r = ops.take(undo_indices, r, axis=2)
-            previous = ops.take(last_chunks, (r + num_hashes - 1) % num_hashes, axis=2)
+    def round_fn(query_key, value, r, indices=indices, slot=None):
+        slot = r if slot is None else slot
+        sort_r, undo_r, previous, valid = _round_indices(indices, slot, num_hashes)
         return _round_attention(
             query_key, value, sort_r, undo_r, previous, bucket_size, causal, valid,
             mask_self, dropout_fn, r,
         )
 
+    round_fn.options = (num_hashes, bucket_size, causal, mask_self, dropout_fn)
     return round_fn
+
+
+def _round_indices(indices, r, num_hashes):
+    """Round `r`'s `(sort, undo, previous chunk's tokens, valid)` from `indices`
+    (`r` an int or a scalar tensor)."""
+    sort_indices, undo_indices, last_chunks, valid = indices
+    if isinstance(r, int):
+        return (
+            sort_indices[:, :, r], undo_indices[:, :, r],
+            last_chunks[:, :, (r - 1) % num_hashes], valid,
+        )
+    return (
+        take(sort_indices, r, axis=2),
+        take(undo_indices, r, axis=2),
+        take(last_chunks, (r + num_hashes - 1) % num_hashes, axis=2),
+        valid,
+    )
 
 
 def lsh_attention(

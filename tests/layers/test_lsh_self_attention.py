@@ -425,6 +425,11 @@ def test_gradients_match_finite_differences_with_fixed_buckets(rng, jit_compile)
         2, 3, bucket_size=4, num_hashes=2, causal=True, seed=4, dtype="float64"
     )
     x = tf.constant(rng.normal(size=(2, 10, 6)))
+    # Seeded weights (the initialisers would draw from the global generator,
+    # i.e. depend on which tests ran before).
+    layer.build(x.shape)
+    for variable in layer.trainable_variables:
+        variable.assign(rng.normal(scale=0.5, size=variable.shape))
     buckets = layer.compute_buckets(x)
     probe = tf.constant(rng.normal(size=(2, 10, 6)))
     loss = _loss_fn(layer, buckets, probe)
@@ -490,6 +495,44 @@ def test_recomputed_rounds_give_the_autodiff_gradients_with_dropout(rng, jit_com
     np.testing.assert_allclose(np_(out), np_(ref_out), rtol=1e-10, atol=1e-12)
     for got, want in zip(grads, ref_grads):
         np.testing.assert_allclose(np_(got), np_(want), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_recomputed_gradients_when_a_self_only_row_meets_itself_twice(rng, jit_compile, dtype):
+    # Causal token 0 sees only itself (the self logit, half the most negative
+    # float). Round 0 sorts it into the first chunk, round 1 into the last,
+    # which round 0's first chunk also attends to: its window holds token 0
+    # twice, so its row's round-0 logsumexp is the self logit + log 2, which
+    # rounds to the self logit. The hand-written backward pass must weight
+    # the keys as the forward pass did (each round's softmax times the
+    # round's weight), not by exp(logit - combined logsumexp), which would
+    # give token 0's value 1.5x its gradient.
+    buckets = tf.constant([[[[0, 0, 1, 1, 0, 1, 0, 1], [1, 1, 0, 0, 1, 0, 0, 1]]]], "int32")
+    qk = tf.constant(rng.normal(size=(1, 1, 8, 3)), dtype)
+    value = tf.constant(rng.normal(size=(1, 1, 8, 3)), dtype)
+    probe = tf.constant(rng.normal(size=(1, 1, 8, 3)), dtype)
+
+    def loss_and_grads(recompute):
+        @tf.function(jit_compile=jit_compile)
+        def run(qk, value):
+            with tf.GradientTape() as tape:
+                tape.watch([qk, value])
+                out = lsh_attention(qk, value, buckets, 4, causal=True, recompute=recompute)
+                loss = tf.reduce_sum(out * probe)
+            return out, tape.gradient(loss, [qk, value])
+
+        return run(qk, value)
+
+    out, grads = loss_and_grads(True)
+    ref_out, ref_grads = loss_and_grads(False)
+    # Token 0's output is its own value; it gets exactly its upstream gradient
+    # from its own row, plus what the other rows send it.
+    np.testing.assert_allclose(np_(out)[0, 0, 0], np_(value)[0, 0, 0], rtol=1e-6)
+    tolerance = 1e-12 if dtype == "float64" else 1e-5
+    np.testing.assert_allclose(np_(out), np_(ref_out), rtol=tolerance, atol=tolerance)
+    for got, want in zip(grads, ref_grads):
+        np.testing.assert_allclose(np_(got), np_(want), rtol=tolerance, atol=tolerance)
 
 
 def test_buckets_carry_no_gradient(rng):

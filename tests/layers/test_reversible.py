@@ -275,6 +275,48 @@ def test_lsh_buckets_are_reused_in_the_backward_pass():
         np.testing.assert_allclose(a, e, rtol=1e-3, atol=1e-4)
 
 
+def test_inference_runs_the_blocks_plainly_with_the_same_values():
+    """training=False with no tape: the blocks run one after another (the
+    attention hashes inside its own call); under a tape the custom-gradient
+    stack hashes once and passes the buckets. Same outputs, bit for bit,
+    eagerly and traced."""
+    calls = []
+
+    @keras.saving.register_keras_serializable(package="keras_seq_tests")
+    class CountingAttention(ReformerAttention):
+        def call(self, inputs, padding_mask=None, training=None, buckets=None):
+            calls.append("given" if buckets is not None else "hashed inside")
+            return super().call(inputs, padding_mask, training, buckets)
+
+    keras.utils.set_random_seed(0)
+    blocks = [
+        ReversibleBlock(
+            CountingAttention(2, 4, bucket_size=4, num_hashes=3, causal=True, seed=i),
+            ReformerFeedForward(16, 2, dropout=0.2),
+        )
+        for i in range(2)
+    ]
+    stack = ReversibleSequence(blocks)
+    x = inputs(width=8, length=16, dtype="float32")
+    mask = tf.constant(np.arange(16)[None] < np.array([[16], [11]]))
+
+    def recorded(x, mask):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            return stack(x, padding_mask=mask, training=False)
+
+    def plain(x, mask):
+        return stack(x, padding_mask=mask, training=False)
+
+    for run in (lambda f: f, tf.function):
+        calls.clear()
+        expected = run(recorded)(x, mask).numpy()
+        assert calls == ["given"] * 2
+        calls.clear()
+        np.testing.assert_array_equal(run(plain)(x, mask).numpy(), expected)
+        assert calls == ["hashed inside"] * 2
+
+
 def test_batch_normalization_inside_raises():
     block = ReversibleBlock(keras.layers.BatchNormalization(), keras.layers.Dense(4))
     with pytest.raises(ValueError, match="BatchNormalization"):
