@@ -283,7 +283,7 @@ def build_model(tasks, vocabulary, size="default", encoder=None, adapter_dim=Non
     s = contract.choose(SIZES, size)
     length = sequence_length or s.sequence_length
     if encoder is None:
-        options = contract.transformer_options(s)
+        options = {**contract.transformer_options(s), "dropout": s.get("dropout", 0.1)}
         if adapter_dim:
             encoder = AdapterBertEncoder(len(vocabulary), length, adapter_dim=adapter_dim, **options)
         else:
@@ -398,7 +398,8 @@ def _glue_data(data, run, eval_examples):
     directory = os.path.join(run.log_dir, "data") if run.log_dir else tempfile.mkdtemp(prefix="glue_data_")
     s = run.size
     with contract.stage(f"writing the generated tasks to {directory}"):
-        generated_directory(directory, run.train_examples or s.train_examples, eval_examples, run.seed)
+        generated_directory(directory, run.train_examples or s.train_examples, eval_examples, run.seed,
+                            adverbials=s.get("adverbials", True))  # fmt: skip
     return load_glue(directory), directory
 
 
@@ -457,7 +458,7 @@ def train(size="default", *, data=None, tasks=None, encoder=None, adapter_dim=No
         vocabulary = build_vocabulary(texts, s.vocabulary_size)
     with run.strategy.scope():
         model = build_model(task_specs, vocabulary, size, pretrained, adapter_dim)
-    train_set, steps_per_epoch = training_batches(model, loaded, names, run.batch_size, run.seed)
+    train_set, steps_per_epoch = training_batches(model, loaded, names, run.batch_size, run.seed, s.get("task_weights"))
     evaluations = dev_sets(loaded, names)
     steps = run.epochs * steps_per_epoch
     callbacks = [GlueValidation(evaluations, run.log_dir if run.chief else None, verbose=run.verbose)]
@@ -480,12 +481,22 @@ def train(size="default", *, data=None, tasks=None, encoder=None, adapter_dim=No
     )  # fmt: skip
 
 
-def training_batches(model, data, names, batch_size, seed):
+def training_batches(model, data, names, batch_size, seed, task_weights=None):
     """`(dataset, steps per epoch)`: batches of one task each, padded to
     that task's longest training input, the tasks' batches in a random
-    order (reshuffled every epoch, as are the examples of each task)."""
+    order (reshuffled every epoch, as are the examples of each task).
+
+    With `task_weights` (`{task: weight}`, 1 for a task left out) every
+    batch mixes all the tasks instead: `batch_size` examples shared in
+    proportion to the weights (at least one each; see `task_quotas`),
+    padded to the longest input of any task, so every step trains every
+    head. An epoch is as many steps as it takes to show as many examples
+    as the tasks hold; in each, every task's examples come in a fresh
+    shuffle (cycled when its share asks for more than it holds)."""
     import tensorflow as tf
 
+    if task_weights is not None:
+        return _mixed_batches(model, data, names, task_quotas(names, batch_size, task_weights), seed)
     datasets, order = [], []
     for number, name in enumerate(contract.progress(names, desc="encoding", unit="task")):
         examples = data[name]["train"]
@@ -496,6 +507,45 @@ def training_batches(model, data, names, batch_size, seed):
     selector = tf.data.Dataset.from_tensor_slices(np.array(order, "int64")).shuffle(len(order), seed=seed)
     batches = tf.data.Dataset.choose_from_datasets(datasets, selector)
     return batches.apply(tf.data.experimental.assert_cardinality(len(order))).prefetch(tf.data.AUTOTUNE), len(order)
+
+
+def task_quotas(names, batch_size, task_weights):
+    """Each task's share of a mixed batch of `batch_size`: proportional to
+    its weight (1 when `task_weights` leaves it out), at least 1, summing
+    to `batch_size` (largest remainders first).
+
+    >>> task_quotas(["CoLA", "SST-2", "MRPC"], 10, {"MRPC": 3})
+    [3, 2, 5]
+    """
+    weights = np.array([float(task_weights.get(name, 1.0)) for name in names])
+    if len(names) > batch_size or not np.all(weights > 0):
+        raise ValueError(f"mixed batches need `batch_size` >= the {len(names)} tasks and positive `task_weights`; "
+                         f"received batch_size={batch_size}, task_weights={task_weights}.")  # fmt: skip
+    shares = 1 + (batch_size - len(names)) * weights / weights.sum()
+    quotas = np.floor(shares).astype(int)
+    for index in np.argsort(quotas - shares, kind="stable")[: batch_size - quotas.sum()]:
+        quotas[index] += 1
+    return [int(q) for q in quotas]
+
+
+def _mixed_batches(model, data, names, quotas, seed):
+    import tensorflow as tf
+
+    encoded = [(encode(model.pieces, data[name]["train"], model.sequence_length), targets(model, name, data[name]["train"]))
+               for name in contract.progress(names, desc="encoding", unit="task")]  # fmt: skip
+    length = max(inputs["token_ids"].shape[1] for inputs, _ in encoded)
+    streams = []
+    for number, ((inputs, labels), quota) in enumerate(zip(encoded, quotas)):
+        inputs = {key: np.pad(value, ((0, 0), (0, length - value.shape[1]))) for key, value in inputs.items()}
+        stream = tf.data.Dataset.from_tensor_slices((inputs, labels)).shuffle(len(labels["task"]), seed=seed + number)
+        streams.append(stream.repeat().batch(quota, drop_remainder=True))
+
+    def concatenate(*parts):
+        return tuple({key: tf.concat([part[side][key] for part in parts], 0) for key in parts[0][side]} for side in (0, 1))
+
+    steps = contract.steps_per_epoch(sum(len(labels["task"]) for _, labels in encoded), sum(quotas))
+    batches = tf.data.Dataset.zip(tuple(streams)).map(concatenate).take(steps)
+    return batches.prefetch(tf.data.AUTOTUNE), steps
 
 
 def _wrong_examples(model, evaluations, count=3):
@@ -536,8 +586,10 @@ def evaluate(model_path, examples=1000, seed=0, data=None, submission=None):
     for a model trained on the generated tasks, the `data` folder of its log
     directory holds its exact held-out splits) or of freshly generated tasks
     (`examples` per set, generator seed `1000 + seed`, so not the training
-    run's stream; a short text may still recur by chance), with the
-    baselines fitted on the training split; with `submission`, also writes
+    run's stream; a short text may still recur by chance; generated as the
+    default size's data, with adverbials in MRPC and STS-B, which a model
+    of the fast size never saw), with the baselines fitted on the training
+    split; with `submission`, also writes
     the leaderboard files of the test sets there."""
     contract.check_count("examples", examples, allow_none=False)
     model = load(model_path)

@@ -69,7 +69,7 @@ def test_the_submission_scores_what_the_hidden_test_labels_say(trained):
     files = sorted(os.path.basename(p) for p in result["submission_files"])
     assert files == ["AX.tsv", "CoLA.tsv", "MNLI-m.tsv", "MNLI-mm.tsv", "MRPC.tsv", "SST-2.tsv", "STS-B.tsv"]
     fast = app.SIZES["fast"]
-    hidden = data.make_dataset(fast.train_examples, EVAL, seed=0)
+    hidden = data.make_dataset(fast.train_examples, EVAL, seed=0, adverbials=fast.get("adverbials", True))
     for path in result["submission_files"]:
         evaluation, rows = read_submission(path)
         task, _, test, _ = EVALUATIONS[evaluation]
@@ -257,6 +257,37 @@ def _fit(model, generated, callbacks=(), epochs=1):
     app.compile_model(model, 1e-3, 20)
     dataset, _ = app.training_batches(model, generated, ["SST-2", "MRPC"], 16, seed=0)
     model.fit(dataset, epochs=epochs, verbose=0, callbacks=list(callbacks))
+
+
+def test_mixed_batches_hold_every_task_in_its_share_and_cycle_through_each_task():
+    model, generated = _small_model()
+    assert app.task_quotas(["SST-2", "MRPC"], 10, {"MRPC": 3}) == [3, 7]
+    assert app.task_quotas(["CoLA", "SST-2", "MRPC", "STS-B", "MNLI"], 84,
+                           {"CoLA": 1.5, "SST-2": 1, "MRPC": 3, "STS-B": 3, "MNLI": 2}) == [12, 8, 24, 24, 16]  # fmt: skip
+    assert app.task_quotas(["CoLA", "SST-2", "MRPC", "STS-B", "MNLI"], 84, {"MRPC": 3}) == [13, 12, 35, 12, 12]
+    with pytest.raises(ValueError, match="mixed batches need `batch_size`"):
+        app.task_quotas(["SST-2", "MRPC"], 1, {})
+    dataset, steps = app.training_batches(model, generated, ["SST-2", "MRPC"], 10, seed=0, task_weights={"MRPC": 3})
+    assert steps == 8 == int(dataset.cardinality())  # 80 training examples, 10 a step
+    expected = {0: app.encode(model.pieces, generated["SST-2"]["train"], model.sequence_length),
+                1: app.encode(model.pieces, generated["MRPC"]["train"], model.sequence_length)}  # fmt: skip
+    rows = {number: {tuple(r[r > 0]) for r in inputs["token_ids"]} for number, inputs in expected.items()}
+    orders = []
+    for _ in range(2):
+        seen = {0: [], 1: []}
+        for x, y in dataset:
+            task = y["task"].numpy()
+            np.testing.assert_array_equal(task, [0] * 3 + [1] * 7)
+            assert x["token_ids"].shape == x["segment_ids"].shape == (10, max(e["token_ids"].shape[1] for e in expected.values()))
+            for row, number in zip(x["token_ids"].numpy(), task):
+                assert tuple(row[row > 0]) in rows[number]
+                seen[number].append(tuple(row[row > 0]))
+            assert not x["segment_ids"].numpy()[:3].any() and x["segment_ids"].numpy()[3:].any(axis=1).all()
+        # an epoch: 24 of the 40 SST-2 examples, the 40 MRPC ones 1.4 times, each in a fresh shuffle
+        assert len(set(seen[0])) == len(set(rows[0]) & set(seen[0])) and len(seen[0]) == 24
+        assert set(seen[1][:40]) == set(seen[1]) and len(set(seen[1][:40])) == len(rows[1])
+        orders.append(seen[0])
+    assert orders[0] != orders[1]
 
 
 def _weights(layers):
