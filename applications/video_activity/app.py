@@ -187,7 +187,13 @@ class ActivityRecognizer(keras.Model):
         """Class probabilities `[N, classes]` (NumPy) of clips (NumPy)."""
         clips = np.asarray(clips)
         self._check(clips)
-        logits = self.predict(clips, batch_size=batch_size, verbose=0)
+        if len(clips) <= batch_size:
+            # One batch: called directly, which skips building `predict`'s
+            # dataset and tracing its function (~0.4 s of a `predict`
+            # command's start-up); the same probabilities (tested).
+            logits = self(clips, training=False)
+        else:
+            logits = self.predict(clips, batch_size=batch_size, verbose=0)
         return np.asarray(ops.convert_to_numpy(ops.softmax(logits, axis=-1)))
 
     def classify(self, clips, batch_size=32):

@@ -186,6 +186,17 @@ def test_train_and_evaluate_on_a_folder_of_videos(tmp_path):
         app.evaluate(str(tmp_path / "m.keras"))
 
 
+def test_probabilities_of_one_batch_equal_those_of_predict():
+    # Up to `batch_size` clips are one direct call, more go through `predict`.
+    clips = np.random.default_rng(2).integers(0, 256, (5, 4, 16, 16, 3)).astype("uint8")
+    for architecture in ("lrcn", "attention", "single_frame"):
+        model = app.ActivityRecognizer(["a", "b", "c"], architecture, frames=4, image_size=16, filters=4, units=8)
+        direct, batched = model.probabilities(clips, batch_size=8), model.probabilities(clips, batch_size=2)
+        np.testing.assert_allclose(direct, batched, atol=1e-6)
+        np.testing.assert_allclose(direct.sum(-1), 1.0, atol=1e-5)
+        assert not np.allclose(direct, direct[:1]), "distinct clips give distinct probabilities"
+
+
 def test_attention_pooling_saves_and_reloads(tmp_path):
     model = app.ActivityRecognizer(["a", "b", "c"], "attention", frames=5, image_size=16, filters=4, units=8)
     clips = np.random.default_rng(0).integers(0, 255, (3, 5, 16, 16, 3)).astype("uint8")

@@ -210,6 +210,12 @@ def test_loader_reads_a_folder_per_class_of_real_videos(tmp_path):
         assert (np.diff(field) > 10).all(), (path, field)
     # The single-file reader gives what the folder loader gave.
     np.testing.assert_array_equal(data.read_video(items[4][0], 6, 32), clips[4])
+    # Every frame decoded as imageio's PyAV reader decodes it (the peer the
+    # reader stood on before it called PyAV itself).
+    import imageio.v3 as iio
+
+    for path, _ in items:
+        np.testing.assert_array_equal(data._decode_frames(path), iio.imread(path, **({} if path.endswith(".gif") else {"plugin": "pyav"})))
 
 
 def test_loader_errors_name_the_problem(tmp_path):
